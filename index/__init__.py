@@ -1,0 +1,1 @@
+"""The article index: ingest articles, split them into passages, embed and store them."""

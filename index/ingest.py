@@ -1,0 +1,57 @@
+"""Adding files, directories and URLs to the index: the one path the CLI, the bot and feeds share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from index.articles import Article
+from index.embeddings import Embedder
+from index.errors import IngestError
+from index.fetch import fetch_article, is_url
+from index.readers import SUPPORTED_SUFFIXES, read_path
+from index.writer import IndexWriter, IngestReport
+from newsbot.settings import Settings
+
+
+def expand_sources(items: Iterable[str]) -> list[str]:
+    """URLs as given; directories replaced by the supported files under them."""
+    sources: list[str] = []
+    for item in items:
+        path = Path(item)
+        if not is_url(item) and path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            sources.extend(str(p) for p in files)
+        else:
+            sources.append(item)
+    return sources
+
+
+def read_source(source: str, settings: Settings) -> Iterator[Article | IngestError]:
+    if is_url(source):
+        try:
+            yield fetch_article(source, settings.fetch_timeout, settings.fetch_max_bytes)
+        except IngestError as error:
+            yield error
+    else:
+        yield from read_path(Path(source), settings.max_file_bytes)
+
+
+def add_to_index(
+    items: Iterable[str], settings: Settings, embedder: Embedder | None = None, progress: bool = False
+) -> IngestReport:
+    """Index every article in `items` (paths or URLs); never raises for a bad item, reports it."""
+    sources = expand_sources(items)
+    bar = tqdm(total=len(sources), unit="source", disable=not progress or len(sources) < 2, leave=False)
+    articles = _read_all(sources, settings, bar)
+    writer = IndexWriter(settings.index_dir, embedder or Embedder(settings), settings.passage_chars)
+    with writer, bar:
+        return writer.add(articles)
+
+
+def _read_all(sources: list[str], settings: Settings, bar: tqdm) -> Iterator[Article | IngestError]:
+    for source in sources:
+        yield from read_source(source, settings)
+        bar.update(1)

@@ -1,0 +1,57 @@
+"""FAISS vector files: a cache of the vectors in SQLite, one file per index generation."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+FILE_PATTERN = "vectors-{generation:08d}.faiss"
+
+
+def vectors_path(directory: Path, generation: int) -> Path:
+    return directory / FILE_PATTERN.format(generation=generation)
+
+
+def empty_index(dimension: int) -> faiss.IndexIDMap2:
+    return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+
+def build_from_database(connection: sqlite3.Connection, dimension: int) -> faiss.IndexIDMap2:
+    index = empty_index(dimension)
+    cursor = connection.execute("SELECT id, vector FROM passages ORDER BY id")
+    while rows := cursor.fetchmany(20_000):
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), dimension)
+        index.add_with_ids(vectors, ids)
+    return index
+
+
+def load(directory: Path, generation: int) -> faiss.IndexIDMap2 | None:
+    path = vectors_path(directory, generation)
+    return faiss.read_index(str(path)) if path.exists() else None
+
+
+def save(directory: Path, generation: int, index: faiss.IndexIDMap2) -> None:
+    """Write atomically (temporary file, fsync, rename), then drop the files of older generations."""
+    path = vectors_path(directory, generation)
+    temporary = path.with_suffix(".tmp")
+    faiss.write_index(index, str(temporary))
+    with open(temporary, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    _fsync_directory(directory)
+    for old in directory.glob("vectors-*.faiss"):
+        if old != path:
+            old.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

