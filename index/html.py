@@ -11,11 +11,14 @@ from index.dates import normalize_published
 from index.errors import IngestError
 
 
+MIN_ARTICLE_WORDS = 20
+
+
 def article_from_html(html: str, item: str, url: str | None = None, key: str | None = None) -> Article:
     document = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False)
     text = (document.text or "").strip() if document else ""
-    if not text:
-        raise IngestError(item, "no article text found in the HTML (is it a navigation or login page?)")
+    if len(text.split()) < MIN_ARTICLE_WORDS:
+        raise IngestError(item, "no article text found in the HTML (is it a navigation, login or video page?)")
     title = (document.title or "").strip()
     text = _drop_leading_title(text, title)
     return Article(

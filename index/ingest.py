@@ -46,7 +46,9 @@ def add_to_index(
     sources = expand_sources(items)
     bar = tqdm(total=len(sources), unit="source", disable=not progress or len(sources) < 2, leave=False)
     articles = _read_all(sources, settings, bar)
-    writer = IndexWriter(settings.index_dir, embedder or Embedder(settings), settings.passage_chars)
+    writer = IndexWriter(
+        settings.index_dir, embedder or Embedder(settings), settings.passage_chars, settings.commit_every_passages
+    )
     with writer, bar:
         return writer.add(articles)
 

@@ -77,21 +77,24 @@ def _article_from_plain_text(path: Path, text: str, key: str) -> Article:
 def _read_json_records(path: Path, text: str, key: str, jsonl: bool) -> Iterator[Article | IngestError]:
     for item, record in _json_records(path, text, jsonl):
         try:
-            yield article_from_record(record, item, key)
+            yield article_from_record(_parse_json(record, item) if jsonl else record, item, key)
         except IngestError as error:
             yield error
 
 
 def _json_records(path: Path, text: str, jsonl: bool) -> Iterator[tuple[str, object]]:
+    """(item name, record) pairs; for JSON Lines the record is the line, parsed by the caller."""
     if jsonl:
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
-                yield f"{path}:{number}", _parse_json(line, f"{path}:{number}")
+                yield f"{path}:{number}", line
         return
     document = _parse_json(text, str(path))
-    records = document if isinstance(document, list) else [document]
-    for number, record in enumerate(records, start=1):
-        yield (f"{path}[{number}]" if isinstance(document, list) else str(path)), record
+    if not isinstance(document, list):
+        yield str(path), document
+        return
+    for number, record in enumerate(document, start=1):
+        yield f"{path}[{number}]", record
 
 
 def _parse_json(text: str, item: str) -> object:

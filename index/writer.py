@@ -21,7 +21,6 @@ from index.errors import IndexBusyError, IngestError, ModelMismatchError, Newsbo
 from index.passages import passage_spans
 
 LOCK_NAME = "write.lock"
-COMMIT_EVERY_PASSAGES = 2048
 
 
 @dataclass
@@ -57,10 +56,11 @@ class _Pending:
 class IndexWriter:
     """Holds the write lock; use as a context manager. A second writer gets IndexBusyError."""
 
-    def __init__(self, directory: Path, embedder: Embedder, passage_chars: int):
+    def __init__(self, directory: Path, embedder: Embedder, passage_chars: int, commit_every_passages: int = 2048):
         self.directory = directory
         self.embedder = embedder
         self.passage_chars = passage_chars
+        self.commit_every_passages = commit_every_passages
         directory.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(directory / LOCK_NAME, timeout=0)
         self._connection: sqlite3.Connection | None = None
@@ -100,7 +100,7 @@ class IndexWriter:
             planned = self._plan(item, report, pending)
             if planned:
                 pending.append(planned)
-            if sum(len(p.spans) for p in pending) >= COMMIT_EVERY_PASSAGES:
+            if sum(len(p.spans) for p in pending) >= self.commit_every_passages:
                 self._commit(pending)
                 pending = []
         self._commit(pending)

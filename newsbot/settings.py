@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     embedding_backend: str = Field("torch", description="torch or onnx (onnx needs the [onnx] extra)")
     embedding_batch_size: int = 64
     passage_chars: int = Field(700, description="Target passage length in characters")
+    commit_every_passages: int = Field(2048, description="Commit the index every N new passages during an add")
 
     fetch_timeout: float = 20.0
     fetch_max_bytes: int = 5_000_000

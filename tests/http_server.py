@@ -1,0 +1,75 @@
+"""A real HTTP server on 127.0.0.1 serving test pages, with routes a test can change."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class PageServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                server.requests.append(self.path)
+                route = server.routes.get(self.path.split("?")[0], Route(b"not found", 404, "text/plain"))
+                time.sleep(route.delay)
+                self.send_response(route.status)
+                self.send_header("Content-Type", route.content_type)
+                self.send_header("Content-Length", str(len(route.body)))
+                for name, value in route.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(route.body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def add(self, path: str, body: str | bytes = b"", **options) -> str:
+        self.routes[path] = Route(body.encode() if isinstance(body, str) else body, **options)
+        return self.url(path)
+
+    def __enter__(self) -> PageServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def article_html(title: str, paragraphs: list[str], site: str = "The Daily", published: str = "2024-10-22") -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f"<html><head><title>{title} - {site}</title><meta property='og:site_name' content='{site}'>"
+        f"<meta property='og:title' content='{title}'>"
+        f"<meta property='article:published_time' content='{published}T08:00:00Z'></head>"
+        f"<body><nav><a href='/'>Home</a> | <a href='/world'>World</a></nav>"
+        f"<article><h1>{title}</h1>{body}</article><footer>Copyright The Daily</footer></body></html>"
+    )
