@@ -18,8 +18,9 @@ class Settings(BaseSettings):
         DEFAULT_EMBEDDING_MODEL,
         description="A sentence-transformers name or path; the default is the packaged all-MiniLM-L6-v2.",
     )
-    embedding_backend: str = Field("torch", description="torch or onnx (onnx needs the [onnx] extra)")
-    embedding_batch_size: int = 64
+    embedding_backend: str = Field("onnx-int8", description="torch, onnx or onnx-int8 (exported once, cached)")
+    embedding_batch_size: int = 16
+    model_cache_dir: Path = Path("data/models")
     passage_chars: int = Field(700, description="Target passage length in characters")
     commit_every_passages: int = Field(2048, description="Commit the index every N new passages during an add")
 

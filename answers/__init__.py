@@ -1,0 +1,1 @@
+"""The answering core: retrieve passages, answer with numbered citations or abstain. Knows nothing of Telegram."""

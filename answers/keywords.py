@@ -1,0 +1,39 @@
+"""BM25 keyword search over passages (bm25s with an English stemmer), rebuilt when the index changes."""
+
+from __future__ import annotations
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+STEMMER = Stemmer.Stemmer("english")
+STOPWORDS = sorted(set(STOPWORDS_EN_PLUS) | {"many", "much", "whose", "according", "say", "said", "says"})
+
+
+def tokenize(texts: list[str], stem: bool = True) -> list[list[str]]:
+    """Lower-cased content words, stemmed unless asked not to."""
+    stemmer = STEMMER.stemWords if stem else None
+    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=stemmer, return_ids=False, show_progress=False)
+
+
+def stem(word: str) -> str:
+    return STEMMER.stemWord(word)
+
+
+class KeywordIndex:
+    def __init__(self, passages: list[tuple[int, str, str]]):
+        """`passages`: (passage id, article title, passage text)."""
+        self.ids = np.array([passage_id for passage_id, _, _ in passages], dtype=np.int64)
+        self.bm25 = bm25s.BM25()
+        if passages:
+            self.bm25.index(tokenize([f"{title}\n{text}" for _, title, text in passages]), show_progress=False)
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """(passage id, BM25 score) of the best `k` passages, only among `allowed` ids when given."""
+        tokens = tokenize([query])
+        if len(self.ids) == 0 or not tokens[0]:
+            return []
+        mask = np.isin(self.ids, allowed).astype(np.float32) if allowed is not None else None
+        rows, scores = self.bm25.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False, weight_mask=mask)
+        return [(int(self.ids[row]), float(score)) for row, score in zip(rows[0], scores[0]) if score > 0]

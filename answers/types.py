@@ -1,0 +1,37 @@
+"""What the answering core returns: answers with numbered citations."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    source: str
+    url: str | None
+    published: str | None
+    passage: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    answerer: str = "extractive"
+    latency_ms: float = 0.0
+
+    def as_json(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,88 @@
+"""The RealTime QA evaluation data, read from EVAL_DIR exactly as its README's protocol says."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from index.articles import normalize_url
+from index.dates import normalize_published
+from index.errors import NewsbotError
+
+DATASET = Path("realtimeqa") / "past_2022"
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    date: str
+    sentence: str
+    choices: list[str]
+    answer: str
+    gold_urls: frozenset[str]
+
+
+def dataset_dir(eval_dir: Path) -> Path:
+    directory = eval_dir / DATASET
+    if not directory.is_dir():
+        raise NewsbotError(f"RealTime QA data not found at {directory}; set EVAL_DIR to the folder holding realtimeqa/")
+    return directory
+
+
+def _records(directory: Path, pattern: str) -> Iterator[dict]:
+    for path in sorted(directory.glob(pattern)):
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def corpus(eval_dir: Path) -> list[dict]:
+    """Every article text in gold/ and gcs/, one per normalised URL (the longest text, any title)."""
+    directory = dataset_dir(eval_dir)
+    by_url: dict[str, dict] = {}
+    for pattern in ("gold/*_gold.jsonl", "gcs/*_gcs.jsonl"):
+        for question in _records(directory, pattern):
+            for result in question.get("search_result") or []:
+                _merge(by_url, result)
+    return [record for record in by_url.values() if record["text"]]
+
+
+def _merge(by_url: dict[str, dict], result: dict) -> None:
+    url, text = result.get("url"), (result.get("text") or "").strip()
+    if not url:
+        return
+    key = normalize_url(url)
+    known = by_url.setdefault(
+        key, {"url": url, "title": "", "text": "", "published": None, "source": urlsplit(url).hostname or ""}
+    )
+    if len(text) > len(known["text"]):
+        known["text"] = text
+    known["title"] = known["title"] or (result.get("title") or "").strip()
+    known["published"] = known["published"] or normalize_published(result.get("publish_date"))
+
+
+def questions(eval_dir: Path) -> list[Question]:
+    """The questions of qa/ whose gold list has at least one article with text."""
+    directory = dataset_dir(eval_dir)
+    gold = {
+        record["question_id"]: frozenset(
+            normalize_url(r["url"]) for r in record.get("search_result") or [] if r.get("url") and (r.get("text") or "").strip()
+        )
+        for record in _records(directory, "gold/*_gold.jsonl")
+    }
+    return [
+        Question(
+            id=record["question_id"],
+            date=record["question_date"],
+            sentence=record["question_sentence"],
+            choices=record["choices"],
+            answer=record["choices"][int(record["answer"][0])],
+            gold_urls=gold[record["question_id"]],
+        )
+        for record in _records(directory, "qa/*_qa.jsonl")
+        if gold.get(record["question_id"])
+    ]
