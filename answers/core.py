@@ -9,8 +9,13 @@ from collections.abc import Iterator, Sequence
 from answers import extractive
 from answers.citations import renumber
 from answers.evidence import Evidence, QuestionTerms, gather
+from answers.grounding import grounded
 from answers.retrieve import Filters, Retriever
+from answers.llm import LLMAnswerer, chat_model
 from answers.types import Answer, Turn
+from index.embeddings import Embedder
+from index.reader import IndexReader
+from newsbot.settings import Settings
 
 ABSTAIN_TEXT = "The indexed articles don't say."
 FOLLOW_UP = re.compile(
@@ -28,6 +33,10 @@ class AnswerService:
         self.min_similarity = min_similarity
         self.passages = passages
         self.generator = generator  # an LLM answerer, or None for extractive answers only
+
+    def warm_up(self) -> None:
+        """Load the model and build the keyword index now rather than on the first question."""
+        self.retriever.search("warm up", 1)
 
     @property
     def answerer(self) -> str:
@@ -55,8 +64,9 @@ class AnswerService:
             if self.generator.is_abstention(generated):
                 yield self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=self.answerer), started)
                 return
-            if renumber(generated, passages)[1]:
-                answerer, text = self.generator.name, generated
+            supported = grounded(generated, passages)
+            if supported:
+                answerer, text = self.generator.name, supported
         cited_text, citations = renumber(text, passages)
         yield self._finish(Answer(question, cited_text, abstained=False, citations=citations, answerer=answerer), started)
 
@@ -77,6 +87,21 @@ class AnswerService:
     def _finish(answer: Answer, started: float) -> Answer:
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
+
+
+def build_service(settings: Settings) -> AnswerService:
+    """The answering service the settings describe: index, embedder, retriever and answerer."""
+    embedder = Embedder(settings)
+    retriever = Retriever(IndexReader(settings.index_dir, embedder.model_id), embedder)
+    generator = None
+    if settings.answerer == "llm":
+        model = chat_model(
+            settings.llm_model, settings.llm_base_url, settings.llm_api_key, settings.llm_temperature, settings.llm_timeout
+        )
+        generator = LLMAnswerer(model, settings.prompts_dir, settings.llm_max_tokens)
+    service = AnswerService(retriever, settings.abstain_min_coverage, settings.abstain_min_similarity, generator=generator)
+    service.warm_up()
+    return service
 
 
 def is_follow_up(question: str) -> bool:

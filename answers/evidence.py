@@ -9,6 +9,7 @@ from wordfreq import zipf_frequency
 
 from answers.keywords import STOPWORDS, stem, tokenize
 from answers.retrieve import Retrieved
+from answers.safety import INSTRUCTION
 from index.passages import sentence_spans
 
 ANSWER_TYPES = (
@@ -70,6 +71,8 @@ def gather(question: str, passages: list[Retrieved], terms: QuestionTerms) -> Ev
         best_coverage = max(best_coverage, passage_coverage)
         for span in sentence_spans(hit.passage.text):
             text = hit.passage.text[span.start : span.end].strip()
+            if INSTRUCTION.search(text):
+                continue
             coverage = terms.coverage(text)
             if coverage > 0:
                 score = 0.6 * coverage + 0.2 * passage_coverage + 0.2 * max(hit.similarity, 0.0) - 0.01 * source
@@ -92,4 +95,4 @@ def _expected_answer(question: str) -> re.Pattern | None:
 def _missing_names(question: str, passages: list[Retrieved]) -> list[str]:
     names = [word for word in NAME.findall(question)[1:] if word.lower() not in STOPWORDS]
     evidence = set(tokenize([" ".join(f"{hit.passage.article.title} {hit.passage.text}" for hit in passages)])[0])
-    return [name for name in names if stem(name.lower()) not in evidence]
+    return [name for name in names if not set(tokenize([name])[0]) <= evidence]

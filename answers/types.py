@@ -34,4 +34,6 @@ class Answer:
     latency_ms: float = 0.0
 
     def as_json(self) -> dict:
-        return asdict(self)
+        """{"question", "answer", "abstained", "citations", "answerer", "latency_ms"}"""
+        fields = asdict(self)
+        return {"question": self.question, "answer": fields.pop("text"), **{k: v for k, v in fields.items() if k != "question"}}

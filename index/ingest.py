@@ -44,16 +44,14 @@ def add_to_index(
 ) -> IngestReport:
     """Index every article in `items` (paths or URLs); never raises for a bad item, reports it."""
     sources = expand_sources(items)
-    bar = tqdm(total=len(sources), unit="source", disable=not progress or len(sources) < 2, leave=False)
-    articles = _read_all(sources, settings, bar)
     writer = IndexWriter(
         settings.index_dir, embedder or Embedder(settings), settings.passage_chars, settings.commit_every_passages
     )
-    with writer, bar:
-        return writer.add(articles)
+    with writer, tqdm(unit=" articles", disable=not progress, leave=False) as bar:
+        return writer.add(_counted((item for source in sources for item in read_source(source, settings)), bar))
 
 
-def _read_all(sources: list[str], settings: Settings, bar: tqdm) -> Iterator[Article | IngestError]:
-    for source in sources:
-        yield from read_source(source, settings)
+def _counted(items: Iterable[Article | IngestError], bar: tqdm) -> Iterator[Article | IngestError]:
+    for item in items:
         bar.update(1)
+        yield item

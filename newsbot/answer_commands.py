@@ -1,0 +1,80 @@
+"""`newsbot ask`, `newsbot chat` and `newsbot run`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from answers.core import AnswerService, build_service
+from answers.types import Answer, Turn
+from newsbot.console import render_answer
+from newsbot.output import print_json
+from newsbot.settings import Settings
+
+CHAT_HISTORY = 6
+
+
+def register(commands, common: argparse.ArgumentParser) -> None:
+    ask = commands.add_parser("ask", parents=[common], help="answer one question (or one per line from stdin with -)")
+    ask.add_argument("question", help="the question, or - to read one question per line from stdin")
+    ask.set_defaults(handler=ask_command)
+    chat = commands.add_parser("chat", parents=[common], help="a conversation in the terminal, with follow-ups")
+    chat.set_defaults(handler=chat_command)
+    run = commands.add_parser("run", parents=[common], help="start the Telegram bot (or chat, without a token)")
+    run.set_defaults(handler=run_command)
+
+
+def ask_command(args: argparse.Namespace, settings: Settings) -> int:
+    service = build_service(settings)
+    questions = (line.strip() for line in sys.stdin) if args.question == "-" else iter([args.question])
+    for question in questions:
+        if not question:
+            continue
+        answer = service.answer(question)
+        if args.json:
+            print_json(answer.as_json())
+            sys.stdout.flush()
+        else:
+            print(render_answer(answer) + "\n")
+    return 0
+
+
+def chat_command(args: argparse.Namespace, settings: Settings) -> int:
+    service = build_service(settings)
+    print(f"Ask about the indexed articles ({service.answerer} answers). Ctrl-D or /quit to leave.\n")
+    history: list[Turn] = []
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if question in ("/quit", "/exit"):
+            return 0
+        if question:
+            answer = _stream_to_terminal(service, question, history)
+            history = (history + [Turn(question, answer.text)])[-CHAT_HISTORY:]
+
+
+def _stream_to_terminal(service: AnswerService, question: str, history: list[Turn]) -> Answer:
+    streamed = False
+    for event in service.stream(question, history):
+        if isinstance(event, str):
+            print(event, end="", flush=True)
+            streamed = True
+            continue
+        if streamed:
+            print("\n")
+        print(f"bot> {render_answer(event)}\n")
+        return event
+    raise AssertionError("the answer stream ended without an answer")
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.telegram_bot_token:
+        print("No TELEGRAM_BOT_TOKEN set: starting the terminal chat. Put a token from @BotFather in .env to run the bot.\n")
+        return chat_command(args, settings)
+    from bot.app import run_bot
+
+    run_bot(settings)
+    return 0

@@ -1,0 +1,50 @@
+"""`newsbot eval`: quality figures on RealTime QA and the sample article."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from index.ingest import add_to_index
+from index.reader import index_exists
+from newsbot import realtimeqa
+from newsbot.evaluation import evaluate
+from newsbot.output import print_json
+from newsbot.settings import Settings
+
+DEFAULT_INDEX = Path("data/bench/newsbot-index")
+DEFAULT_NAIVE = Path("data/bench/naive-index")
+
+
+def register(commands, common: argparse.ArgumentParser) -> None:
+    parser = commands.add_parser("eval", parents=[common], help="measure retrieval, answers and abstention")
+    parser.add_argument("--eval-dir", help="folder holding realtimeqa/ (setting EVAL_DIR, default ../shared/eval)")
+    parser.add_argument("--naive-dir", default=str(DEFAULT_NAIVE), help="the naive LangChain FAISS index to compare")
+    parser.set_defaults(handler=eval_command)
+
+
+def eval_command(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.index_dir:
+        settings = settings.model_copy(update={"index_dir": DEFAULT_INDEX})
+    if args.eval_dir:
+        settings = settings.model_copy(update={"eval_dir": Path(args.eval_dir)})
+    if not index_exists(settings.index_dir):
+        _build_realtimeqa_index(settings)
+    report = evaluate(settings, Path(args.naive_dir), progress=lambda message: print(f"eval: {message}", file=sys.stderr))
+    if args.json:
+        print_json(report)
+    else:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _build_realtimeqa_index(settings: Settings) -> None:
+    import tempfile
+
+    print(f"eval: indexing the RealTime QA corpus into {settings.index_dir} (once; about 15 minutes)", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as scratch:
+        corpus = Path(scratch) / "realtimeqa.jsonl"
+        corpus.write_text("".join(json.dumps(record) + "\n" for record in realtimeqa.corpus(settings.eval_dir)))
+        add_to_index([str(corpus)], settings, progress=True)

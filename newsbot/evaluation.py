@@ -1,0 +1,222 @@
+"""`newsbot eval`: retrieval and answer quality on RealTime QA, abstention calibration, the sample article."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from answers.core import AnswerService, build_service
+from index.articles import normalize_url
+from index.ingest import add_to_index
+from newsbot import realtimeqa
+from newsbot.settings import Settings
+
+PUNCTUATION = re.compile(r"[^\w\s]")
+SAMPLE_ARTICLES = Path(__file__).resolve().parent.parent / "articles"
+THRESHOLD_GRID = [round(0.05 * i, 2) for i in range(0, 21)]
+SIMILARITY_GRID = [round(-0.1 + 0.05 * i, 2) for i in range(0, 15)]
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """A question with the evidence features the abstention decision uses, and whether it is answerable."""
+
+    answerable: bool
+    coverage: float
+    similarity: float
+    names_missing: bool
+    has_sentences: bool
+
+
+def retrieval_metrics(rankings: Sequence[list[str]], gold: Sequence[frozenset[str]]) -> dict:
+    """Hit@1/5/10 and MRR@10 of article rankings (normalised URLs) against gold URLs."""
+    ranks = [next((i + 1 for i, url in enumerate(ranking[:10]) if url in golds), None) for ranking, golds in zip(rankings, gold)]
+    count = len(ranks)
+    return {
+        "questions": count,
+        "hit@1": round(sum(1 for r in ranks if r and r <= 1) / count, 3),
+        "hit@5": round(sum(1 for r in ranks if r and r <= 5) / count, 3),
+        "hit@10": round(sum(1 for r in ranks if r and r <= 10) / count, 3),
+        "mrr@10": round(sum(1 / r for r in ranks if r) / count, 3),
+    }
+
+
+def answer_hit(answer: str, correct: str, choices: Sequence[str]) -> bool:
+    """The correct choice appears in the answer and no other choice does (case, quotes and punctuation ignored)."""
+    text = _normalize(answer)
+    others = [c for c in choices if _normalize(c) != _normalize(correct)]
+    return _normalize(correct) in text and not any(_normalize(c) in text for c in others)
+
+
+def _normalize(text: str) -> str:
+    return " ".join(PUNCTUATION.sub(" ", text.lower()).split())
+
+
+def newsbot_rankings(service: AnswerService, questions: Sequence[str]) -> list[list[str]]:
+    rankings = []
+    for question in questions:
+        hits = service.retriever.search(question, k=10, per_article=1)
+        rankings.append([normalize_url(hit.passage.article.url or "") for hit in hits])
+    return rankings
+
+
+def naive_rankings(naive_dir: Path, settings: Settings, questions: Sequence[str]) -> list[list[str]]:
+    """The naive LangChain pipeline's ranking: articles in order of their best chunk."""
+    from langchain_community.vectorstores import FAISS
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    from index.embeddings import resolve_model_path
+
+    embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path(settings.embedding_model))
+    store = FAISS.load_local(str(naive_dir), embeddings, allow_dangerous_deserialization=True)
+    rankings = []
+    for question in questions:
+        ranking: list[str] = []
+        for document in store.similarity_search(question, k=60):
+            url = normalize_url(document.metadata["url"])
+            if url not in ranking:
+                ranking.append(url)
+        rankings.append(ranking)
+    return rankings
+
+
+def features(service: AnswerService, question: str, answerable: bool) -> Labelled:
+    evidence = service.evidence(question)
+    return Labelled(answerable, evidence.coverage, evidence.similarity, bool(evidence.missing_names), bool(evidence.sentences))
+
+
+def abstains(item: Labelled, min_coverage: float, min_similarity: float) -> bool:
+    return (
+        not item.has_sentences
+        or item.names_missing
+        or item.coverage < min_coverage
+        or item.similarity < min_similarity
+    )
+
+
+def abstention_scores(items: Sequence[Labelled], min_coverage: float, min_similarity: float) -> dict:
+    """Precision and recall of abstaining, where the positive class is an unanswerable question."""
+    decided = [(abstains(item, min_coverage, min_similarity), not item.answerable) for item in items]
+    true_positive = sum(1 for abstained, unanswerable in decided if abstained and unanswerable)
+    abstained = sum(1 for a, _ in decided if a)
+    unanswerable = sum(1 for _, u in decided if u)
+    precision = true_positive / abstained if abstained else 1.0
+    recall = true_positive / unanswerable if unanswerable else 1.0
+    answered_right = sum(1 for a, u in decided if not a and not u) / max(1, len(decided) - unanswerable)
+    return {
+        "precision": round(precision, 3),
+        "recall": round(recall, 3),
+        "f1": round(2 * precision * recall / (precision + recall), 3) if precision + recall else 0.0,
+        "answerable_answered": round(answered_right, 3),
+    }
+
+
+def calibrate(items: Sequence[Labelled]) -> tuple[float, float]:
+    """The thresholds that best separate answerable from unanswerable questions (balanced accuracy)."""
+
+    def balanced(pair: tuple[float, float]) -> float:
+        scores = abstention_scores(items, *pair)
+        return scores["recall"] + scores["answerable_answered"]
+
+    return max(((c, s) for c in THRESHOLD_GRID for s in SIMILARITY_GRID), key=balanced)
+
+
+def cross_validated(items: Sequence[Labelled]) -> dict:
+    """Abstention scores on each half with thresholds calibrated on the other half."""
+    halves = [items[0::2], items[1::2]]
+    held_out = []
+    for train, test in ((halves[0], halves[1]), (halves[1], halves[0])):
+        held_out += [(item, calibrate(train)) for item in test]
+    decided = [(abstains(item, *pair), not item.answerable) for item, pair in held_out]
+    true_positive = sum(1 for a, u in decided if a and u)
+    abstained, unanswerable = sum(1 for a, _ in decided if a), sum(1 for _, u in decided if u)
+    return {
+        "precision": round(true_positive / abstained, 3) if abstained else 1.0,
+        "recall": round(true_positive / unanswerable, 3) if unanswerable else 1.0,
+    }
+
+
+def sample_article_report(settings: Settings) -> tuple[dict, list[Labelled]]:
+    """Every question about the sample article: answered with the expected text and a citation, or abstained."""
+    with tempfile.TemporaryDirectory() as scratch:
+        sample = settings.model_copy(update={"index_dir": Path(scratch) / "index"})
+        add_to_index([str(SAMPLE_ARTICLES)], sample)
+        service = build_service(sample)
+        rows, labelled = [], []
+        for case in _sample_questions():
+            answer = service.answer(case["question"])
+            expected = case["expect"]
+            right = answer.abstained if expected is None else (
+                not answer.abstained and bool(answer.citations) and any(e in answer.text for e in expected)
+            )
+            rows.append({"question": case["question"], "right": right, "answer": answer.text})
+            labelled.append(features(service, case["question"], expected is not None))
+        service.retriever.reader.close()
+    answerable = [r for r, c in zip(rows, _sample_questions()) if c["expect"] is not None]
+    unanswerable = [r for r, c in zip(rows, _sample_questions()) if c["expect"] is None]
+    return {
+        "answerable_right": f"{sum(r['right'] for r in answerable)}/{len(answerable)}",
+        "unanswerable_abstained": f"{sum(r['right'] for r in unanswerable)}/{len(unanswerable)}",
+        "wrong": [r for r in rows if not r["right"]],
+    }, labelled
+
+
+def _sample_questions() -> list[dict]:
+    text = resources.files("newsbot").joinpath("data/sample_questions.jsonl").read_text()
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def offtopic_questions() -> list[str]:
+    text = resources.files("newsbot").joinpath("data/offtopic_questions.txt").read_text()
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def realtimeqa_report(settings: Settings, naive_dir: Path | None, progress: Callable[[str], None]) -> tuple[dict, list[Labelled]]:
+    questions = realtimeqa.questions(settings.eval_dir)
+    service = build_service(settings)
+    progress(f"retrieval on {len(questions)} questions")
+    report = {"newsbot_retrieval": retrieval_metrics(newsbot_rankings(service, [q.sentence for q in questions]), [q.gold_urls for q in questions])}
+    if naive_dir and naive_dir.exists():
+        progress("retrieval with the naive LangChain index")
+        rankings = naive_rankings(naive_dir, settings, [q.sentence for q in questions])
+        report["naive_langchain_retrieval"] = retrieval_metrics(rankings, [q.gold_urls for q in questions])
+    progress("answers")
+    answers = [service.answer(q.sentence) for q in questions]
+    latencies = sorted(a.latency_ms for a in answers)
+    report["answers"] = {
+        "answerer": service.answerer,
+        "answer_hit_rate": round(sum(answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions)) / len(questions), 3),
+        "abstention_rate": round(sum(a.abstained for a in answers) / len(answers), 3),
+        "latency_ms_p50": round(statistics.median(latencies), 1),
+        "latency_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+    }
+    labelled = [features(service, q.sentence, True) for q in questions]
+    labelled += [features(service, question, False) for question in offtopic_questions()]
+    return report, labelled
+
+
+def evaluate(settings: Settings, naive_dir: Path | None, progress: Callable[[str], None] = lambda message: None) -> dict:
+    progress("the sample article")
+    sample, labelled = sample_article_report(settings)
+    report, realtime_labelled = realtimeqa_report(settings, naive_dir, progress)
+    labelled += realtime_labelled
+    min_coverage, min_similarity = calibrate(labelled)
+    report["sample_article"] = sample
+    report["abstention"] = {
+        "labelled_questions": len(labelled),
+        "unanswerable": sum(1 for item in labelled if not item.answerable),
+        "with_settings": {
+            "min_coverage": settings.abstain_min_coverage,
+            "min_similarity": settings.abstain_min_similarity,
+            **abstention_scores(labelled, settings.abstain_min_coverage, settings.abstain_min_similarity),
+        },
+        "calibrated": {"min_coverage": min_coverage, "min_similarity": min_similarity, **abstention_scores(labelled, min_coverage, min_similarity)},
+        "two_fold_cross_validated": cross_validated(labelled),
+    }
+    return report
