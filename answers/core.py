@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,7 @@ from index.embeddings import Embedder
 from index.reader import IndexReader
 from newsbot.settings import Settings
 
+log = logging.getLogger("newsbot.answers")
 ABSTAIN_TEXT = "The indexed articles don't say."
 FOLLOW_UP = re.compile(
     r"^(and|but|also|so|then|what about|how about)\b|\b(he|she|it|they|them|his|her|its|their|that|those|this|these)\b",
@@ -60,7 +62,11 @@ class AnswerService:
         passages = [hit.passage for hit in evidence.passages]
         answerer, text = "extractive", extractive.compose(evidence)
         if self.generator is not None:
-            generated = yield from self.generator.stream(question, history, passages)
+            try:
+                generated = yield from self.generator.stream(question, history, passages)
+            except Exception:  # the LLM is down or failing: the extractive answer still stands
+                log.warning("the LLM failed; answering extractively", exc_info=True)
+                generated = ""
             if self.generator.is_abstention(generated):
                 yield self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=self.answerer), started)
                 return

@@ -13,7 +13,13 @@ MIN_OVERLAP = 0.5
 
 
 def grounded(text: str, passages: list[Passage]) -> str:
-    """The sentences of `text` whose citations point to passages that contain most of their content words."""
+    """The sentences of `text` whose citations point to passages that contain most of their content words
+    (paragraphs kept)."""
+    paragraphs = (_grounded_paragraph(paragraph, passages) for paragraph in text.split("\n\n"))
+    return "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+
+
+def _grounded_paragraph(text: str, passages: list[Passage]) -> str:
     kept = []
     for span in sentence_spans(text):
         sentence = text[span.start : span.end].strip()

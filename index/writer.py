@@ -44,6 +44,19 @@ class IngestReport:
     def fail(self, item: str, error: str) -> None:
         self.failed.append({"item": item, "error": error})
 
+    def summary(self) -> str:
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"duplicates {self.duplicates}, failed {len(self.failed)}"
+        )
+
+    def problem_lines(self) -> list[str]:
+        """One line for each duplicate and each failure, saying which item and why."""
+        duplicates = [
+            f"duplicate: {d['item']} has the same text as article {d['id']}" for d in self.details if d["status"] == "duplicate"
+        ]
+        return duplicates + [f"failed: {f['item']}: {f['error']}" for f in self.failed]
+
 
 @dataclass
 class _Pending:

@@ -47,15 +47,9 @@ def add_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(report.as_json())
     else:
-        print(
-            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-            f"duplicates {report.duplicates}, failed {len(report.failed)}"
-        )
-        for detail in report.details:
-            if detail["status"] == "duplicate":
-                print(f"  duplicate: {detail['item']} has the same text as article {detail['id']}")
-        for failure in report.failed:
-            print(f"  failed: {failure['item']}: {failure['error']}", file=sys.stderr)
+        print(report.summary())
+        for line in report.problem_lines():
+            print(f"  {line}", file=sys.stderr if line.startswith("failed") else sys.stdout)
     return 1 if report.failed else 0
 
 

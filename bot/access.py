@@ -1,0 +1,39 @@
+"""Allowlists: when ALLOWED_USER_IDS or ALLOWED_CHAT_IDS is set, other chats get one polite line and nothing else."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.services import services
+
+NOT_ALLOWED = "Sorry, this bot is private. Ask its owner to add this chat."
+
+
+async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    settings = services(context).settings
+    if not (settings.allowed_user_ids or settings.allowed_chat_ids):
+        return
+    chat, user = update.effective_chat, update.effective_user
+    allowed = (chat is not None and chat.id in settings.allowed_chat_ids) or (
+        user is not None and (user.id in settings.allowed_user_ids or services(context).is_admin(user.id))
+    )
+    if allowed:
+        return
+    if update.callback_query:
+        await update.callback_query.answer(NOT_ALLOWED, show_alert=True)
+    elif update.effective_message and _addressed(update, context):
+        await update.effective_message.reply_text(NOT_ALLOWED)
+    raise ApplicationHandlerStop
+
+
+def _addressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    message = update.effective_message
+    text = message.text or message.caption or ""
+    return (
+        update.effective_chat.type == ChatType.PRIVATE
+        or text.startswith("/")
+        or f"@{context.bot.username}".lower() in text.lower()
+        or (message.reply_to_message is not None and message.reply_to_message.from_user.id == context.bot.id)
+    )

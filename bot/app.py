@@ -1,0 +1,98 @@
+"""Wiring: the Application, its handlers and commands, and how it runs (long polling or webhook)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from answers.core import AnswerService, build_service
+from bot import access, admin, basics, buttons, questions
+from bot.errors import RedactingFormatter, on_error
+from bot.services import KEY, Services
+from bot.state import BotState
+from newsbot.settings import Settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def build_application(settings: Settings, answers: AnswerService, state: BotState) -> Application:
+    application = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.telegram_base_url)
+        .base_file_url(settings.telegram_base_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .post_init(register_commands)
+        .build()
+    )
+    application.bot_data[KEY] = Services(settings, answers, state)
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    application.add_handler(TypeHandler(Update, access.gate), group=-1)
+    for name, callback in {
+        "start": basics.on_start,
+        "help": basics.on_help,
+        "sources": basics.on_sources,
+        "ask": questions.on_ask,
+        "add": admin.on_add,
+        "remove": admin.on_remove,
+        "reindex": admin.on_reindex,
+        "stats": admin.on_stats,
+    }.items():
+        application.add_handler(CommandHandler(name, callback))
+    application.add_handler(CallbackQueryHandler(buttons.on_button))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, admin.on_document))
+    text = filters.TEXT & ~filters.COMMAND
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, questions.on_private_text))
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, questions.on_group_text))
+    application.add_error_handler(on_error)
+
+
+async def register_commands(application: Application) -> None:
+    """Commands Telegram shows in its menu: readers' commands for everyone, admin commands for admins."""
+    bot = application.bot
+    await bot.set_my_commands(basics.READER_COMMANDS, scope=BotCommandScopeDefault())
+    for admin_id in application.bot_data[KEY].settings.admin_ids:
+        try:
+            await bot.set_my_commands(basics.READER_COMMANDS + basics.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))
+        except TelegramError as error:  # an admin who has not started a chat with the bot yet
+            logging.getLogger("newsbot.bot").warning("admin commands not shown to %s: %s", admin_id, error)
+
+
+def configure_logging(token: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter(token, LOG_FORMAT))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def run_bot(settings: Settings) -> None:
+    configure_logging(settings.telegram_bot_token)
+    application = build_application(settings, build_service(settings), BotState(settings.bot_state_path))
+    if settings.webhook_url:
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path="telegram",
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        application.run_polling(allowed_updates=Update.ALL_TYPES)

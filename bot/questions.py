@@ -1,0 +1,73 @@
+"""Questions: every text in a private chat; in groups only when the bot is mentioned, replied to, or /ask."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.keyboards import answer_keyboard
+from bot.render import answer_messages
+from bot.replies import reply_html, replace_html
+from bot.services import services
+from bot.streaming import stream_answer
+from bot.typing_indicator import typing
+
+ASK_USAGE = "Ask a question after the command, for example: /ask who denied the deployment?"
+
+
+async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await answer(update, context, update.effective_message.text)
+
+
+async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    question = addressed_question(update.effective_message, context.bot.username, context.bot.id)
+    if question is not None:
+        await answer(update, context, question)
+
+
+async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    question = " ".join(context.args or []).strip()
+    if not question:
+        await update.effective_message.reply_text(ASK_USAGE)
+        return
+    await answer(update, context, question)
+
+
+def addressed_question(message: Message, bot_username: str, bot_id: int) -> str | None:
+    """The question when the message mentions the bot or replies to it; None for other chatter."""
+    text = message.text or ""
+    mention = re.compile(rf"@{re.escape(bot_username)}\b", re.IGNORECASE)
+    replied_to_bot = message.reply_to_message is not None and message.reply_to_message.from_user is not None and (
+        message.reply_to_message.from_user.id == bot_id
+    )
+    if not mention.search(text) and not replied_to_bot:
+        return None
+    return " ".join(mention.sub(" ", text).split()) or None
+
+
+async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+    shared = services(context)
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    history = await asyncio.to_thread(shared.state.history, chat.id, user.id)
+    shown = None
+    async with typing(context.bot, chat.id, message.message_thread_id if message.is_topic_message else None):
+        if shared.answers.generator is None:
+            result = await asyncio.to_thread(shared.answers.answer, question, history)
+        else:
+            interval = (
+                shared.settings.stream_edit_seconds_private
+                if chat.type == ChatType.PRIVATE
+                else shared.settings.stream_edit_seconds_group
+            )
+            result, shown = await stream_answer(shared.answers, question, history, message, interval)
+    answer_id = await asyncio.to_thread(shared.state.remember, chat.id, user.id, result)
+    keyboard = None if result.abstained else answer_keyboard(answer_id)
+    parts = answer_messages(result)
+    if shown is not None:
+        await replace_html(shown, parts, keyboard)
+    else:
+        await reply_html(message, parts, keyboard)

@@ -1,0 +1,30 @@
+"""Sending rendered HTML: link previews off, split messages, the keyboard under the last part."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+async def reply_html(to: Message, parts: list[str], keyboard: InlineKeyboardMarkup | None = None) -> Message:
+    """Replies with each part in turn (in the same forum topic); returns the last message sent."""
+    sent = to
+    for number, part in enumerate(parts, start=1):
+        sent = await to.reply_text(
+            part,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_markup=keyboard if number == len(parts) else None,
+            do_quote=number == 1,
+        )
+    return sent
+
+
+async def replace_html(message: Message, parts: list[str], keyboard: InlineKeyboardMarkup | None = None) -> Message:
+    """Edits `message` to show the first part and sends the rest after it."""
+    await message.edit_text(
+        parts[0], parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, reply_markup=keyboard if len(parts) == 1 else None
+    )
+    return await reply_html(message, parts[1:], keyboard) if len(parts) > 1 else message

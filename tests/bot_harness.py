@@ -1,0 +1,51 @@
+"""Running the real bot Application against the Telegram emulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram.ext import Application
+
+from answers.core import AnswerService
+from answers.retrieve import Retriever
+from bot.app import build_application
+from bot.state import BotState
+from index.embeddings import Embedder
+from index.reader import IndexReader
+from newsbot.settings import Settings
+from tests.telegram_emulator import TelegramEmulator
+
+
+def bot_settings(emu: TelegramEmulator, base: Settings, tmp_path, **overrides) -> Settings:
+    return base.model_copy(
+        update={
+            "telegram_bot_token": emu.token,
+            "telegram_base_url": emu.base_url,
+            "telegram_base_file_url": emu.base_file_url,
+            "bot_state_path": tmp_path / "bot.sqlite",
+            "uploads_dir": tmp_path / "uploads",
+            **overrides,
+        }
+    )
+
+
+def extractive_service(settings: Settings, embedder: Embedder) -> AnswerService:
+    retriever = Retriever(IndexReader(settings.index_dir, embedder.model_id), embedder)
+    return AnswerService(retriever, settings.abstain_min_coverage, settings.abstain_min_similarity)
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, answers: AnswerService) -> AsyncIterator[Application]:
+    state = BotState(settings.bot_state_path)
+    application = build_application(settings, answers, state)
+    async with application:
+        await application.post_init(application)  # as run_polling does
+        await application.start()
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            state.close()
