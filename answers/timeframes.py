@@ -1,0 +1,198 @@
+"""Time words in a question ("since Monday", "this week", "yesterday", "in October", "past 3 days") as a range
+of publication dates, relative to today in the configured time zone.
+
+Weekdays alone ("on Tuesday") are left alone: in a question about the news they usually repeat the day an
+article reports, not a day relative to now. "Since <weekday>" and "last <weekday>" mean the latest such day
+before today.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from answers.retrieve import Filters
+
+MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
+MONTHS["sept"] = 9
+WEEKDAYS = {name.lower(): number for number, name in enumerate(calendar.day_name)}
+NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+           "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+
+_MONTH = "(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+_WEEKDAY = "(?P<weekday>" + "|".join(WEEKDAYS) + ")"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_DATE = (
+    rf"(?:(?P<iso>\d{{4}}-\d\d-\d\d)|{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?"
+    rf"|{_MONTH.replace('month', 'month2')}\s+{_DAY.replace('day', 'day2')}(?:,?\s+{_YEAR.replace('year', 'year2')})?)"
+)
+_COUNT = r"(?P<count>\d{1,3}|" + "|".join(NUMBERS) + ")"
+_UNIT = r"(?P<unit>days?|weeks?|months?)"
+
+
+@dataclass(frozen=True)
+class Timeframe:
+    """Articles published from `start` to `end` (inclusive); None is open."""
+
+    start: date | None
+    end: date | None
+
+    def filters(self) -> Filters:
+        return Filters(published_from=self.start, published_to=self.end)
+
+    def describe(self) -> str:
+        if self.start and self.start == self.end:
+            return f"on {day_text(self.start)}"
+        if self.start and self.end:
+            return f"between {day_text(self.start)} and {day_text(self.end)}"
+        return f"since {day_text(self.start)}" if self.start else f"until {day_text(self.end)}"
+
+
+Resolver = Callable[[re.Match, date], Timeframe]
+
+
+def day_text(day: date) -> str:
+    return day.strftime("%-d %b %Y")
+
+
+def parse(text: str, today: date) -> tuple[Timeframe | None, str]:
+    """The first time expression in `text` as a Timeframe, and the text without it."""
+    found = [(match, resolve) for pattern, resolve in PATTERNS if (match := pattern.search(text))]
+    if not found:
+        return None, text
+    match, resolve = min(found, key=lambda item: (item[0].start(), -len(item[0].group())))
+    timeframe = resolve(match, today)
+    if timeframe is None:
+        return None, text
+    return timeframe, _tidy(text[: match.start()] + " " + text[match.end() :])
+
+
+def parse_period(text: str, today: date) -> Timeframe | None:
+    """`text` as a whole read as a time expression ("yesterday", "this week", "2024-10-01", "monday",
+    "since 3 October"); None when it is not one."""
+    for candidate in (text, f"since {text}"):
+        timeframe, rest = parse(candidate, today)
+        if timeframe is not None and not rest.strip(" ,.?!"):
+            return timeframe
+    return None
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"\s+([,.;:!?])", r"\1", " ".join(text.split()))
+    return re.sub(r"^[,;:]\s*|\s*[,;:]$", "", text).strip()
+
+
+# -- resolvers ------------------------------------------------------------------------------------
+
+
+def _today(_: re.Match, today: date) -> Timeframe:
+    return Timeframe(today, today)
+
+
+def _yesterday(_: re.Match, today: date) -> Timeframe:
+    return Timeframe(today - timedelta(days=1), today - timedelta(days=1))
+
+
+def _calendar_period(match: re.Match, today: date) -> Timeframe:
+    unit, previous = match.group("period").lower(), match.group("which").lower() == "last"
+    if unit == "week":
+        monday = today - timedelta(days=today.weekday())
+        return Timeframe(monday - timedelta(days=7), monday - timedelta(days=1)) if previous else Timeframe(monday, today)
+    if unit == "month":
+        first = today.replace(day=1)
+        if previous:
+            last = first - timedelta(days=1)
+            return Timeframe(last.replace(day=1), last)
+        return Timeframe(first, today)
+    if previous:
+        return Timeframe(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))
+    return Timeframe(date(today.year, 1, 1), today)
+
+
+def _recent(match: re.Match, today: date) -> Timeframe:
+    count = match.group("count")
+    number = NUMBERS.get(count.lower()) or int(count) if count else 1
+    unit = match.group("unit").lower().rstrip("s")
+    days = number * {"day": 1, "week": 7, "month": 30}[unit]
+    return Timeframe(today - timedelta(days=days), today)
+
+
+def _since_weekday(match: re.Match, today: date) -> Timeframe:
+    return Timeframe(_latest_weekday(match, today), None)
+
+
+def _last_weekday(match: re.Match, today: date) -> Timeframe:
+    day = _latest_weekday(match, today)
+    return Timeframe(day, day)
+
+
+def _latest_weekday(match: re.Match, today: date) -> date:
+    back = (today.weekday() - WEEKDAYS[match.group("weekday").lower()]) % 7 or 7
+    return today - timedelta(days=back)
+
+
+def _since_date(match: re.Match, today: date) -> Timeframe | None:
+    day = _date(match, today)
+    return Timeframe(day, None) if day else None
+
+
+def _on_date(match: re.Match, today: date) -> Timeframe | None:
+    day = _date(match, today)
+    return Timeframe(day, day) if day else None
+
+
+def _since_month(match: re.Match, today: date) -> Timeframe:
+    first, _ = _month_range(match, today)
+    return Timeframe(first, None)
+
+
+def _in_month(match: re.Match, today: date) -> Timeframe:
+    return Timeframe(*_month_range(match, today))
+
+
+def _date(match: re.Match, today: date) -> date | None:
+    """The date a match names; without a year, the latest such date up to today. None if it is no date."""
+    groups = {name: value for name, value in match.groupdict().items() if value}
+    try:
+        if "iso" in groups:
+            return date.fromisoformat(groups["iso"])
+        month = MONTHS[(groups.get("month") or groups["month2"]).lower()]
+        day = int(groups.get("day") or groups["day2"])
+        year = groups.get("year") or groups.get("year2")
+        if year:
+            return date(int(year), month, day)
+        this_year = date(today.year, month, day)
+    except ValueError:
+        return None
+    return this_year if this_year <= today else this_year.replace(year=today.year - 1)
+
+
+def _month_range(match: re.Match, today: date) -> tuple[date, date]:
+    month = MONTHS[match.group("month").lower()]
+    year = int(match.group("year")) if match.group("year") else today.year - (month > today.month)
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _compile(pattern: str) -> re.Pattern:
+    return re.compile(rf"\b{pattern}\b", re.IGNORECASE)
+
+
+PATTERNS: list[tuple[re.Pattern, Resolver]] = [
+    (_compile(r"(?:so far\s+)?today"), _today),
+    (_compile(r"yesterday"), _yesterday),
+    (_compile(r"(?:(?:in|during|over)\s+)?(?P<which>this|last)\s+(?P<period>week|month|year)"), _calendar_period),
+    (_compile(rf"(?:(?:in|during|over|within)\s+)?the\s+(?:past|last)\s+(?:{_COUNT}\s+)?{_UNIT}"), _recent),
+    (_compile(rf"(?:past|last)\s+{_COUNT}\s+{_UNIT}"), _recent),
+    (_compile(r"(?:(?:in|during|over)\s+)?the\s+past\s+(?P<unit>week|month)"), _recent),
+    (_compile(rf"since\s+(?:last\s+)?{_WEEKDAY}"), _since_weekday),
+    (_compile(rf"last\s+{_WEEKDAY}"), _last_weekday),
+    (_compile(rf"since\s+(?:the\s+)?{_DATE}"), _since_date),
+    (_compile(rf"since\s+{_MONTH}(?:\s+{_YEAR})?"), _since_month),
+    (_compile(rf"on\s+(?:the\s+)?{_DATE}"), _on_date),
+    (_compile(rf"(?:in|during)\s+{_MONTH}(?:\s+{_YEAR})?"), _in_month),
+]

@@ -1,0 +1,55 @@
+"""Telegram HTML rendering: escaping, the Sources block, and splitting under 4096 characters."""
+
+from __future__ import annotations
+
+import re
+
+from answers.types import Answer, Citation
+from bot.render import MESSAGE_LIMIT, answer_messages, split_messages
+
+TAG = re.compile(r"</?([a-z]+)[^>]*>")
+
+
+def citation(n: int, title: str = "Title", url: str | None = "https://x.example/a") -> Citation:
+    return Citation(n, f"id{n}", title, "Outlet", url, "2024-10-22", "passage")
+
+
+def balanced(message: str) -> bool:
+    stack = []
+    for match in TAG.finditer(message):
+        if match.group(0).startswith("</"):
+            if not stack or stack.pop() != match.group(1):
+                return False
+        else:
+            stack.append(match.group(1))
+    return not stack
+
+
+def test_everything_from_articles_is_escaped():
+    answer = Answer("q", "Tom & Jerry <b>won</b> [1].", False, [citation(1, "<i>Cats & Mice</i>", "https://x.example/?a=1&b=\"2\"")])
+    (message,) = answer_messages(answer)
+    assert "Tom &amp; Jerry &lt;b&gt;won&lt;/b&gt; [1]." in message
+    assert '1. <a href="https://x.example/?a=1&amp;b=&quot;2&quot;">&lt;i&gt;Cats &amp; Mice&lt;/i&gt;</a> — Outlet, 22 Oct 2024' in message
+
+
+def test_sources_without_url_or_date():
+    answer = Answer("q", "A [1].", False, [Citation(1, "id", "Plain", "", None, None, "p")])
+    assert answer_messages(answer)[0].endswith("<b>Sources</b>\n1. Plain")
+
+
+def test_long_answers_split_at_paragraphs_and_never_inside_a_tag():
+    paragraphs = [f"Paragraph {i}: " + "The council met again and again. " * 40 for i in range(8)]
+    answer = Answer("q", "\n\n".join(paragraphs), False, [citation(n) for n in range(1, 40)])
+    messages = answer_messages(answer)
+    assert len(messages) > 2 and all(len(m) <= MESSAGE_LIMIT for m in messages)
+    assert all(balanced(m) for m in messages)
+    assert all(m.startswith(("Paragraph", "<b>Sources</b>")) for m in messages)
+    assert "".join(messages).count("Paragraph") == 8
+
+
+def test_a_paragraph_longer_than_a_message_is_cut_between_sentences():
+    paragraph = " ".join(f"Sentence number {i} is here." for i in range(400))
+    messages = split_messages([paragraph])
+    assert len(messages) >= 2 and all(len(m) <= MESSAGE_LIMIT for m in messages)
+    assert all(m.endswith("is here.") for m in messages)
+    assert " ".join(messages) == paragraph
