@@ -11,8 +11,8 @@ from answers import extractive
 from answers.citations import renumber
 from answers.evidence import Evidence, QuestionTerms, gather
 from answers.grounding import grounded
-from answers.retrieve import Filters, Retriever
 from answers.llm import LLMAnswerer, chat_model
+from answers.retrieve import Filters, Retriever
 from answers.types import Answer, Turn
 from index.embeddings import Embedder
 from index.reader import IndexReader
@@ -29,7 +29,9 @@ FOLLOW_UP = re.compile(
 class AnswerService:
     """Retrieves passages, decides whether they answer the question, and has the answerer write the answer."""
 
-    def __init__(self, retriever: Retriever, min_coverage: float, min_similarity: float, passages: int = 6, generator=None):
+    def __init__(
+        self, retriever: Retriever, min_coverage: float, min_similarity: float, passages: int = 6, generator=None
+    ):
         self.retriever = retriever
         self.min_coverage = min_coverage
         self.min_similarity = min_similarity
@@ -52,7 +54,9 @@ class AnswerService:
         assert final is not None
         return final
 
-    def stream(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
         """Text as it is written (LLM answers), then the final, validated Answer."""
         started = time.perf_counter()
         evidence = self.evidence(question, history, filters)
@@ -74,7 +78,9 @@ class AnswerService:
             if supported:
                 answerer, text = self.generator.name, supported
         cited_text, citations = renumber(text, passages)
-        yield self._finish(Answer(question, cited_text, abstained=False, citations=citations, answerer=answerer), started)
+        yield self._finish(
+            Answer(question, cited_text, abstained=False, citations=citations, answerer=answerer), started
+        )
 
     def evidence(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Evidence:
         context = history[-1].question if history and is_follow_up(question) else ""
@@ -102,10 +108,16 @@ def build_service(settings: Settings) -> AnswerService:
     generator = None
     if settings.answerer == "llm":
         model = chat_model(
-            settings.llm_model, settings.llm_base_url, settings.llm_api_key, settings.llm_temperature, settings.llm_timeout
+            settings.llm_model,
+            settings.llm_base_url,
+            settings.llm_api_key,
+            settings.llm_temperature,
+            settings.llm_timeout,
         )
         generator = LLMAnswerer(model, settings.prompts_dir, settings.llm_max_tokens)
-    service = AnswerService(retriever, settings.abstain_min_coverage, settings.abstain_min_similarity, generator=generator)
+    service = AnswerService(
+        retriever, settings.abstain_min_coverage, settings.abstain_min_similarity, generator=generator
+    )
     service.warm_up()
     return service
 

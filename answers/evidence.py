@@ -15,7 +15,13 @@ from index.passages import sentence_spans
 ANSWER_TYPES = (
     ("how many", re.compile(r"\d|\b(?:dozens?|hundreds?|thousands?|millions?|billions?)\b", re.IGNORECASE)),
     ("how much", re.compile(r"\d|\b(?:hundreds?|thousands?|millions?|billions?)\b", re.IGNORECASE)),
-    ("when", re.compile(r"\d|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|yesterday|today|week|month|year)\b", re.IGNORECASE)),
+    (
+        "when",
+        re.compile(
+            r"\d|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|yesterday|today|week|month|year)\b",
+            re.IGNORECASE,
+        ),
+    ),
 )
 ANSWER_TYPE_BONUS = 0.15
 NAME = re.compile(r"\b[A-Z][\w'-]*[a-zA-Z]")

@@ -36,4 +36,4 @@ class KeywordIndex:
             return []
         mask = np.isin(self.ids, allowed).astype(np.float32) if allowed is not None else None
         rows, scores = self.bm25.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False, weight_mask=mask)
-        return [(int(self.ids[row]), float(score)) for row, score in zip(rows[0], scores[0]) if score > 0]
+        return [(int(self.ids[row]), float(score)) for row, score in zip(rows[0], scores[0], strict=True) if score > 0]

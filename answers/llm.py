@@ -48,7 +48,9 @@ class LLMAnswerer:
             )
             for n, p in enumerate(passages, start=1)
         )
-        earlier = "".join(render(self.prompts_dir, "history_turn", question=t.question, answer=t.answer) for t in history[-3:])
+        earlier = "".join(
+            render(self.prompts_dir, "history_turn", question=t.question, answer=t.answer) for t in history[-3:]
+        )
         user = render(self.prompts_dir, "answer_user", history=earlier, passages=numbered, question=question)
         return [("system", render(self.prompts_dir, "answer_system")), ("human", user)]
 

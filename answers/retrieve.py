@@ -70,7 +70,7 @@ class Retriever:
         vector = self.embedder.embed([query])
         params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed)) if allowed is not None else None
         scores, ids = index.search(vector, min(self.candidates, index.ntotal), params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def keyword_index(self, generation: int) -> KeywordIndex:
         with self._lock:
@@ -90,7 +90,8 @@ class Retriever:
             conditions.append("substr(a.published, 1, 10) <= ?")
             values.append(filters.published_to.isoformat())
         rows = self.reader.db.execute(
-            f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {' AND '.join(conditions)}", values
+            f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {' AND '.join(conditions)}",
+            values,
         )
         return np.array([row[0] for row in rows], dtype=np.int64)
 

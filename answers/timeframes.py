@@ -16,20 +16,32 @@ from datetime import date, timedelta
 
 from answers.retrieve import Filters
 
-MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
-MONTHS.update({name.lower(): number for number, name in enumerate(calendar.month_abbr) if name})
-MONTHS["sept"] = 9
-WEEKDAYS = {name.lower(): number for number, name in enumerate(calendar.day_name)}
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+               "november", "december")
+MONTHS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)}
+MONTHS.update({name[:3]: number for name, number in list(MONTHS.items())} | {"sept": 9})
+WEEKDAYS = {name: number for number, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday",
+                                                        "saturday", "sunday"))}
 NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
            "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
 
-_MONTH = "(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+
+def _month(name: str = "month") -> str:
+    return f"(?P<{name}>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+
+
+def _day(name: str) -> str:
+    return rf"(?P<{name}>[0-3]?\d)(?:st|nd|rd|th)?"
+
+
+def _year(name: str = "year") -> str:
+    return rf"(?P<{name}>(?:19|20)\d\d)"
+
+
 _WEEKDAY = "(?P<weekday>" + "|".join(WEEKDAYS) + ")"
-_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
-_YEAR = r"(?P<year>(?:19|20)\d\d)"
 _DATE = (
-    rf"(?:(?P<iso>\d{{4}}-\d\d-\d\d)|{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?"
-    rf"|{_MONTH.replace('month', 'month2')}\s+{_DAY.replace('day', 'day2')}(?:,?\s+{_YEAR.replace('year', 'year2')})?)"
+    rf"(?:(?P<iso>\d{{4}}-\d\d-\d\d)|{_day('day')}(?:\s+of)?\s+{_month()}(?:,?\s+{_year()})?"
+    rf"|{_month('month2')}\s+{_day('day2')}(?:,?\s+{_year('year2')})?)"
 )
 _COUNT = r"(?P<count>\d{1,3}|" + "|".join(NUMBERS) + ")"
 _UNIT = r"(?P<unit>days?|weeks?|months?)"
@@ -115,8 +127,8 @@ def _calendar_period(match: re.Match, today: date) -> Timeframe:
 
 
 def _recent(match: re.Match, today: date) -> Timeframe:
-    count = match.group("count")
-    number = NUMBERS.get(count.lower()) or int(count) if count else 1
+    count = (match.group("count") or "one").lower()
+    number = NUMBERS[count] if count in NUMBERS else int(count)
     unit = match.group("unit").lower().rstrip("s")
     days = number * {"day": 1, "week": 7, "month": 30}[unit]
     return Timeframe(today - timedelta(days=days), today)
@@ -166,10 +178,10 @@ def _date(match: re.Match, today: date) -> date | None:
         year = groups.get("year") or groups.get("year2")
         if year:
             return date(int(year), month, day)
-        this_year = date(today.year, month, day)
+        latest = date(today.year, month, day)
+        return latest if latest <= today else date(today.year - 1, month, day)
     except ValueError:
         return None
-    return this_year if this_year <= today else this_year.replace(year=today.year - 1)
 
 
 def _month_range(match: re.Match, today: date) -> tuple[date, date]:
@@ -188,11 +200,10 @@ PATTERNS: list[tuple[re.Pattern, Resolver]] = [
     (_compile(r"(?:(?:in|during|over)\s+)?(?P<which>this|last)\s+(?P<period>week|month|year)"), _calendar_period),
     (_compile(rf"(?:(?:in|during|over|within)\s+)?the\s+(?:past|last)\s+(?:{_COUNT}\s+)?{_UNIT}"), _recent),
     (_compile(rf"(?:past|last)\s+{_COUNT}\s+{_UNIT}"), _recent),
-    (_compile(r"(?:(?:in|during|over)\s+)?the\s+past\s+(?P<unit>week|month)"), _recent),
     (_compile(rf"since\s+(?:last\s+)?{_WEEKDAY}"), _since_weekday),
     (_compile(rf"last\s+{_WEEKDAY}"), _last_weekday),
     (_compile(rf"since\s+(?:the\s+)?{_DATE}"), _since_date),
-    (_compile(rf"since\s+{_MONTH}(?:\s+{_YEAR})?"), _since_month),
+    (_compile(rf"since\s+{_month()}(?:\s+{_year()})?"), _since_month),
     (_compile(rf"on\s+(?:the\s+)?{_DATE}"), _on_date),
-    (_compile(rf"(?:in|during)\s+{_MONTH}(?:\s+{_YEAR})?"), _in_month),
+    (_compile(rf"(?:in|during)\s+{_month()}(?:\s+{_year()})?"), _in_month),
 ]

@@ -36,4 +36,8 @@ class Answer:
     def as_json(self) -> dict:
         """{"question", "answer", "abstained", "citations", "answerer", "latency_ms"}"""
         fields = asdict(self)
-        return {"question": self.question, "answer": fields.pop("text"), **{k: v for k, v in fields.items() if k != "question"}}
+        return {
+            "question": self.question,
+            "answer": fields.pop("text"),
+            **{k: v for k, v in fields.items() if k != "question"},
+        }

@@ -14,8 +14,8 @@ from telegram.ext import ContextTypes
 from bot.services import Services, services
 from index.errors import NewsbotError
 from index.ingest import add_to_index
-from index.readers import SUPPORTED_SUFFIXES
 from index.reader import IndexReader
+from index.readers import SUPPORTED_SUFFIXES
 from index.writer import IndexWriter, IngestReport
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
@@ -58,7 +58,9 @@ async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await update.effective_message.reply_text("Send /add followed by one or more article URLs, or upload a file.")
         return
     await update.effective_message.reply_text(f"Indexing {len(urls)} URL(s)…")
-    result = await index_job(context, lambda shared: add_to_index(urls, shared.settings, shared.answers.retriever.embedder))
+    result = await index_job(
+        context, lambda shared: add_to_index(urls, shared.settings, shared.answers.retriever.embedder)
+    )
     await update.effective_message.reply_text(result if isinstance(result, str) else report_text(result))
 
 
@@ -68,7 +70,9 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     name = Path(document.file_name or "upload.txt").name
     shared = services(context)
     if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-        await update.effective_message.reply_text(f"{name}: unsupported file type; send {', '.join(SUPPORTED_SUFFIXES)}.")
+        await update.effective_message.reply_text(
+            f"{name}: unsupported file type; send {', '.join(SUPPORTED_SUFFIXES)}."
+        )
         return
     if document.file_size and document.file_size > shared.settings.max_file_bytes:
         await update.effective_message.reply_text(f"{name}: the file is too large ({document.file_size:,} bytes).")
@@ -123,4 +127,6 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _writer(shared: Services) -> IndexWriter:
     settings = shared.settings
-    return IndexWriter(settings.index_dir, shared.answers.retriever.embedder, settings.passage_chars, settings.commit_every_passages)
+    return IndexWriter(
+        settings.index_dir, shared.answers.retriever.embedder, settings.passage_chars, settings.commit_every_passages
+    )

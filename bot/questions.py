@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from bot.keyboards import answer_keyboard
 from bot.render import answer_messages
-from bot.replies import reply_html, replace_html
+from bot.replies import replace_html, reply_html
 from bot.services import services
 from bot.streaming import stream_answer
 from bot.typing_indicator import typing
@@ -41,8 +41,10 @@ def addressed_question(message: Message, bot_username: str, bot_id: int) -> str 
     """The question when the message mentions the bot or replies to it; None for other chatter."""
     text = message.text or ""
     mention = re.compile(rf"@{re.escape(bot_username)}\b", re.IGNORECASE)
-    replied_to_bot = message.reply_to_message is not None and message.reply_to_message.from_user is not None and (
-        message.reply_to_message.from_user.id == bot_id
+    replied_to_bot = (
+        message.reply_to_message is not None
+        and message.reply_to_message.from_user is not None
+        and (message.reply_to_message.from_user.id == bot_id)
     )
     if not mention.search(text) and not replied_to_bot:
         return None

@@ -61,13 +61,13 @@ def split_messages(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     limit is cut between sentences (or words), which never falls inside a tag of ours."""
     messages: list[str] = []
     current = ""
-    for block in (piece for block in blocks for piece in _fit(block, limit)):
-        candidate = f"{current}\n\n{block}" if current else block
+    for piece in (piece for block in blocks for piece in _fit(block, limit)):
+        candidate = f"{current}\n\n{piece}" if current else piece
         if len(candidate) <= limit:
             current = candidate
         else:
             messages.append(current)
-            current = block
+            current = piece
     if current:
         messages.append(current)
     return messages

@@ -25,6 +25,9 @@ async def reply_html(to: Message, parts: list[str], keyboard: InlineKeyboardMark
 async def replace_html(message: Message, parts: list[str], keyboard: InlineKeyboardMarkup | None = None) -> Message:
     """Edits `message` to show the first part and sends the rest after it."""
     await message.edit_text(
-        parts[0], parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW, reply_markup=keyboard if len(parts) == 1 else None
+        parts[0],
+        parse_mode=ParseMode.HTML,
+        link_preview_options=NO_PREVIEW,
+        reply_markup=keyboard if len(parts) == 1 else None,
     )
     return await reply_html(message, parts[1:], keyboard) if len(parts) > 1 else message

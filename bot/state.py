@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from answers.types import Answer, Citation, Turn
@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class BotState:
@@ -81,9 +81,7 @@ class BotState:
         return row[0], [Citation(**c) for c in json.loads(row[1])]
 
     def record_feedback(self, answer_id: int, user_id: int, vote: str) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)", (answer_id, user_id, vote, _now())
-        )
+        self._db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)", (answer_id, user_id, vote, _now()))
 
     def feedback(self) -> list[dict]:
         rows = self._db.execute(

@@ -55,7 +55,9 @@ async def _show(reply_to: Message, shown: Message | None, text: str) -> tuple[Me
             return await reply_to.reply_text(html, parse_mode=ParseMode.HTML, do_quote=True), 0.0
         await shown.edit_text(html, parse_mode=ParseMode.HTML)
     except RetryAfter as flood:
-        return shown, float(flood.retry_after if isinstance(flood.retry_after, (int, float)) else flood.retry_after.total_seconds())
+        return shown, float(
+            flood.retry_after if isinstance(flood.retry_after, (int, float)) else flood.retry_after.total_seconds()
+        )
     except BadRequest as error:
         if "not modified" not in str(error).lower():
             raise

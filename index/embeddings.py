@@ -42,7 +42,9 @@ class Embedder:
 
     def __init__(self, settings: Settings):
         if settings.embedding_backend not in BACKENDS:
-            raise NewsbotError(f"EMBEDDING_BACKEND '{settings.embedding_backend}' is unknown; use one of {', '.join(BACKENDS)}")
+            raise NewsbotError(
+                f"EMBEDDING_BACKEND '{settings.embedding_backend}' is unknown; use one of {', '.join(BACKENDS)}"
+            )
         self.model_name = settings.embedding_model
         self.backend = settings.embedding_backend
         self.batch_size = settings.embedding_batch_size
@@ -109,7 +111,7 @@ def _quiet():
         try:
             yield
         finally:
-            for logger, level in zip(loggers, levels):
+            for logger, level in zip(loggers, levels, strict=True):
                 logger.setLevel(level)
 
 

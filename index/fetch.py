@@ -24,9 +24,12 @@ def fetch_article(url: str, timeout: float, max_bytes: int) -> Article:
 
 def fetch_html(url: str, timeout: float, max_bytes: int) -> str:
     try:
-        with httpx.Client(
-            follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout, headers={"User-Agent": USER_AGENT}
-        ) as client, client.stream("GET", url) as response:
+        with (
+            httpx.Client(
+                follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout, headers={"User-Agent": USER_AGENT}
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
             _check_response(url, response)
             body = _read_limited(url, response, max_bytes)
             return body.decode(response.encoding or "utf-8", errors="replace")
@@ -43,7 +46,9 @@ def _check_response(url: str, response: httpx.Response) -> None:
         raise IngestError(url, f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and content_type not in HTML_TYPES:
-        raise IngestError(url, f"not an HTML page (content type {content_type}); only web articles can be indexed from URLs")
+        raise IngestError(
+            url, f"not an HTML page (content type {content_type}); only web articles can be indexed from URLs"
+        )
 
 
 def _read_limited(url: str, response: httpx.Response, max_bytes: int) -> bytes:

@@ -10,7 +10,6 @@ from index.articles import Article
 from index.dates import normalize_published
 from index.errors import IngestError
 
-
 MIN_ARTICLE_WORDS = 20
 
 

@@ -87,7 +87,7 @@ class IndexReader:
             return []
         scores, ids = index.search(query_vector.reshape(1, -1).astype(np.float32), min(k, index.ntotal))
         found = passages_by_id(self.db, [int(i) for i in ids[0] if i >= 0])
-        return [(found[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if int(i) in found]
+        return [(found[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if int(i) in found]
 
     def passages(self, ids: list[int]) -> dict[int, Passage]:
         return passages_by_id(self.db, ids)

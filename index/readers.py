@@ -30,7 +30,9 @@ def read_path(path: Path, max_bytes: int) -> Iterator[Article | IngestError]:
 def _read_file(path: Path, max_bytes: int) -> Iterator[Article | IngestError]:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise IngestError(str(path), f"unsupported file type '{suffix or path.name}'; use one of {', '.join(SUPPORTED_SUFFIXES)}")
+        raise IngestError(
+            str(path), f"unsupported file type '{suffix or path.name}'; use one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
     text = _read_text(path, max_bytes)
     key = path.resolve().as_uri()
     if suffix in (".json", ".jsonl"):
@@ -57,7 +59,9 @@ def _read_text(path: Path, max_bytes: int) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise IngestError(item, f"not UTF-8 text (invalid byte at offset {error.start}); re-save it as UTF-8") from error
+        raise IngestError(
+            item, f"not UTF-8 text (invalid byte at offset {error.start}); re-save it as UTF-8"
+        ) from error
     if not text.strip():
         raise IngestError(item, "file is empty")
     return text
@@ -70,7 +74,11 @@ def _article_from_plain_text(path: Path, text: str, key: str) -> Article:
     looks_like_title = heading or (len(lines) > 2 and len(first) <= 150 and not lines[1].strip())
     if looks_like_title:
         body = "\n".join(lines[1:]).strip()
-        return Article(text=body, title=heading or first, key=key) if body else Article(text=text.strip(), title=first, key=key)
+        return (
+            Article(text=body, title=heading or first, key=key)
+            if body
+            else Article(text=text.strip(), title=first, key=key)
+        )
     return Article(text=text.strip(), title=path.stem.replace("-", " ").replace("_", " "), key=key)
 
 

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import faiss
@@ -53,7 +53,9 @@ class IngestReport:
     def problem_lines(self) -> list[str]:
         """One line for each duplicate and each failure, saying which item and why."""
         duplicates = [
-            f"duplicate: {d['item']} has the same text as article {d['id']}" for d in self.details if d["status"] == "duplicate"
+            f"duplicate: {d['item']} has the same text as article {d['id']}"
+            for d in self.details
+            if d["status"] == "duplicate"
         ]
         return duplicates + [f"failed: {f['item']}: {f['error']}" for f in self.failed]
 
@@ -159,7 +161,7 @@ class IndexWriter:
 
     def _store(self, pending: list[_Pending]) -> None:
         embedded = iter(self.embedder.embed([_embedding_text(p.article, span) for p in pending for span in p.spans]))
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         for planned in pending:
             if planned.action == "updated":
                 self._delete_article(planned.article_id)
@@ -192,7 +194,7 @@ class IndexWriter:
                 'INSERT INTO passages (article_id, ordinal, start, "end", vector) VALUES (?, ?, ?, ?, ?)',
                 (planned.article_id, ordinal, span.start, span.end, vector.tobytes()),
             ).lastrowid
-            for ordinal, (span, vector) in enumerate(zip(planned.spans, passage_vectors))
+            for ordinal, (span, vector) in enumerate(zip(planned.spans, passage_vectors, strict=True))
         ]
         if self._faiss is not None:
             self._faiss.add_with_ids(np.vstack(passage_vectors), np.array(ids, dtype=np.int64))

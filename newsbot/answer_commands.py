@@ -72,7 +72,9 @@ def _stream_to_terminal(service: AnswerService, question: str, history: list[Tur
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.telegram_bot_token:
-        print("No TELEGRAM_BOT_TOKEN set: starting the terminal chat. Put a token from @BotFather in .env to run the bot.\n")
+        print(
+            "No TELEGRAM_BOT_TOKEN set: starting the terminal chat. Put a token from @BotFather in .env to run the bot.\n"
+        )
         return chat_command(args, settings)
     from bot.app import run_bot
 

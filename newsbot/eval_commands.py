@@ -32,7 +32,9 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"eval_dir": Path(args.eval_dir)})
     if not index_exists(settings.index_dir):
         _build_realtimeqa_index(settings)
-    report = evaluate(settings, Path(args.naive_dir), progress=lambda message: print(f"eval: {message}", file=sys.stderr))
+    report = evaluate(
+        settings, Path(args.naive_dir), progress=lambda message: print(f"eval: {message}", file=sys.stderr)
+    )
     if args.json:
         print_json(report)
     else:

@@ -36,7 +36,10 @@ class Labelled:
 
 def retrieval_metrics(rankings: Sequence[list[str]], gold: Sequence[frozenset[str]]) -> dict:
     """Hit@1/5/10 and MRR@10 of article rankings (normalised URLs) against gold URLs."""
-    ranks = [next((i + 1 for i, url in enumerate(ranking[:10]) if url in golds), None) for ranking, golds in zip(rankings, gold)]
+    ranks = [
+        next((i + 1 for i, url in enumerate(ranking[:10]) if url in golds), None)
+        for ranking, golds in zip(rankings, gold, strict=True)
+    ]
     count = len(ranks)
     return {
         "questions": count,
@@ -88,15 +91,14 @@ def naive_rankings(naive_dir: Path, settings: Settings, questions: Sequence[str]
 
 def features(service: AnswerService, question: str, answerable: bool) -> Labelled:
     evidence = service.evidence(question)
-    return Labelled(answerable, evidence.coverage, evidence.similarity, bool(evidence.missing_names), bool(evidence.sentences))
+    return Labelled(
+        answerable, evidence.coverage, evidence.similarity, bool(evidence.missing_names), bool(evidence.sentences)
+    )
 
 
 def abstains(item: Labelled, min_coverage: float, min_similarity: float) -> bool:
     return (
-        not item.has_sentences
-        or item.names_missing
-        or item.coverage < min_coverage
-        or item.similarity < min_similarity
+        not item.has_sentences or item.names_missing or item.coverage < min_coverage or item.similarity < min_similarity
     )
 
 
@@ -152,14 +154,16 @@ def sample_article_report(settings: Settings) -> tuple[dict, list[Labelled]]:
         for case in _sample_questions():
             answer = service.answer(case["question"])
             expected = case["expect"]
-            right = answer.abstained if expected is None else (
-                not answer.abstained and bool(answer.citations) and any(e in answer.text for e in expected)
+            right = (
+                answer.abstained
+                if expected is None
+                else (not answer.abstained and bool(answer.citations) and any(e in answer.text for e in expected))
             )
             rows.append({"question": case["question"], "right": right, "answer": answer.text})
             labelled.append(features(service, case["question"], expected is not None))
         service.retriever.reader.close()
-    answerable = [r for r, c in zip(rows, _sample_questions()) if c["expect"] is not None]
-    unanswerable = [r for r, c in zip(rows, _sample_questions()) if c["expect"] is None]
+    answerable = [r for r, c in zip(rows, _sample_questions(), strict=True) if c["expect"] is not None]
+    unanswerable = [r for r, c in zip(rows, _sample_questions(), strict=True) if c["expect"] is None]
     return {
         "answerable_right": f"{sum(r['right'] for r in answerable)}/{len(answerable)}",
         "unanswerable_abstained": f"{sum(r['right'] for r in unanswerable)}/{len(unanswerable)}",
@@ -177,11 +181,17 @@ def offtopic_questions() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def realtimeqa_report(settings: Settings, naive_dir: Path | None, progress: Callable[[str], None]) -> tuple[dict, list[Labelled]]:
+def realtimeqa_report(
+    settings: Settings, naive_dir: Path | None, progress: Callable[[str], None]
+) -> tuple[dict, list[Labelled]]:
     questions = realtimeqa.questions(settings.eval_dir)
     service = build_service(settings)
     progress(f"retrieval on {len(questions)} questions")
-    report = {"newsbot_retrieval": retrieval_metrics(newsbot_rankings(service, [q.sentence for q in questions]), [q.gold_urls for q in questions])}
+    report = {
+        "newsbot_retrieval": retrieval_metrics(
+            newsbot_rankings(service, [q.sentence for q in questions]), [q.gold_urls for q in questions]
+        )
+    }
     if naive_dir and naive_dir.exists():
         progress("retrieval with the naive LangChain index")
         rankings = naive_rankings(naive_dir, settings, [q.sentence for q in questions])
@@ -191,7 +201,11 @@ def realtimeqa_report(settings: Settings, naive_dir: Path | None, progress: Call
     latencies = sorted(a.latency_ms for a in answers)
     report["answers"] = {
         "answerer": service.answerer,
-        "answer_hit_rate": round(sum(answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions)) / len(questions), 3),
+        "answer_hit_rate": round(
+            sum(answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions, strict=True))
+            / len(questions),
+            3,
+        ),
         "abstention_rate": round(sum(a.abstained for a in answers) / len(answers), 3),
         "latency_ms_p50": round(statistics.median(latencies), 1),
         "latency_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
@@ -201,7 +215,9 @@ def realtimeqa_report(settings: Settings, naive_dir: Path | None, progress: Call
     return report, labelled
 
 
-def evaluate(settings: Settings, naive_dir: Path | None, progress: Callable[[str], None] = lambda message: None) -> dict:
+def evaluate(
+    settings: Settings, naive_dir: Path | None, progress: Callable[[str], None] = lambda message: None
+) -> dict:
     progress("the sample article")
     sample, labelled = sample_article_report(settings)
     report, realtime_labelled = realtimeqa_report(settings, naive_dir, progress)
@@ -216,7 +232,11 @@ def evaluate(settings: Settings, naive_dir: Path | None, progress: Callable[[str
             "min_similarity": settings.abstain_min_similarity,
             **abstention_scores(labelled, settings.abstain_min_coverage, settings.abstain_min_similarity),
         },
-        "calibrated": {"min_coverage": min_coverage, "min_similarity": min_similarity, **abstention_scores(labelled, min_coverage, min_similarity)},
+        "calibrated": {
+            "min_coverage": min_coverage,
+            "min_similarity": min_similarity,
+            **abstention_scores(labelled, min_coverage, min_similarity),
+        },
         "two_fold_cross_validated": cross_validated(labelled),
     }
     return report

@@ -70,7 +70,9 @@ def questions(eval_dir: Path) -> list[Question]:
     directory = dataset_dir(eval_dir)
     gold = {
         record["question_id"]: frozenset(
-            normalize_url(r["url"]) for r in record.get("search_result") or [] if r.get("url") and (r.get("text") or "").strip()
+            normalize_url(r["url"])
+            for r in record.get("search_result") or []
+            if r.get("url") and (r.get("text") or "").strip()
         )
         for record in _records(directory, "gold/*_gold.jsonl")
     }

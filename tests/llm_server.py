@@ -38,8 +38,21 @@ class LlamaServer:
 
     def __enter__(self) -> LlamaServer:
         command = [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path()), "--model_alias", MODEL_ALIAS,
-            "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096", "--seed", "7",
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf_path()),
+            "--model_alias",
+            MODEL_ALIAS,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--n_ctx",
+            "4096",
+            "--seed",
+            "7",
         ]
         self._log = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)

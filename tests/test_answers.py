@@ -27,10 +27,15 @@ def service(sample_index):
 
 def test_the_users_example_question(service):
     answer = service.answer("who denied the deployment?")
-    assert answer.text == "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
+    assert (
+        answer.text == "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
+    )
     (citation,) = answer.citations
     assert (citation.n, citation.title, citation.source, citation.published) == (
-        1, "South Korea warns it may arm Ukraine over North Korean troops in Russia", "sample", "2024-10-22",
+        1,
+        "South Korea warns it may arm Ukraine over North Korean troops in Russia",
+        "sample",
+        "2024-10-22",
     )
     assert "both North Korea and Russia have denied the troop deployment" in citation.passage
     assert answer.answerer == "extractive" and not answer.abstained
@@ -77,7 +82,11 @@ def test_one_long_article_does_not_crowd_out_the_others(settings, embedder, tmp_
     long_text = " ".join(f"The council debated the river bridge budget for the {i}th time." for i in range(200))
     records = [
         {"title": "Endless bridge debate", "text": long_text, "url": "https://a.example/long"},
-        {"title": "Bridge budget approved", "text": "The council approved the river bridge budget on Friday.", "url": "https://b.example/short"},
+        {
+            "title": "Bridge budget approved",
+            "text": "The council approved the river bridge budget on Friday.",
+            "url": "https://b.example/short",
+        },
     ]
     (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     add_to_index([str(tmp_path / "a.jsonl")], settings, embedder)

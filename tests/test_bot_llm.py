@@ -40,7 +40,9 @@ def llm_bot(emu, sample_index, copy_of, tmp_path, llm_server, output: str, max_t
     return settings, service
 
 
-async def test_answer_streams_by_edits_then_shows_the_validated_answer(emu, sample_index, copy_of, tmp_path, llm_server):
+async def test_answer_streams_by_edits_then_shows_the_validated_answer(
+    emu, sample_index, copy_of, tmp_path, llm_server
+):
     output = " ".join([SENTENCE] * 6)
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)

@@ -34,7 +34,17 @@ def synthetic_corpus(path: Path, articles: int, seed: int = 7) -> Path:
 
 def start_add(corpus: Path, index_dir: Path) -> subprocess.Popen:
     env = {**os.environ, "COMMIT_EVERY_PASSAGES": "24"}
-    command = [sys.executable, "-m", "newsbot.cli", "index", "add", str(corpus), "--index-dir", str(index_dir), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "newsbot.cli",
+        "index",
+        "add",
+        str(corpus),
+        "--index-dir",
+        str(index_dir),
+        "--json",
+    ]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -63,7 +73,9 @@ def assert_consistent(index_dir: Path) -> int:
     db = reader.db
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
-    orphans = db.execute("SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM passages p WHERE p.article_id = a.id)")
+    orphans = db.execute(
+        "SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM passages p WHERE p.article_id = a.id)"
+    )
     assert orphans.fetchone()[0] == 0, "an article without passages: a half-written add"
     stats = reader.stats()
     snapshot = reader.snapshot()

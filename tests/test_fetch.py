@@ -22,7 +22,10 @@ def test_article_text_and_metadata_are_extracted(page_server):
     url = page_server.add("/news/budget", article_html("Council approves budget", PARAGRAPHS))
     article = fetch(url)
     assert (article.title, article.source, article.url, article.published[:10]) == (
-        "Council approves budget", "The Daily", url, "2024-10-22",
+        "Council approves budget",
+        "The Daily",
+        url,
+        "2024-10-22",
     )
     assert article.text.startswith("The city council approved") and "Home" not in article.text
 

@@ -38,9 +38,13 @@ def test_adding_again_unchanged_is_a_no_op(settings, embedder, tmp_path):
 
 def test_changed_text_at_the_same_url_replaces_the_article(settings, embedder, tmp_path):
     url = "https://x.example/budget?utm_source=feed"
-    add_to_index([write_jsonl(tmp_path / "a.jsonl", {"title": "Budget", "text": BUDGET, "url": url})], settings, embedder)
+    add_to_index(
+        [write_jsonl(tmp_path / "a.jsonl", {"title": "Budget", "text": BUDGET, "url": url})], settings, embedder
+    )
     changed = BUDGET + " The mayor promised a second vote in spring."
-    source = write_jsonl(tmp_path / "b.jsonl", {"title": "Budget", "text": changed, "url": "https://www.x.example/budget/"})
+    source = write_jsonl(
+        tmp_path / "b.jsonl", {"title": "Budget", "text": changed, "url": "https://www.x.example/budget/"}
+    )
     report = add_to_index([source], settings, embedder)
     assert (report.added, report.updated) == (0, 1)
     index = reader(settings, embedder)
@@ -92,7 +96,10 @@ def test_remove_by_id_or_url_removes_its_passages(settings, embedder, tmp_path):
     index = reader(settings, embedder)
     assert removed.title == "Budget" and [a.title for a in index.articles()] == ["Flood"]
     assert index.snapshot().faiss.ntotal == index.stats()["passages"] == 1
-    with IndexWriter(settings.index_dir, embedder, settings.passage_chars) as writer, pytest.raises(Exception, match="no article"):
+    with (
+        IndexWriter(settings.index_dir, embedder, settings.passage_chars) as writer,
+        pytest.raises(Exception, match="no article"),
+    ):
         writer.remove(removed.id)
 
 
@@ -100,7 +107,11 @@ def test_stats_and_search_on_the_sample(sample_index, embedder):
     index = reader(sample_index, embedder)
     stats = index.stats()
     assert stats["articles"] == 1 and stats["passages"] >= 4
-    assert (stats["model"], stats["dimension"], stats["newest_published"]) == (DEFAULT_EMBEDDING_MODEL, 384, "2024-10-22")
+    assert (stats["model"], stats["dimension"], stats["newest_published"]) == (
+        DEFAULT_EMBEDDING_MODEL,
+        384,
+        "2024-10-22",
+    )
     assert stats["bytes"] > 0
     hits = index.search(embedder.embed(["Who denied the deployment?"])[0], 3)
     assert "denied the troop deployment" in hits[0][0].text

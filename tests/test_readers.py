@@ -69,10 +69,22 @@ def test_html_file_is_extracted_with_its_metadata(tmp_path):
 
 def test_json_object_keeps_unknown_fields_as_metadata(tmp_path):
     path = tmp_path / "a.json"
-    record = {"title": "T", "text": BODY, "url": "https://news.example/a", "published": "2022/06/12", "source": "X", "authors": ["Ann"]}
+    record = {
+        "title": "T",
+        "text": BODY,
+        "url": "https://news.example/a",
+        "published": "2022/06/12",
+        "source": "X",
+        "authors": ["Ann"],
+    }
     path.write_text(json.dumps(record))
     article = only_article(path)
-    assert (article.title, article.url, article.published, article.source) == ("T", "https://news.example/a", "2022-06-12", "X")
+    assert (article.title, article.url, article.published, article.source) == (
+        "T",
+        "https://news.example/a",
+        "2022-06-12",
+        "X",
+    )
     assert article.extra == {"authors": ["Ann"]}
 
 

@@ -26,10 +26,15 @@ def balanced(message: str) -> bool:
 
 
 def test_everything_from_articles_is_escaped():
-    answer = Answer("q", "Tom & Jerry <b>won</b> [1].", False, [citation(1, "<i>Cats & Mice</i>", "https://x.example/?a=1&b=\"2\"")])
+    answer = Answer(
+        "q", "Tom & Jerry <b>won</b> [1].", False, [citation(1, "<i>Cats & Mice</i>", 'https://x.example/?a=1&b="2"')]
+    )
     (message,) = answer_messages(answer)
     assert "Tom &amp; Jerry &lt;b&gt;won&lt;/b&gt; [1]." in message
-    assert '1. <a href="https://x.example/?a=1&amp;b=&quot;2&quot;">&lt;i&gt;Cats &amp; Mice&lt;/i&gt;</a> — Outlet, 22 Oct 2024' in message
+    assert (
+        '1. <a href="https://x.example/?a=1&amp;b=&quot;2&quot;">&lt;i&gt;Cats &amp; Mice&lt;/i&gt;</a> — Outlet, 22 Oct 2024'
+        in message
+    )
 
 
 def test_sources_without_url_or_date():
