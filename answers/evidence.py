@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from wordfreq import zipf_frequency
 
-from answers.keywords import STOPWORDS, stem, tokenize
+from answers.keywords import STOPWORDS, stem, terms, words
 from answers.retrieve import Retrieved
 from answers.safety import INSTRUCTION
 from index.passages import sentence_spans
@@ -59,13 +59,12 @@ class QuestionTerms:
     def coverage(self, text: str) -> float:
         if not self.total:
             return 0.0
-        found = set(tokenize([text])[0])
+        found = set(terms(text))
         return sum(weight for term, weight in self.weights.items() if term in found) / self.total
 
 
 def _weighted_terms(text: str) -> dict[str, float]:
-    words = tokenize([text], stem=False)[0] if text else []
-    return {stem(word): max(MIN_WEIGHT, RARITY_SCALE - zipf_frequency(word, "en")) for word in words}
+    return {stem(word): max(MIN_WEIGHT, RARITY_SCALE - zipf_frequency(word, "en")) for word in words(text)}
 
 
 def gather(question: str, passages: list[Retrieved], terms: QuestionTerms) -> Evidence:
@@ -100,5 +99,5 @@ def _expected_answer(question: str) -> re.Pattern | None:
 
 def _missing_names(question: str, passages: list[Retrieved]) -> list[str]:
     names = [word for word in NAME.findall(question)[1:] if word.lower() not in STOPWORDS]
-    evidence = set(tokenize([" ".join(f"{hit.passage.article.title} {hit.passage.text}" for hit in passages)])[0])
-    return [name for name in names if not set(tokenize([name])[0]) <= evidence]
+    evidence = set(terms(" ".join(f"{hit.passage.article.title} {hit.passage.text}" for hit in passages)))
+    return [name for name in names if not set(terms(name)) <= evidence]

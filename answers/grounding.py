@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from answers.citations import MARKER
-from answers.keywords import tokenize
+from answers.keywords import terms
 from index.database import Passage
 from index.passages import sentence_spans
 
@@ -31,5 +31,5 @@ def _grounded_paragraph(text: str, passages: list[Passage]) -> str:
 
 
 def _overlap(sentence: str, sources: str) -> float:
-    words = set(tokenize([sentence])[0])
-    return len(words & set(tokenize([sources])[0])) / len(words) if words else 0.0
+    used = set(terms(sentence))
+    return len(used & set(terms(sources))) / len(used) if used else 0.0

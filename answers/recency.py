@@ -36,7 +36,9 @@ def freshness_note(citations: list[Citation], today: date, stale_after_days: int
     """A one-line note when the newest cited article is older than `stale_after_days` (0: never), or when
     nothing from the time frame the question asked about answered it; otherwise ""."""
     newest = max((day for c in citations if (day := published_date(c.published))), default=None)
-    dated = f"the newest matching article is from {day_text(newest)} ({age_text((today - newest).days)})" if newest else ""
+    dated = (
+        f"the newest matching article is from {day_text(newest)} ({age_text((today - newest).days)})" if newest else ""
+    )
     if unmatched is not None:
         return f"Note: no article published {unmatched.describe()} answers this" + (f"; {dated}." if dated else ".")
     if newest and stale_after_days and (today - newest).days > stale_after_days:

@@ -45,6 +45,7 @@ class Retriever:
         self.candidates = candidates
         self._keywords: tuple[int, KeywordIndex] | None = None
         self._lock = threading.Lock()
+        faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead (and stall under load)
 
     def search(self, query: str, k: int = 6, filters: Filters | None = None, per_article: int = 2) -> list[Retrieved]:
         """The best `k` passages for `query`, at most `per_article` from any one article."""
@@ -55,14 +56,15 @@ class Retriever:
         dense = self._dense(snapshot.faiss, query, allowed)
         keyword = self.keyword_index(snapshot.generation).search(query, self.candidates, allowed)
         fused = _fuse(dense, keyword)
-        passages = self.reader.passages([passage_id for passage_id, _ in fused])
-        similarity, keyword_score = dict(dense), dict(keyword)
-        ranked = [
-            Retrieved(passages[pid], score, similarity.get(pid, 0.0), keyword_score.get(pid, 0.0))
-            for pid, score in fused
+        articles = self.reader.article_ids([passage_id for passage_id, _ in fused])
+        chosen = _diversified([(pid, articles[pid]) for pid, _ in fused if pid in articles], k, per_article)
+        passages = self.reader.passages(chosen)
+        similarity, keyword_score, fused_score = dict(dense), dict(keyword), dict(fused)
+        return [
+            Retrieved(passages[pid], fused_score[pid], similarity.get(pid, 0.0), keyword_score.get(pid, 0.0))
+            for pid in chosen
             if pid in passages
         ]
-        return _diversified(ranked, k, per_article)
 
     def _dense(self, index: faiss.IndexIDMap2, query: str, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         if index.ntotal == 0:
@@ -104,11 +106,12 @@ def _fuse(*rankings: list[tuple[int, float]]) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda item: item[1], reverse=True)
 
 
-def _diversified(ranked: list[Retrieved], k: int, per_article: int) -> list[Retrieved]:
-    """The top `k`, taking at most `per_article` from one article while other articles have passages left."""
+def _diversified(ranked: list[tuple[int, str]], k: int, per_article: int) -> list[int]:
+    """The best `k` of the (passage id, article id) pairs, best first, taking at most `per_article` passages
+    from one article while other articles have passages left."""
     counts: Counter[str] = Counter()
     within_cap, beyond_cap = [], []
-    for hit in ranked:
-        counts[hit.passage.article.id] += 1
-        (within_cap if counts[hit.passage.article.id] <= per_article else beyond_cap).append(hit)
-    return sorted((within_cap + beyond_cap)[:k], key=lambda hit: hit.score, reverse=True)
+    for rank, (passage_id, article_id) in enumerate(ranked):
+        counts[article_id] += 1
+        (within_cap if counts[article_id] <= per_article else beyond_cap).append((rank, passage_id))
+    return [passage_id for _, passage_id in sorted((within_cap + beyond_cap)[:k])]

@@ -16,14 +16,16 @@ from datetime import date, timedelta
 
 from answers.retrieve import Filters
 
-MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-               "november", "december")
+MONTH_NAMES = "january february march april may june july august september october november december".split()
 MONTHS = {name: number for number, name in enumerate(MONTH_NAMES, start=1)}
 MONTHS.update({name[:3]: number for name, number in list(MONTHS.items())} | {"sept": 9})
-WEEKDAYS = {name: number for number, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday",
-                                                        "saturday", "sunday"))}
-NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-           "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+WEEKDAYS = {
+    name: number for number, name in enumerate("monday tuesday wednesday thursday friday saturday sunday".split())
+}
+NUMBERS = {"a": 1, "an": 1} | {
+    name: number
+    for number, name in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), 1)
+}
 
 
 def _month(name: str = "month") -> str:
@@ -65,6 +67,7 @@ class Timeframe:
         return f"since {day_text(self.start)}" if self.start else f"until {day_text(self.end)}"
 
 
+SINCE = re.compile(r"\bsince\s+$", re.IGNORECASE)
 Resolver = Callable[[re.Match, date], Timeframe]
 
 
@@ -78,10 +81,13 @@ def parse(text: str, today: date) -> tuple[Timeframe | None, str]:
     if not found:
         return None, text
     match, resolve = min(found, key=lambda item: (item[0].start(), -len(item[0].group())))
-    timeframe = resolve(match, today)
+    timeframe, start = resolve(match, today), match.start()
     if timeframe is None:
         return None, text
-    return timeframe, _tidy(text[: match.start()] + " " + text[match.end() :])
+    since = SINCE.search(text[:start])
+    if since and timeframe.start:  # "since yesterday", "since last week": open-ended
+        timeframe, start = Timeframe(timeframe.start, None), since.start()
+    return timeframe, _tidy(text[:start] + " " + text[match.end() :])
 
 
 def parse_period(text: str, today: date) -> Timeframe | None:
@@ -114,7 +120,9 @@ def _calendar_period(match: re.Match, today: date) -> Timeframe:
     unit, previous = match.group("period").lower(), match.group("which").lower() == "last"
     if unit == "week":
         monday = today - timedelta(days=today.weekday())
-        return Timeframe(monday - timedelta(days=7), monday - timedelta(days=1)) if previous else Timeframe(monday, today)
+        return (
+            Timeframe(monday - timedelta(days=7), monday - timedelta(days=1)) if previous else Timeframe(monday, today)
+        )
     if unit == "month":
         first = today.replace(day=1)
         if previous:

@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 
 from answers.core import AnswerService, build_service
-from bot import access, admin, basics, buttons, questions
+from bot import access, admin, basics, briefs, buttons, feeds, questions, schedules
 from bot.errors import RedactingFormatter, on_error
 from bot.services import KEY, Services
 from bot.state import BotState
@@ -40,6 +40,8 @@ def build_application(settings: Settings, answers: AnswerService, state: BotStat
     )
     application.bot_data[KEY] = Services(settings, answers, state)
     add_handlers(application)
+    schedules.restore(application, settings)
+    feeds.start_polling(application, settings)
     return application
 
 
@@ -54,6 +56,11 @@ def add_handlers(application: Application) -> None:
         "remove": admin.on_remove,
         "reindex": admin.on_reindex,
         "stats": admin.on_stats,
+        "brief": briefs.on_brief,
+        "schedule": schedules.on_schedule,
+        "schedules": schedules.on_schedules,
+        "unschedule": schedules.on_unschedule,
+        "feed": feeds.on_feed,
     }.items():
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(buttons.on_button))

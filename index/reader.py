@@ -89,6 +89,17 @@ class IndexReader:
         found = passages_by_id(self.db, [int(i) for i in ids[0] if i >= 0])
         return [(found[int(i)], float(s)) for i, s in zip(ids[0], scores[0], strict=True) if int(i) in found]
 
+    def article_ids(self, passage_ids: list[int]) -> dict[int, str]:
+        """The article of each passage (a cheap look-up: no text is read)."""
+        found: dict[int, str] = {}
+        for start in range(0, len(passage_ids), 500):
+            chunk = passage_ids[start : start + 500]
+            rows = self.db.execute(
+                f"SELECT id, article_id FROM passages WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+            found.update((row[0], row[1]) for row in rows)
+        return found
+
     def passages(self, ids: list[int]) -> dict[int, Passage]:
         return passages_by_id(self.db, ids)
 

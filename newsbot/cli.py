@@ -35,12 +35,14 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsbot", description="Answers questions about news articles, with sources.")
     commands = parser.add_subparsers(title="commands")
-    from newsbot import answer_commands, eval_commands, index_commands
+    from newsbot import answer_commands, brief_commands, eval_commands, feed_commands, index_commands
 
     common = common_options()
     index_commands.register(commands, common)
     answer_commands.register(commands, common)
     eval_commands.register(commands, common)
+    brief_commands.register(commands, common)
+    feed_commands.register(commands, common)
     return parser
 
 

@@ -8,19 +8,23 @@ import statistics
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 
 from answers.core import AnswerService, build_service
+from answers.retrieve import Filters
 from index.articles import normalize_url
 from index.ingest import add_to_index
 from newsbot import realtimeqa
 from newsbot.settings import Settings
 
 PUNCTUATION = re.compile(r"[^\w\s]")
+RECENT_DAYS = 14
 SAMPLE_ARTICLES = Path(__file__).resolve().parent.parent / "articles"
-THRESHOLD_GRID = [round(0.05 * i, 2) for i in range(0, 21)]
-SIMILARITY_GRID = [round(-0.1 + 0.05 * i, 2) for i in range(0, 15)]
+COVERAGE_GRID = [round(0.1 * i, 1) for i in range(3, 8)]  # the floor also picks on-topic articles for briefings
+WEIGHT_GRID = [round(0.1 * i, 1) for i in range(0, 11)]
+CONFIDENCE_GRID = [round(0.2 + 0.05 * i, 2) for i in range(0, 25)]
 
 
 @dataclass(frozen=True)
@@ -61,16 +65,28 @@ def _normalize(text: str) -> str:
     return " ".join(PUNCTUATION.sub(" ", text.lower()).split())
 
 
-def newsbot_rankings(service: AnswerService, questions: Sequence[str]) -> list[list[str]]:
+def as_of(question: realtimeqa.Question) -> Filters:
+    """What a reader asking on the question's date can have: articles of the RECENT_DAYS before it."""
+    asked = date(*map(int, question.date.split("/")))
+    return Filters(published_from=asked - timedelta(days=RECENT_DAYS), published_to=asked)
+
+
+def newsbot_rankings(
+    service: AnswerService, questions: Sequence[realtimeqa.Question], time_aware: bool
+) -> list[list[str]]:
     rankings = []
     for question in questions:
-        hits = service.retriever.search(question, k=10, per_article=1)
+        filters = as_of(question) if time_aware else None
+        hits = service.retriever.search(question.sentence, k=10, filters=filters, per_article=1)
         rankings.append([normalize_url(hit.passage.article.url or "") for hit in hits])
     return rankings
 
 
-def naive_rankings(naive_dir: Path, settings: Settings, questions: Sequence[str]) -> list[list[str]]:
-    """The naive LangChain pipeline's ranking: articles in order of their best chunk."""
+def naive_rankings(
+    naive_dir: Path, settings: Settings, questions: Sequence[realtimeqa.Question], time_aware: bool
+) -> list[list[str]]:
+    """The naive LangChain pipeline's ranking: articles in order of their best chunk (with the same date
+    window applied to its results when time-aware)."""
     from langchain_community.vectorstores import FAISS
     from langchain_huggingface import HuggingFaceEmbeddings
 
@@ -80,8 +96,12 @@ def naive_rankings(naive_dir: Path, settings: Settings, questions: Sequence[str]
     store = FAISS.load_local(str(naive_dir), embeddings, allow_dangerous_deserialization=True)
     rankings = []
     for question in questions:
+        window = as_of(question) if time_aware else None
         ranking: list[str] = []
-        for document in store.similarity_search(question, k=60):
+        for document in store.similarity_search(question.sentence, k=400 if time_aware else 60):
+            published = (document.metadata.get("published") or "")[:10]
+            if window and not (window.published_from.isoformat() <= published <= window.published_to.isoformat()):
+                continue
             url = normalize_url(document.metadata["url"])
             if url not in ranking:
                 ranking.append(url)
@@ -96,15 +116,32 @@ def features(service: AnswerService, question: str, answerable: bool) -> Labelle
     )
 
 
-def abstains(item: Labelled, min_coverage: float, min_similarity: float) -> bool:
+@dataclass(frozen=True)
+class Rule:
+    """AnswerService's decision: answer when coverage >= min_coverage and
+    similarity + coverage_weight × coverage >= min_similarity."""
+
+    min_coverage: float
+    coverage_weight: float
+    min_similarity: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rule:
+        return cls(settings.abstain_min_coverage, settings.abstain_coverage_weight, settings.abstain_min_similarity)
+
+
+def abstains(item: Labelled, rule: Rule) -> bool:
     return (
-        not item.has_sentences or item.names_missing or item.coverage < min_coverage or item.similarity < min_similarity
+        not item.has_sentences
+        or item.names_missing
+        or item.coverage < rule.min_coverage
+        or item.similarity + rule.coverage_weight * item.coverage < rule.min_similarity
     )
 
 
-def abstention_scores(items: Sequence[Labelled], min_coverage: float, min_similarity: float) -> dict:
+def abstention_scores(items: Sequence[Labelled], rule: Rule) -> dict:
     """Precision and recall of abstaining, where the positive class is an unanswerable question."""
-    decided = [(abstains(item, min_coverage, min_similarity), not item.answerable) for item in items]
+    decided = [(abstains(item, rule), not item.answerable) for item in items]
     true_positive = sum(1 for abstained, unanswerable in decided if abstained and unanswerable)
     abstained = sum(1 for a, _ in decided if a)
     unanswerable = sum(1 for _, u in decided if u)
@@ -119,23 +156,27 @@ def abstention_scores(items: Sequence[Labelled], min_coverage: float, min_simila
     }
 
 
-def calibrate(items: Sequence[Labelled]) -> tuple[float, float]:
-    """The thresholds that best separate answerable from unanswerable questions (balanced accuracy)."""
+def calibrate(items: Sequence[Labelled], required: Sequence[Labelled] = ()) -> Rule:
+    """The rule that best separates answerable from unanswerable questions (balanced accuracy), among
+    those that decide every `required` question (the sample article's) right."""
 
-    def balanced(pair: tuple[float, float]) -> float:
-        scores = abstention_scores(items, *pair)
+    def balanced(rule: Rule) -> float:
+        scores = abstention_scores(items, rule)
         return scores["recall"] + scores["answerable_answered"]
 
-    return max(((c, s) for c in THRESHOLD_GRID for s in SIMILARITY_GRID), key=balanced)
+    rules = [Rule(c, w, s) for c in COVERAGE_GRID for w in WEIGHT_GRID for s in CONFIDENCE_GRID]
+    allowed = [rule for rule in rules if all(abstains(item, rule) != item.answerable for item in required)]
+    return max(allowed or rules, key=balanced)
 
 
-def cross_validated(items: Sequence[Labelled]) -> dict:
-    """Abstention scores on each half with thresholds calibrated on the other half."""
+def cross_validated(items: Sequence[Labelled], required: Sequence[Labelled]) -> dict:
+    """Abstention scores on each half with the rule calibrated on the other half."""
     halves = [items[0::2], items[1::2]]
     held_out = []
     for train, test in ((halves[0], halves[1]), (halves[1], halves[0])):
-        held_out += [(item, calibrate(train)) for item in test]
-    decided = [(abstains(item, *pair), not item.answerable) for item, pair in held_out]
+        rule = calibrate(train, required)
+        held_out += [(item, rule) for item in test]
+    decided = [(abstains(item, rule), not item.answerable) for item, rule in held_out]
     true_positive = sum(1 for a, u in decided if a and u)
     abstained, unanswerable = sum(1 for a, _ in decided if a), sum(1 for _, u in decided if u)
     return {
@@ -181,35 +222,31 @@ def offtopic_questions() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def realtimeqa_report(
-    settings: Settings, naive_dir: Path | None, progress: Callable[[str], None]
-) -> tuple[dict, list[Labelled]]:
+def realtimeqa_report(settings: Settings, naive_dir: Path | None, progress: Callable[[str], None]) -> tuple[dict, list[Labelled]]:
     questions = realtimeqa.questions(settings.eval_dir)
+    gold = [q.gold_urls for q in questions]
     service = build_service(settings)
-    progress(f"retrieval on {len(questions)} questions")
-    report = {
-        "newsbot_retrieval": retrieval_metrics(
-            newsbot_rankings(service, [q.sentence for q in questions]), [q.gold_urls for q in questions]
-        )
-    }
-    if naive_dir and naive_dir.exists():
-        progress("retrieval with the naive LangChain index")
-        rankings = naive_rankings(naive_dir, settings, [q.sentence for q in questions])
-        report["naive_langchain_retrieval"] = retrieval_metrics(rankings, [q.gold_urls for q in questions])
+    report: dict = {}
+    for mode, time_aware in (("no_time_context", False), ("as_of_question_date", True)):
+        progress(f"retrieval on {len(questions)} questions ({mode})")
+        report[f"newsbot_retrieval_{mode}"] = retrieval_metrics(newsbot_rankings(service, questions, time_aware), gold)
+        if naive_dir and naive_dir.exists():
+            progress(f"retrieval with the naive LangChain index ({mode})")
+            rankings = naive_rankings(naive_dir, settings, questions, time_aware)
+            report[f"naive_langchain_retrieval_{mode}"] = retrieval_metrics(rankings, gold)
     progress("answers")
-    answers = [service.answer(q.sentence) for q in questions]
-    latencies = sorted(a.latency_ms for a in answers)
-    report["answers"] = {
-        "answerer": service.answerer,
-        "answer_hit_rate": round(
-            sum(answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions, strict=True))
-            / len(questions),
-            3,
-        ),
-        "abstention_rate": round(sum(a.abstained for a in answers) / len(answers), 3),
-        "latency_ms_p50": round(statistics.median(latencies), 1),
-        "latency_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
-    }
+    for mode, time_aware in (("no_time_context", False), ("as_of_question_date", True)):
+        answers = [service.answer(q.sentence, filters=as_of(q) if time_aware else None) for q in questions]
+        latencies = sorted(a.latency_ms for a in answers)
+        report[f"answers_{mode}"] = {
+            "answerer": service.answerer,
+            "answer_hit_rate": round(
+                sum(answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions, strict=True)) / len(questions), 3
+            ),
+            "abstention_rate": round(sum(a.abstained for a in answers) / len(answers), 3),
+            "latency_ms_p50": round(statistics.median(latencies), 1),
+            "latency_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+        }
     labelled = [features(service, q.sentence, True) for q in questions]
     labelled += [features(service, question, False) for question in offtopic_questions()]
     return report, labelled
@@ -219,24 +256,16 @@ def evaluate(
     settings: Settings, naive_dir: Path | None, progress: Callable[[str], None] = lambda message: None
 ) -> dict:
     progress("the sample article")
-    sample, labelled = sample_article_report(settings)
+    sample, sample_labelled = sample_article_report(settings)
     report, realtime_labelled = realtimeqa_report(settings, naive_dir, progress)
-    labelled += realtime_labelled
-    min_coverage, min_similarity = calibrate(labelled)
+    labelled = sample_labelled + realtime_labelled
+    current, calibrated = Rule.from_settings(settings), calibrate(labelled, sample_labelled)
     report["sample_article"] = sample
     report["abstention"] = {
         "labelled_questions": len(labelled),
         "unanswerable": sum(1 for item in labelled if not item.answerable),
-        "with_settings": {
-            "min_coverage": settings.abstain_min_coverage,
-            "min_similarity": settings.abstain_min_similarity,
-            **abstention_scores(labelled, settings.abstain_min_coverage, settings.abstain_min_similarity),
-        },
-        "calibrated": {
-            "min_coverage": min_coverage,
-            "min_similarity": min_similarity,
-            **abstention_scores(labelled, min_coverage, min_similarity),
-        },
-        "two_fold_cross_validated": cross_validated(labelled),
+        "with_settings": {**vars(current), **abstention_scores(labelled, current)},
+        "calibrated": {**vars(calibrated), **abstention_scores(labelled, calibrated)},
+        "two_fold_cross_validated": cross_validated(labelled, sample_labelled),
     }
     return report

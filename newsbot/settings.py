@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -51,8 +52,11 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.0
     llm_timeout: float = 60.0
     llm_max_tokens: int = 300
-    abstain_min_coverage: float = Field(0.5, description="calibrated by `newsbot eval --calibrate`")
-    abstain_min_similarity: float = Field(0.1, description="calibrated by `newsbot eval --calibrate`")
+    # Answer only when coverage >= ABSTAIN_MIN_COVERAGE and similarity + ABSTAIN_COVERAGE_WEIGHT × coverage
+    # >= ABSTAIN_MIN_SIMILARITY (and every name in the question is in the passages); calibrated by `newsbot eval`.
+    abstain_min_coverage: float = 0.3
+    abstain_coverage_weight: float = 0.7
+    abstain_min_similarity: float = 0.95
 
     @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
     @classmethod
@@ -63,3 +67,27 @@ class Settings(BaseSettings):
 
     eval_dir: Path = Path("../shared/eval")
     prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
+
+    # Briefings, feeds and time
+    time_zone: str = Field("UTC", description="IANA time zone of time words in questions and of scheduled briefings")
+    stale_after_days: int = Field(7, description="answers whose newest source is older say how old it is; 0: never")
+    briefing_items: int = Field(5, description="stories in a briefing")
+    briefing_sentences: int = Field(3, description="sentences per story (extractive briefings)")
+    briefing_articles: int = Field(30, description="the newest articles (or best on a topic) a briefing considers")
+    story_similarity: float = Field(0.75, description="cosine similarity at which two articles are one story")
+    briefing_when_empty: Literal["say", "skip"] = Field("say", description="a scheduled briefing with nothing new")
+    feed_poll_minutes: float = Field(15.0, description="how often the bot polls subscribed feeds")
+    feed_max_entries: int = Field(20, description="new entries indexed per feed and poll")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"TIME_ZONE '{value}' is unknown; use an IANA name such as UTC or Europe/Berlin") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)

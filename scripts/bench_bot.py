@@ -226,15 +226,20 @@ async def bench_in_process(settings: Settings, questions: list[str], args: argpa
                         for i in range(args.per_user)
                     ]
 
+                calls_before = len(emu.api_calls())
                 started = time.perf_counter()
                 per_user = await asyncio.gather(*(one_user(n) for n in range(args.users)))
                 wall = time.perf_counter() - started
+                requests = Counter(c.method for c in emu.api_calls()[calls_before:] if c.method != "getUpdates")
                 concurrent = tally([o for outcomes in per_user for o in outcomes])
                 concurrent.update(
                     users=args.users,
                     per_user=args.per_user,
                     wall_seconds=round(wall, 2),
                     answers_per_second=round(concurrent["questions"] / wall, 2),
+                    # PTB's AIORateLimiter lets the bot make at most 30 requests a second in all
+                    bot_requests=dict(requests),
+                    bot_requests_per_second=round(sum(requests.values()) / wall, 1),
                 )
                 results["concurrent"] = concurrent
             finally:

@@ -7,12 +7,10 @@ from contextlib import asynccontextmanager
 
 from telegram.ext import Application
 
-from answers.core import AnswerService
-from answers.retrieve import Retriever
+from answers.core import AnswerService, build_service
 from bot.app import build_application
 from bot.state import BotState
 from index.embeddings import Embedder
-from index.reader import IndexReader
 from newsbot.settings import Settings
 from tests.telegram_emulator import TelegramEmulator
 
@@ -31,8 +29,7 @@ def bot_settings(emu: TelegramEmulator, base: Settings, tmp_path, **overrides) -
 
 
 def extractive_service(settings: Settings, embedder: Embedder) -> AnswerService:
-    retriever = Retriever(IndexReader(settings.index_dir, embedder.model_id), embedder)
-    return AnswerService(retriever, settings.abstain_min_coverage, settings.abstain_min_similarity)
+    return build_service(settings, embedder)
 
 
 @asynccontextmanager

@@ -1,10 +1,16 @@
-"""A small, fictional news corpus for briefings and time-aware answers: one story told by two outlets,
-other stories from the same days, and an older and a newer article on the same subject."""
+"""A small, fictional newsroom for briefings, feeds and time-aware answers: one story told by two outlets,
+other stories from the same days, an older and a newer article on one subject, and a feed's pages."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
+
+from answers.core import AnswerService, build_service
+from index.ingest import add_to_index
+from newsbot.settings import Settings
+from tests.http_server import article_html
 
 BRIDGE_HERALD = {
     "title": "Ellery harbour bridge closed after cracks found in main span",
@@ -82,8 +88,72 @@ VACCINE = {
     ),
 }
 CORPUS = [BRIDGE_HERALD, BRIDGE_TIMES, RATES_OCTOBER, RATES_NOVEMBER, CUP_FINAL, VACCINE]
+FERRY_CREWS = {  # indexed later, in tests of "what is new"
+    "title": "Ellery ferry operators hire extra crews",
+    "source": "Coast Herald",
+    "url": "https://coastherald.example/news/ferry-crews",
+    "published": "2024-11-13",
+    "text": (
+        "Ferry operators in Ellery hired forty extra crew members on Wednesday to cope with the bridge closure. "
+        "Queues at the harbour terminal reached an hour during the morning rush, passengers said."
+    ),
+}
 
 
 def write_jsonl(records: list[dict], path: Path) -> Path:
     path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
     return path
+
+
+def build_index(directory: Path, embedder, records: list[dict] = CORPUS) -> Settings:
+    """An index of `records` in `directory`/index, with the settings that point at it."""
+    settings = Settings(_env_file=None, index_dir=directory / "index")
+    report = add_to_index([str(write_jsonl(records, directory / "newsroom.jsonl"))], settings, embedder)
+    assert report.added == len(records), report
+    return settings
+
+
+def service_for(settings: Settings, now: datetime) -> AnswerService:
+    """The answering service `settings` describe (time zone included), its clock stopped at `now`."""
+    service = build_service(settings)
+    service.clock = lambda: now
+    return service
+
+
+def rss(title: str, items: list[dict]) -> str:
+    """An RSS 2.0 document; each item has guid, link and title."""
+    entries = "".join(
+        f"<item><title>{item['title']}</title><link>{item['link']}</link><guid>{item['guid']}</guid>"
+        "<pubDate>Wed, 13 Nov 2024 06:00:00 GMT</pubDate></item>"
+        for item in items
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>https://gazette.example/</link><description>News</description>{entries}</channel></rss>"
+    )
+
+
+def gazette_story(page_server, slug: str, title: str, paragraphs: list[str]) -> dict:
+    """An article page served by `page_server`, and its feed item."""
+    link = page_server.add(
+        f"/news/{slug}", article_html(title, paragraphs, site="Ellery Gazette", published="2024-11-13")
+    )
+    return {"guid": f"gazette-{slug}", "link": link, "title": title}
+
+
+FERRIES = (
+    "ferries",
+    "Extra ferries cross Ellery harbour",
+    [
+        "The transport authority added six ferries across Ellery harbour on Wednesday while the bridge is closed.",
+        "Commuters said the crossing took twenty minutes, about the same as the drive over the bridge.",
+    ],
+)
+MARKET = (
+    "market",
+    "Ellery fish market moves to the north quay",
+    [
+        "The Ellery fish market moved to the north quay on Wednesday so that lorries can avoid the closed bridge.",
+        "Traders said sales fell by a third in the first hours because buyers could not find the new stalls.",
+    ],
+)

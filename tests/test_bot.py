@@ -114,7 +114,7 @@ async def test_sources_button_shows_the_exact_quotes_and_feedback_is_stored(emu,
     assert thanks.text.startswith("Thanks")
     state = BotState(settings.bot_state_path)
     (feedback,) = state.feedback()
-    assert (feedback["vote"], feedback["question"], feedback["answer"]) == ("up", QUESTION, ANSWER)
+    assert (feedback["vote"], feedback["question"]) == ("up", QUESTION) and feedback["answer"].startswith(ANSWER)
     assert feedback["citations"][0]["title"].startswith("South Korea warns")
 
 

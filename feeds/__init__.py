@@ -1,0 +1,1 @@
+"""News feeds: RSS/Atom subscriptions polled into the index through the same ingestion path as `/add`."""

@@ -1,0 +1,50 @@
+"""`newsbot brief`: a digest of the newest stories, or of those on a topic."""
+
+from __future__ import annotations
+
+import argparse
+
+from answers.core import build_service
+from answers.timeframes import day_text, parse_period
+from answers.types import Answer
+from briefings.core import Briefer
+from briefings.types import Briefing
+from index.errors import NewsbotError
+from newsbot.console import render_answer
+from newsbot.output import print_json
+from newsbot.settings import Settings
+
+
+def register(commands, common: argparse.ArgumentParser) -> None:
+    brief = commands.add_parser("brief", parents=[common], help="a cited digest of the newest stories (or a topic's)")
+    brief.add_argument("--topic", default="", help="only stories about this")
+    brief.add_argument("--since", help="only articles published since: 2024-10-01, monday, yesterday, 'this week', ...")
+    brief.set_defaults(handler=brief_command)
+
+
+def brief_command(args: argparse.Namespace, settings: Settings) -> int:
+    service = build_service(settings)
+    timeframe = None
+    if args.since:
+        timeframe = parse_period(args.since, service.today())
+        if timeframe is None:
+            raise NewsbotError(
+                f"--since '{args.since}' is not a date or time; use e.g. 2024-10-01, 3 October, monday, yesterday "
+                "or 'this week'"
+            )
+    briefing = Briefer(service, settings).brief(args.topic.strip(), timeframe)
+    if args.json:
+        print_json(briefing.as_json())
+    else:
+        print(render_briefing(briefing, day_text(service.today())))
+    return 0
+
+
+def render_briefing(briefing: Briefing, day: str) -> str:
+    subject = briefing.subject()
+    if not briefing.items:
+        return f"No articles {subject}." if subject else "No articles are indexed yet."
+    blocks = [f"Briefing {subject} — {day}" if subject else f"Briefing — {day}"]
+    for item in briefing.items:
+        blocks.append(f"■ {item.headline}\n" + render_answer(Answer(item.headline, item.text, False, item.citations)))
+    return "\n\n".join(blocks)
