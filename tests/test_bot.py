@@ -75,7 +75,7 @@ async def test_group_chatter_is_ignored_and_mentions_replies_and_ask_are_answere
         emu.send(group, bob, "@alice lunch at noon?")
         emu.send(group, alice, f"@{emu.bot.username} {QUESTION}")
         (first,) = await emu.wait_for_messages_async(group, 1)
-        emu.send(group, bob, "And how many soldiers did Zelenskyy claim?", reply_to=first)
+        emu.send(group, bob, "How many soldiers did Zelenskyy claim North Korea was preparing?", reply_to=first)
         await emu.wait_for_messages_async(group, 2)
         emu.send(group, bob, f"/ask@{emu.bot.username} Who is the NATO Secretary-General?")
         messages = await emu.wait_for_messages_async(group, 3)
