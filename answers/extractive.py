@@ -17,7 +17,7 @@ LEADING_CLAUSE = re.compile(
 def compose(evidence: Evidence) -> str:
     """Sentences with `[n]` markers, n being the 1-based position of the sentence's passage in the evidence."""
     chosen = _choose(evidence.sentences)
-    return " ".join(_cited(sentence) for sentence in chosen)
+    return " ".join(cited(sentence) for sentence in chosen)
 
 
 def _choose(sentences: list[Sentence]) -> list[Sentence]:
@@ -38,7 +38,8 @@ def _similar(a: str, b: str) -> bool:
     return len(words_a & words_b) / max(1, min(len(words_a), len(words_b))) > 0.6
 
 
-def _cited(sentence: Sentence) -> str:
+def cited(sentence: Sentence) -> str:
+    """The sentence tidied (leading connective dropped, capitalised) with its `[n]` marker before the stop."""
     text = LEADING_CLAUSE.sub("", " ".join(sentence.text.split()))
     text = text[0].upper() + text[1:]
     marker = f" [{sentence.source + 1}]"

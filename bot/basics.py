@@ -16,12 +16,17 @@ READER_COMMANDS = [
     BotCommand("help", "How to ask, and the commands"),
     BotCommand("ask", "Ask a question about the articles"),
     BotCommand("sources", "The latest indexed articles"),
+    BotCommand("brief", "A cited briefing: /brief [topic] [since]"),
 ]
 ADMIN_COMMANDS = [
     BotCommand("add", "Index article URLs (or upload a file)"),
     BotCommand("remove", "Remove an article by id or URL"),
     BotCommand("reindex", "Re-embed every article"),
     BotCommand("stats", "Index statistics"),
+    BotCommand("schedule", "Schedule a briefing: /schedule @chat daily 08:00 [topic]"),
+    BotCommand("schedules", "List scheduled briefings"),
+    BotCommand("unschedule", "Cancel a scheduled briefing"),
+    BotCommand("feed", "RSS/Atom feeds: /feed add|list|remove|poll"),
 ]
 LATEST = 15
 

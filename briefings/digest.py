@@ -10,7 +10,7 @@ import numpy as np
 
 from answers.citations import MARKER
 from answers.evidence import Sentence
-from answers.extractive import _cited as cited
+from answers.extractive import cited
 from answers.grounding import grounded
 from answers.prompts import render
 from answers.safety import INSTRUCTION

@@ -6,11 +6,10 @@ import io
 from dataclasses import dataclass
 
 import feedparser
-import httpx
 
 from feeds.store import Entry
 from index.errors import IngestError, NewsbotError
-from index.fetch import MAX_REDIRECTS, USER_AGENT, _read_limited
+from index.fetch import fetch
 
 
 class FeedError(NewsbotError):
@@ -39,22 +38,7 @@ def read_feed(url: str, timeout: float, max_bytes: int) -> FeedContent:
 
 def _fetch(url: str, timeout: float, max_bytes: int) -> tuple[bytes, dict[str, str]]:
     try:
-        with (
-            httpx.Client(
-                follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout, headers={"User-Agent": USER_AGENT}
-            ) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code >= 400:
-                raise FeedError(f"{url}: HTTP {response.status_code} {response.reason_phrase}".rstrip())
-            body = _read_limited(url, response, max_bytes)
-            return body, {
-                "content-type": response.headers.get("content-type", ""),
-                "content-location": str(response.url),
-            }
+        page = fetch(url, timeout, max_bytes)
     except IngestError as error:
-        raise FeedError(str(error)) from error
-    except httpx.TimeoutException as error:
-        raise FeedError(f"{url}: timed out after {timeout:g} s (FETCH_TIMEOUT); the site may be down") from error
-    except httpx.HTTPError as error:
-        raise FeedError(f"{url}: could not fetch: {error or type(error).__name__}") from error
+        raise FeedError(f"{url}: {error.reason}") from error
+    return page.body, {"content-type": page.content_type, "content-location": page.url}
