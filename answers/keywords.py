@@ -1,9 +1,14 @@
-"""BM25 keyword search over passages (bm25s with an English stemmer), rebuilt when the index changes."""
+"""BM25 keyword search over passages (bm25s with an English stemmer), rebuilt when the index changes and
+cached beside it (one folder per index generation), so that a restart does not rebuild it."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
+from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 import bm25s
 import numpy as np
@@ -15,6 +20,8 @@ STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {"many", "much", "whose", "according"
 
 
 WORD = re.compile(r"\b\w\w+\b")
+CACHE_PATTERN = "keywords-{generation:08d}"
+CACHE_GLOB = "keywords-*"
 
 
 def words(text: str) -> list[str]:
@@ -33,12 +40,46 @@ def stem(word: str) -> str:
 
 
 class KeywordIndex:
-    def __init__(self, passages: list[tuple[int, str, str]]):
+    def __init__(self, ids: np.ndarray, bm25: bm25s.BM25):
+        self.ids = ids
+        self.bm25 = bm25
+
+    @classmethod
+    def build(cls, passages: list[tuple[int, str, str]]) -> KeywordIndex:
         """`passages`: (passage id, article title, passage text)."""
-        self.ids = np.array([passage_id for passage_id, _, _ in passages], dtype=np.int64)
-        self.bm25 = bm25s.BM25()
+        bm25 = bm25s.BM25()
         if passages:
-            self.bm25.index([terms(f"{title}\n{text}") for _, title, text in passages], show_progress=False)
+            bm25.index([terms(f"{title}\n{text}") for _, title, text in passages], show_progress=False)
+        return cls(np.array([passage_id for passage_id, _, _ in passages], dtype=np.int64), bm25)
+
+    @classmethod
+    def cached(cls, directory: Path, generation: int, passages: Callable[[], list[tuple[int, str, str]]]) -> KeywordIndex:
+        """The keyword index of `generation`, loaded from its folder in `directory`, else built and saved there."""
+        folder = directory / CACHE_PATTERN.format(generation=generation)
+        try:
+            return cls(np.load(folder / "ids.npy"), bm25s.BM25.load(str(folder)))
+        except (OSError, ValueError, KeyError):
+            index = cls.build(passages())
+        if len(index.ids):
+            index._save(folder)
+        return index
+
+    def _save(self, folder: Path) -> None:
+        """Written to a temporary folder and renamed, so readers see all of it or none; older ones removed."""
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".keywords-", dir=folder.parent))
+        except OSError:  # a read-only index directory: the cache is optional
+            return
+        try:
+            self.bm25.save(str(staging))
+            np.save(staging / "ids.npy", self.ids)
+            staging.rename(folder)
+        except OSError:  # another process saved it first
+            shutil.rmtree(staging, ignore_errors=True)
+            return
+        for old in folder.parent.glob(CACHE_GLOB):
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """(passage id, BM25 score) of the best `k` passages, only among `allowed` ids when given."""

@@ -77,7 +77,8 @@ class Retriever:
     def keyword_index(self, generation: int) -> KeywordIndex:
         with self._lock:
             if self._keywords is None or self._keywords[0] != generation:
-                self._keywords = (generation, KeywordIndex(self.reader.all_passages()))
+                index = KeywordIndex.cached(self.reader.directory, generation, self.reader.all_passages)
+                self._keywords = (generation, index)
             return self._keywords[1]
 
     def _allowed_ids(self, filters: Filters) -> np.ndarray:
