@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from index.errors import NewsbotError
+from newsbot.sqlite_store import SQLiteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schedules (
@@ -35,18 +32,8 @@ class Schedule:
         return f"#{self.id}: {self.frequency} at {self.at} to {self.chat_name}{on_topic}"
 
 
-class ScheduleStore:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        with self._db() as db:
-            db.executescript(SCHEMA)
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
-            db.row_factory = sqlite3.Row
-            yield db
+class ScheduleStore(SQLiteStore):
+    schema = SCHEMA
 
     def add(self, chat_id: int, chat_name: str, frequency: str, at: str, topic: str, created_by: int) -> Schedule:
         with self._db() as db:

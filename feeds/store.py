@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from index.articles import normalize_url
 from index.errors import NewsbotError
 from newsbot.settings import Settings
+from newsbot.sqlite_store import SQLiteStore
 
 FILE_NAME = "feeds.sqlite"
 MAX_ENTRY_ATTEMPTS = 3  # an entry whose article cannot be fetched is tried at this many polls, then given up
@@ -49,19 +46,8 @@ class Entry:
         return self.guid or normalize_url(self.link)
 
 
-class FeedStore:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        with self._db() as db:
-            db.executescript(SCHEMA)
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        """A connection per operation: the CLI and the bot may use the store at the same time."""
-        with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
-            db.row_factory = sqlite3.Row
-            yield db
+class FeedStore(SQLiteStore):
+    schema = SCHEMA
 
     def add(self, url: str, title: str, now: datetime) -> Feed:
         with self._db() as db:
