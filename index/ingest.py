@@ -47,7 +47,7 @@ def add_to_index(
     writer = IndexWriter(
         settings.index_dir, embedder or Embedder(settings), settings.passage_chars, settings.commit_every_passages
     )
-    with writer, tqdm(unit=" articles", disable=not progress, leave=False) as bar:
+    with writer, tqdm(unit=" articles", disable=None if progress else True, leave=False) as bar:
         return writer.add(_counted((item for source in sources for item in read_source(source, settings)), bar))
 
 

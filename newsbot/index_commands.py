@@ -89,7 +89,7 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
 def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
     with IndexWriter(settings.index_dir, Embedder(settings), settings.passage_chars) as writer:
         total = writer.db.execute("SELECT count(*) FROM articles").fetchone()[0]
-        with tqdm(total=total, unit="article", disable=args.json, leave=False) as bar:
+        with tqdm(total=total, unit="article", disable=True if args.json else None, leave=False) as bar:
             count = writer.rebuild(on_progress=bar.update)
     if args.json:
         print_json({"rebuilt": count, "model": writer.embedder.model_id})
