@@ -1,5 +1,6 @@
-"""Citation markers: `[n]` refers to the n-th passage given to the answerer; the published numbering
-follows first use, and markers that point to no given passage are removed."""
+"""Citation markers: `[n]` refers to the n-th passage given to the answerer. The published numbering
+counts sources (articles) in order of first use, so two passages of one article share a number; markers
+that point to no given passage are removed."""
 
 from __future__ import annotations
 
@@ -10,32 +11,36 @@ from index.database import Passage
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?])")
+PASSAGE_SEPARATOR = "\n…\n"
 
 
 def renumber(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
-    """The text with valid markers renumbered 1, 2, ... in order of first use, and the cited sources."""
-    order: list[int] = []
+    """The text with valid markers renumbered 1, 2, ... by source in order of first use, and the sources."""
+    cited: dict[str, list[Passage]] = {}  # article id -> its cited passages, in order of first use
 
     def replace(match: re.Match) -> str:
         numbers = []
         for raw in match.group(1).split(","):
             index = int(raw) - 1
             if 0 <= index < len(passages):
-                if index not in order:
-                    order.append(index)
-                number = order.index(index) + 1
+                passage = passages[index]
+                quoted = cited.setdefault(passage.article.id, [])
+                if passage not in quoted:
+                    quoted.append(passage)
+                number = list(cited).index(passage.article.id) + 1
                 if number not in numbers:
                     numbers.append(number)
-        return "".join(f"[{n}]" for n in numbers)
+        return "".join(f"[{n}]" for n in sorted(numbers))
 
     renumbered = MARKER.sub(replace, text)
     renumbered = re.sub(r"(\[\d+\])(?:\1)+", r"\1", renumbered)
     renumbered = SPACE_BEFORE_PUNCTUATION.sub(r"\1", re.sub(r"[ \t]{2,}", " ", renumbered)).strip()
-    return renumbered, [citation(n, passages[index]) for n, index in enumerate(order, start=1)]
+    return renumbered, [citation(n, quoted) for n, quoted in enumerate(cited.values(), start=1)]
 
 
-def citation(n: int, passage: Passage) -> Citation:
-    article = passage.article
+def citation(n: int, passages: list[Passage]) -> Citation:
+    """Source `n`: the article of `passages` and the text of each passage cited from it."""
+    article = passages[0].article
     return Citation(
         n=n,
         article_id=article.id,
@@ -43,5 +48,5 @@ def citation(n: int, passage: Passage) -> Citation:
         source=article.source,
         url=article.url,
         published=article.published,
-        passage=passage.text,
+        passage=PASSAGE_SEPARATOR.join(passage.text for passage in sorted(passages, key=lambda p: p.start)),
     )
