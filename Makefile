@@ -7,7 +7,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 INSTALLED := $(VENV)/.installed
 TEST_TOOLS := $(VENV)/.test-tools
 
-.PHONY: install run test bench eval clean
+.PHONY: install run test lint bench eval clean
 
 install: $(INSTALLED)
 
@@ -31,9 +31,17 @@ run: $(INSTALLED)
 test: $(TEST_TOOLS)
 	$(PY) -m pytest -q --durations=10
 
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check index answers bot briefings feeds newsbot scripts tests
+
 bench: $(INSTALLED)
 	$(PIP) -e '.[bench]'
 	$(PY) scripts/bench_index.py
+	$(PY) scripts/bench_bot.py
+
+eval: $(INSTALLED)
+	$(PIP) -e '.[bench]'
+	$(VENV)/bin/newsbot eval
 
 clean:
 	rm -rf $(VENV) data

@@ -324,7 +324,7 @@ def drive_process(emu, process, chat, reader, first, started, questions, more) -
         for question in questions[1 : 1 + more]:
             queued = time.monotonic()
             message = emu.send(chat, reader, question)
-            wait(lambda: find_reply(emu, chat, message["message_id"]) is not None, "a reply")
+            wait(lambda sent=message: find_reply(emu, chat, sent["message_id"]) is not None, "a reply")
             latencies.append((find_reply(emu, chat, message["message_id"]).versions[0].at - queued) * 1000)
         result["questions"] = 1 + len(latencies)
         result["latency_after_first"] = summary(latencies)
