@@ -7,7 +7,6 @@ import logging
 from telegram import BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -20,6 +19,7 @@ from telegram.ext import (
 from answers.core import AnswerService, build_service
 from bot import access, admin, basics, briefs, buttons, feeds, questions, schedules
 from bot.errors import RedactingFormatter, on_error
+from bot.network import RetryingRateLimiter
 from bot.services import KEY, Services
 from bot.state import BotState
 from newsbot.settings import Settings
@@ -33,7 +33,7 @@ def build_application(settings: Settings, answers: AnswerService, state: BotStat
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
         .concurrent_updates(True)
         .post_init(register_commands)
         .build()
