@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -261,33 +262,24 @@ class IndexWriter:
         set_meta(self.db, "model", self.embedder.model_id)
         set_meta(self.db, "dimension", self.embedder.dimension)
 
-    def _transaction(self):
-        return _Transaction(self)
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, bumping the generation; on error ROLLBACK and forget the FAISS copy."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            self._faiss = None
+            raise
+        set_meta(self.db, "generation", generation(self.db) + 1)
+        self.db.execute("COMMIT")
 
     def _save_vectors(self) -> None:
         dimension = int(get_meta(self.db, "dimension") or self.embedder.dimension)
         if self._faiss is None:
             self._faiss = vectors.build_from_database(self.db, dimension)
         vectors.save(self.directory, generation(self.db), self._faiss)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, bumping the generation; on error ROLLBACK and forget the FAISS copy."""
-
-    def __init__(self, writer: IndexWriter):
-        self.writer = writer
-
-    def __enter__(self) -> None:
-        self.writer.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type, *_) -> None:
-        db = self.writer.db
-        if exc_type is None:
-            set_meta(db, "generation", generation(db) + 1)
-            db.execute("COMMIT")
-        else:
-            db.execute("ROLLBACK")
-            self.writer._faiss = None
 
 
 def _embedding_text(article: Article, span) -> str:
