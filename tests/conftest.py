@@ -60,3 +60,12 @@ def llm_server():
 
     with LlamaServer() as server:
         yield server
+
+
+@pytest.fixture
+def emu():
+    """The Telegram Bot API emulator, with the bot seeing all group messages (as a group admin would)."""
+    from tests.telegram_emulator import TelegramEmulator
+
+    with TelegramEmulator(privacy_mode=False) as emulator:
+        yield emulator

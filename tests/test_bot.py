@@ -14,17 +14,10 @@ from bot.state import BotState
 from index.ingest import add_to_index
 from tests.bot_harness import bot_settings, extractive_service, running_bot
 from tests.http_server import article_html
-from tests.telegram_emulator import TelegramEmulator
 
 QUESTION = "who denied the deployment?"
 ANSWER = "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
 ADMIN_ID = 4242
-
-
-@pytest.fixture
-def emu():
-    with TelegramEmulator(privacy_mode=False) as emulator:
-        yield emulator
 
 
 @pytest.fixture

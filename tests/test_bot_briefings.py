@@ -12,7 +12,6 @@ import pytest
 from index.ingest import add_to_index
 from tests.bot_harness import bot_settings, running_bot
 from tests.newsroom import FERRIES, FERRY_CREWS, MARKET, build_index, gazette_story, rss, service_for, write_jsonl
-from tests.telegram_emulator import TelegramEmulator
 
 ADMIN_ID = 4242
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -24,12 +23,6 @@ BRIDGE_TOO = "Cracked span shuts Ellery bridge for weeks, ferries added"
 @pytest.fixture(scope="module")
 def newsroom(tmp_path_factory, embedder):
     return build_index(tmp_path_factory.mktemp("newsroom"), embedder)
-
-
-@pytest.fixture
-def emu():
-    with TelegramEmulator(privacy_mode=False) as emulator:
-        yield emulator
 
 
 @pytest.fixture

@@ -6,20 +6,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from answers.core import build_service
 from answers.llm import LLMAnswerer, chat_model
 from tests.bot_harness import bot_settings, running_bot
-from tests.telegram_emulator import TelegramEmulator
 
 SENTENCE = "Both North Korea and Russia have denied the troop deployment [1]."
-
-
-@pytest.fixture
-def emu():
-    with TelegramEmulator() as emulator:
-        yield emulator
 
 
 def llm_bot(emu, sample_index, copy_of, tmp_path, llm_server, output: str, max_tokens: int):
