@@ -86,7 +86,7 @@ class AnswerService:
         asked, timeframe = (question, None) if filters else self.timeframe(question)
         evidence, unmatched = self.dated_evidence(asked, history, timeframe, filters)
         if not self.supported(evidence):
-            yield self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=self.answerer), started)
+            yield self._abstain(question, started)
             return
         passages = [hit.passage for hit in evidence.passages]
         answerer, text = "extractive", extractive.compose(evidence)
@@ -97,7 +97,7 @@ class AnswerService:
                 log.warning("the LLM failed; answering extractively", exc_info=True)
                 generated = ""
             if self.generator.is_abstention(generated):
-                yield self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=self.answerer), started)
+                yield self._abstain(question, started)
                 return
             supported = grounded(generated, passages)
             if supported:
@@ -146,6 +146,9 @@ class AnswerService:
             and evidence.coverage >= self.min_coverage
             and evidence.similarity + self.coverage_weight * evidence.coverage >= self.min_similarity
         )
+
+    def _abstain(self, question: str, started: float) -> Answer:
+        return self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=self.answerer), started)
 
     @staticmethod
     def _finish(answer: Answer, started: float) -> Answer:

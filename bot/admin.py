@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.restricted import admins_only
 from bot.services import Services, services
 from index.errors import NewsbotError
 from index.ingest import add_to_index
@@ -18,20 +18,11 @@ from index.reader import IndexReader
 from index.readers import SUPPORTED_SUFFIXES
 from index.writer import IndexWriter, IngestReport
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 T = TypeVar("T")
 BUSY = "An index job is already running. Questions are still answered; try again when it has finished."
 
 
-def admin_only(handler: Handler) -> Handler:
-    @functools.wraps(handler)
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not services(context).is_admin(update.effective_user.id if update.effective_user else None):
-            await update.effective_message.reply_text("Only the bot's admins can add, remove or re-index articles.")
-            return
-        await handler(update, context)
-
-    return guarded
+admin_only = admins_only("Only the bot's admins can add, remove or re-index articles.")
 
 
 async def index_job(context: ContextTypes.DEFAULT_TYPE, work: Callable[[Services], T]) -> T | str:
@@ -92,7 +83,7 @@ async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
 
     def remove(shared: Services) -> str:
-        with _writer(shared) as writer:
+        with IndexWriter.for_settings(shared.settings, shared.answers.retriever.embedder) as writer:
             article = writer.remove(context.args[0])
         return f"Removed {article.id}: {article.title}"
 
@@ -104,7 +95,7 @@ async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await update.effective_message.reply_text("Re-indexing every article; answers keep coming from the current index…")
 
     def rebuild(shared: Services) -> str:
-        with _writer(shared) as writer:
+        with IndexWriter.for_settings(shared.settings, shared.answers.retriever.embedder) as writer:
             count = writer.rebuild()
         return f"Re-indexed {count} articles with {shared.answers.retriever.embedder.model_id}."
 
@@ -123,10 +114,3 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"Newest article: {stats['newest_published'] or 'no dates'}",
     ]
     await update.effective_message.reply_text("\n".join(lines))
-
-
-def _writer(shared: Services) -> IndexWriter:
-    settings = shared.settings
-    return IndexWriter(
-        settings.index_dir, shared.answers.retriever.embedder, settings.passage_chars, settings.commit_every_passages
-    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from bot.render import MAX_TITLE, source_line, split_messages
+from bot.render import shortened, source_line, split_messages
 from briefings.types import Briefing, BriefingItem
 
 
@@ -17,6 +17,6 @@ def briefing_messages(briefing: Briefing, heading: str) -> list[str]:
 
 
 def _item_block(item: BriefingItem) -> str:
-    headline = item.headline if len(item.headline) <= MAX_TITLE else item.headline[: MAX_TITLE - 1].rstrip() + "…"
+    headline = shortened(item.headline)
     sources = "\n".join(source_line(citation) for citation in item.citations)
     return f"<b>{escape(headline, quote=False)}</b>\n{escape(item.text, quote=False)}\n<i>Sources</i>\n{sources}"

@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.render import split_messages
-from bot.replies import NO_PREVIEW
+from bot.replies import NO_PREVIEW, send_html
 from bot.restricted import admins_only
 from bot.services import Services, services
 from feeds.polling import PollReport, poll_feeds, subscribe
@@ -94,10 +94,7 @@ async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     text = "Feeds:\n" + "\n".join(f"• {line}" for line in lines)
     for admin_id in shared.settings.admin_ids:
         try:
-            for part in split_messages([escape(text, quote=False)]):
-                await context.bot.send_message(
-                    admin_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
-                )
+            await send_html(context.bot, admin_id, split_messages([escape(text, quote=False)]))
         except TelegramError as error:  # an admin who has not started a chat with the bot yet
             log.warning("feed report not sent to admin %s: %s", admin_id, error)
 

@@ -30,11 +30,15 @@ def article_line(article: StoredArticle) -> str:
 
 
 def _article_line(title: str, source: str, published: str | None, url: str | None) -> str:
-    title = title or "Untitled"
-    title_html = escape(title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…", quote=False)
+    title_html = escape(shortened(title or "Untitled"), quote=False)
     linked = f'<a href="{escape(url, quote=True)}">{title_html}</a>' if url else title_html
     details = [escape(part, quote=False) for part in (source, human_date(published)) if part]
     return linked + (" — " + ", ".join(details) if details else "")
+
+
+def shortened(title: str) -> str:
+    """A title cut to MAX_TITLE characters, with an ellipsis when cut."""
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
 
 
 def human_date(published: str | None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -31,3 +31,9 @@ async def replace_html(message: Message, parts: list[str], keyboard: InlineKeybo
         reply_markup=keyboard if len(parts) == 1 else None,
     )
     return await reply_html(message, parts[1:], keyboard) if len(parts) > 1 else message
+
+
+async def send_html(bot: Bot, chat_id: int | str, parts: list[str]) -> None:
+    """Posts each part to a chat (not as a reply): briefings to channels, reports to admins."""
+    for part in parts:
+        await bot.send_message(chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)

@@ -10,14 +10,14 @@ from datetime import time
 from html import escape
 
 from telegram import Bot, Update
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, JobQueue
 
 from answers.timeframes import day_text
 from bot.briefing_render import briefing_messages
 from bot.briefs import heading
-from bot.replies import NO_PREVIEW
+from bot.replies import send_html
 from bot.restricted import admins_only
 from bot.schedule_store import Schedule, ScheduleStore
 from bot.services import services
@@ -177,10 +177,7 @@ async def send_briefing(context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         parts = []
     try:
-        for part in parts:
-            await context.bot.send_message(
-                schedule.chat_id, part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW
-            )
+        await send_html(context.bot, schedule.chat_id, parts)
     except TelegramError as error:
         await _report_failure(context.bot, schedule, error)
         return

@@ -44,9 +44,7 @@ def add_to_index(
 ) -> IngestReport:
     """Index every article in `items` (paths or URLs); never raises for a bad item, reports it."""
     sources = expand_sources(items)
-    writer = IndexWriter(
-        settings.index_dir, embedder or Embedder(settings), settings.passage_chars, settings.commit_every_passages
-    )
+    writer = IndexWriter.for_settings(settings, embedder)
     with writer, tqdm(unit=" articles", disable=None if progress else True, leave=False) as bar:
         return writer.add(_counted((item for source in sources for item in read_source(source, settings)), bar))
 

@@ -20,6 +20,7 @@ from index.database import ARTICLE_COLUMNS, StoredArticle, connect, generation, 
 from index.embeddings import Embedder
 from index.errors import IndexBusyError, IngestError, ModelMismatchError, NewsbotError
 from index.passages import passage_spans
+from newsbot.settings import Settings
 
 LOCK_NAME = "write.lock"
 
@@ -81,6 +82,12 @@ class IndexWriter:
         self._lock = FileLock(directory / LOCK_NAME, timeout=0)
         self._connection: sqlite3.Connection | None = None
         self._faiss: faiss.IndexIDMap2 | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings, embedder: Embedder | None = None) -> IndexWriter:
+        """The writer of the index the settings name, passages and commits sized as they say."""
+        embedder = embedder or Embedder(settings)
+        return cls(settings.index_dir, embedder, settings.passage_chars, settings.commit_every_passages)
 
     def __enter__(self) -> IndexWriter:
         try:

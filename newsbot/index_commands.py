@@ -54,7 +54,7 @@ def add_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def remove_command(args: argparse.Namespace, settings: Settings) -> int:
-    with IndexWriter(settings.index_dir, Embedder(settings), settings.passage_chars) as writer:
+    with IndexWriter.for_settings(settings) as writer:
         article = writer.remove(args.article)
     if args.json:
         print_json({"removed": article.id, "title": article.title, "url": article.url})
@@ -87,7 +87,7 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
-    with IndexWriter(settings.index_dir, Embedder(settings), settings.passage_chars) as writer:
+    with IndexWriter.for_settings(settings) as writer:
         total = writer.db.execute("SELECT count(*) FROM articles").fetchone()[0]
         with tqdm(total=total, unit="article", disable=True if args.json else None, leave=False) as bar:
             count = writer.rebuild(on_progress=bar.update)
