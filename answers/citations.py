@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from answers.types import Citation
-from index.database import Passage
+from index.types import Passage
 
 MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?])")

@@ -6,20 +6,18 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
-from answers import extractive, timeframes
+from answers import timeframes
+from answers.answerer import Answerer
 from answers.citations import renumber
 from answers.evidence import Evidence, QuestionTerms, gather
-from answers.grounding import grounded
-from answers.llm import LLMAnswerer, chat_model
 from answers.recency import freshness_note, newest_coverage, whats_new_topic
-from answers.retrieve import Filters, Retriever
+from answers.retrieve import Retriever
 from answers.timeframes import Timeframe
 from answers.types import Answer, Citation, Turn
-from index.embeddings import Embedder
-from index.reader import IndexReader
-from newsbot.settings import Settings
+from index.types import Filters
 
 log = logging.getLogger("newsbot.answers")
 ABSTAIN_TEXT = "The indexed articles don't say."
@@ -33,39 +31,53 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class AbstentionRule:
+    """Answer only when the passages cover at least `min_coverage` of the question's weighted words,
+    similarity + `coverage_weight` × coverage reaches `min_similarity`, and every name in the question is in
+    them (calibrated by `newsbot eval`)."""
+
+    min_coverage: float
+    coverage_weight: float
+    min_similarity: float
+
+    def answers(self, evidence: Evidence) -> bool:
+        return (
+            bool(evidence.sentences)
+            and not evidence.missing_names
+            and evidence.coverage >= self.min_coverage
+            and evidence.similarity + self.coverage_weight * evidence.coverage >= self.min_similarity
+        )
+
+
 class AnswerService:
-    """Retrieves passages, decides whether they answer the question, and has the answerer write the answer.
-    Time words in a question ("since Monday") are read relative to `clock()` in `time_zone`."""
+    """Retrieves passages, decides whether they answer the question, and has the answerer write the answer
+    (quoting the passages instead when it writes nothing usable). Time words in a question ("since Monday")
+    are read relative to `clock()` in `time_zone`."""
 
     def __init__(
         self,
         retriever: Retriever,
-        min_coverage: float,
-        min_similarity: float,
+        answerer: Answerer,
+        fallback: Answerer,
+        rule: AbstentionRule,
         passages: int = 6,
-        generator=None,
         time_zone: tzinfo = UTC,
         stale_after_days: int = 0,
         clock: Callable[[], datetime] = utc_now,
-        coverage_weight: float = 0.0,
     ):
         self.retriever = retriever
-        self.min_coverage = min_coverage
-        self.min_similarity = min_similarity  # the least similarity + coverage_weight × coverage that answers
-        self.coverage_weight = coverage_weight
+        self.answerer = answerer
+        self.fallback = fallback  # writes when the answerer fails or writes nothing grounded: extractive
+        self.rule = rule
         self.passages = passages
-        self.generator = generator  # an LLM answerer, or None for extractive answers only
         self.time_zone = time_zone
         self.stale_after_days = stale_after_days  # answers whose newest source is older get a note; 0: never
         self.clock = clock
 
     def warm_up(self) -> None:
-        """Load the model and build the keyword index now rather than on the first question."""
+        """Load the model and the keyword index now rather than on the first question."""
         self.retriever.search("warm up", 1)
-
-    @property
-    def answerer(self) -> str:
-        return self.generator.name if self.generator else "extractive"
 
     def today(self) -> date:
         return self.clock().astimezone(self.time_zone).date()
@@ -85,29 +97,36 @@ class AnswerService:
         started = time.perf_counter()
         asked, timeframe = (question, None) if filters else self.timeframe(question)
         evidence, unmatched = self.dated_evidence(asked, history, timeframe, filters)
-        if not self.supported(evidence):
+        if not self.rule.answers(evidence):
             yield self._abstain(question, started)
             return
-        passages = [hit.passage for hit in evidence.passages]
-        answerer, text = "extractive", extractive.compose(evidence)
-        if self.generator is not None:
-            try:
-                generated = yield from self.generator.stream(question, history, passages)
-            except Exception:  # the LLM is down or failing: the extractive answer still stands
-                log.warning("the LLM failed; answering extractively", exc_info=True)
-                generated = ""
-            if self.generator.is_abstention(generated):
-                yield self._abstain(question, started)
-                return
-            supported = grounded(generated, passages)
-            if supported:
-                answerer, text = self.generator.name, supported
-        cited_text, citations = renumber(text, passages)
+        text, answerer = yield from self._write(question, history, evidence)
+        if text is None:
+            yield self._abstain(question, started)
+            return
+        cited_text, citations = renumber(text, [hit.passage for hit in evidence.passages])
         note = self.note(citations, timeframe, unmatched)
         cited_text = f"{cited_text}\n\n{note}" if note else cited_text
         yield self._finish(
             Answer(question, cited_text, abstained=False, citations=citations, answerer=answerer), started
         )
+
+    def _write(self, question: str, history: Sequence[Turn], evidence: Evidence):
+        """The answerer's text (None: it abstains) and its name; the fallback's when it fails or writes nothing."""
+        try:
+            text = yield from self.answerer.answer(question, history, evidence, self.today())
+        except Exception as error:  # the LLM is down or failing: the extractive answer still stands
+            log.warning(
+                "the %s answerer failed (%s); answering extractively",
+                self.answerer.name,
+                error,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
+            text = ""
+        if text or text is None:
+            return text, self.answerer.name
+        fallback = yield from self.fallback.answer(question, history, evidence, self.today())
+        return fallback, self.fallback.name
 
     def timeframe(self, question: str) -> tuple[str, Timeframe | None]:
         """The question without its time words and the publication dates they name; for "What's new about X?",
@@ -115,7 +134,7 @@ class AnswerService:
         timeframe, rest = timeframes.parse(question, self.today())
         topic = whats_new_topic(question) if timeframe is None else None
         if topic:
-            return topic, newest_coverage(self.retriever, topic, self.min_coverage)
+            return topic, newest_coverage(self.retriever, topic, self.rule.min_coverage)
         return rest, timeframe
 
     def dated_evidence(
@@ -124,7 +143,7 @@ class AnswerService:
         """Evidence published within `timeframe` (else as `filters` say); when nothing from then answers, evidence
         from any date, and the time frame that went unmatched."""
         evidence = self.evidence(question, history, timeframe.filters() if timeframe else filters)
-        if timeframe and not self.supported(evidence):
+        if timeframe and not self.rule.answers(evidence):
             return self.evidence(question, history), timeframe
         return evidence, None
 
@@ -139,48 +158,13 @@ class AnswerService:
         hits = self.retriever.search(f"{context} {question}".strip(), self.passages, filters)
         return gather(question, hits, QuestionTerms(question, context))
 
-    def supported(self, evidence: Evidence) -> bool:
-        return (
-            bool(evidence.sentences)
-            and not evidence.missing_names
-            and evidence.coverage >= self.min_coverage
-            and evidence.similarity + self.coverage_weight * evidence.coverage >= self.min_similarity
-        )
-
     def _abstain(self, question: str, started: float) -> Answer:
-        return self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=self.answerer), started)
+        return self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=self.answerer.name), started)
 
     @staticmethod
     def _finish(answer: Answer, started: float) -> Answer:
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
-
-
-def build_service(settings: Settings, embedder: Embedder | None = None) -> AnswerService:
-    """The answering service the settings describe: index, embedder, retriever and answerer."""
-    embedder = embedder or Embedder(settings)
-    retriever = Retriever(IndexReader(settings.index_dir, embedder.model_id), embedder)
-    generator = None
-    if settings.answerer == "llm":
-        model = chat_model(
-            settings.llm_model,
-            settings.llm_base_url,
-            settings.llm_api_key,
-            settings.llm_temperature,
-            settings.llm_timeout,
-        )
-        generator = LLMAnswerer(model, settings.prompts_dir, settings.llm_max_tokens)
-    service = AnswerService(
-        retriever,
-        settings.abstain_min_coverage,
-        settings.abstain_min_similarity,
-        generator=generator,
-        time_zone=settings.zone,
-        stale_after_days=settings.stale_after_days,
-        coverage_weight=settings.abstain_coverage_weight,
-    )
-    service.warm_up()
-    return service
 
 
 def is_follow_up(question: str) -> bool:

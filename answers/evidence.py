@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from wordfreq import zipf_frequency
 
-from answers.keywords import STOPWORDS, stem, terms, words
 from answers.retrieve import Retrieved
 from answers.safety import INSTRUCTION
 from index.passages import sentence_spans
+from index.terms import STOPWORDS, stem, terms, words
 
 ANSWER_TYPES = (
     ("how many", re.compile(r"\d|\b(?:dozens?|hundreds?|thousands?|millions?|billions?)\b", re.IGNORECASE)),

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from datetime import date
 
+from answers.answerer import Written
 from answers.evidence import Evidence, Sentence
+from answers.safety import INSTRUCTION
+from answers.types import Turn
+from index.passages import sentence_spans
+from index.types import Passage
 
 MAX_SENTENCES = 2
 SECOND_SENTENCE_RATIO = 0.8
@@ -12,6 +19,47 @@ LEADING_CLAUSE = re.compile(
     r"^(?:despite [^,]{3,80}|however|meanwhile|nevertheless|still|but|and|also|in addition),\s+(?!who|which|whose)(?=[a-z])",
     re.IGNORECASE,
 )
+SUMMARY_WORDS = (6, 60)  # sentences shorter or longer than this don't make a briefing
+REDUNDANT = 0.8  # a sentence this similar to one already chosen says nothing new
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+    streams = False
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+
+    def answer(self, question: str, history: Sequence[Turn], evidence: Evidence, today: date) -> Written:
+        return compose(evidence)
+        yield  # a generator that writes nothing as it goes: the answer is there at once
+
+    def summarise(self, passages: list[Passage], sentences: int) -> str:
+        """The most central sentences (the most similar to the passages' mean vector: what the story is about),
+        most central first, preferring outlets not yet cited, none repeating another."""
+        candidates = [
+            Sentence(text, source, 0.0, 0.0)
+            for source, passage in enumerate(passages)
+            for span in sentence_spans(passage.text)
+            if SUMMARY_WORDS[0]
+            <= len((text := passage.text[span.start : span.end].strip()).split())
+            <= SUMMARY_WORDS[1]
+            and not INSTRUCTION.search(text)
+        ]
+        if not candidates:
+            return ""
+        vectors = self.embedder.embed([sentence.text for sentence in candidates])
+        centroid = self.embedder.embed([passage.text for passage in passages]).mean(axis=0)
+        similarity, centrality = vectors @ vectors.T, vectors @ centroid
+        outlets = [passages[sentence.source].article.outlet for sentence in candidates]
+        chosen: list[int] = []
+        while len(chosen) < sentences:
+            fresh = [i for i in range(len(candidates)) if all(similarity[i, j] < REDUNDANT for j in chosen)]
+            if not fresh:
+                break
+            new_outlet = [i for i in fresh if outlets[i] not in {outlets[j] for j in chosen}]
+            chosen.append(max(new_outlet or fresh, key=lambda i: centrality[i]))
+        return " ".join(cited(candidates[i]) for i in chosen)
 
 
 def compose(evidence: Evidence) -> str:

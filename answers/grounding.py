@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from answers.citations import MARKER
-from answers.keywords import terms
-from index.database import Passage
 from index.passages import sentence_spans
+from index.terms import terms
+from index.types import Passage
 
 MIN_OVERLAP = 0.5
 

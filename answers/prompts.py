@@ -1,20 +1,25 @@
-"""Prompt templates, read from the prompts/ directory (PROMPTS_DIR)."""
+"""Prompt templates: the text files of the `prompts` package, or of PROMPTS_DIR when that is set."""
 
 from __future__ import annotations
 
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
-from index.errors import NewsbotError
+from newsbot.errors import SettingsError
 
 
 @cache
-def load(directory: Path, name: str) -> str:
-    path = directory / f"{name}.txt"
-    if not path.exists():
-        raise NewsbotError(f"prompt template {path} is missing; PROMPTS_DIR must point to newsbot's prompts/ directory")
-    return path.read_text(encoding="utf-8")
+def load(directory: Path | None, name: str) -> str:
+    path = directory / f"{name}.txt" if directory else resources.files("prompts").joinpath(f"{name}.txt")
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        raise SettingsError(
+            f"prompt template {name}.txt is missing from {directory or 'the prompts package'}; PROMPTS_DIR must "
+            "point to a folder holding newsbot's prompts/ files"
+        ) from None
 
 
-def render(directory: Path, name: str, **values: object) -> str:
+def render(directory: Path | None, name: str, **values: object) -> str:
     return load(directory, name).format(**values)

@@ -11,6 +11,8 @@ RELATIVE_SIMILARITY = 0.75
 
 def on_topic(hits: list[Retrieved], topic: str, min_coverage: float) -> list[Retrieved]:
     terms = QuestionTerms(topic)
-    covered = [hit for hit in hits if terms.coverage(f"{hit.passage.article.title}\n{hit.passage.text}") >= min_coverage]
+    covered = [
+        hit for hit in hits if terms.coverage(f"{hit.passage.article.title}\n{hit.passage.text}") >= min_coverage
+    ]
     best = max((hit.similarity for hit in covered), default=0.0)
     return [hit for hit in covered if hit.similarity >= RELATIVE_SIMILARITY * best]

@@ -11,30 +11,24 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.restricted import admins_only
-from bot.services import Services, services
-from index.errors import NewsbotError
-from index.ingest import add_to_index
-from index.reader import IndexReader
+from bot.services import services
+from index.indexer import IngestReport
+from index.ingest import read_urls
 from index.readers import SUPPORTED_SUFFIXES
-from index.writer import IndexWriter, IngestReport
+from newsbot.errors import NewsbotError
 
 T = TypeVar("T")
-BUSY = "An index job is already running. Questions are still answered; try again when it has finished."
-
 
 admin_only = admins_only("Only the bot's admins can add, remove or re-index articles.")
 
 
-async def index_job(context: ContextTypes.DEFAULT_TYPE, work: Callable[[Services], T]) -> T | str:
-    """Runs blocking index work off the event loop, one job at a time; returns an error text on failure."""
-    shared = services(context)
-    if shared.index_job.locked():
-        return BUSY
-    async with shared.index_job:
-        try:
-            return await asyncio.to_thread(work, shared)
-        except NewsbotError as error:
-            return f"Could not finish: {error}"
+async def index_job(work: Callable[[], T]) -> T | str:
+    """Runs blocking index work off the event loop; returns an error text on failure. Fetching and
+    embedding run side by side; the index takes one write at a time."""
+    try:
+        return await asyncio.to_thread(work)
+    except NewsbotError as error:
+        return f"Could not finish: {error}"
 
 
 def report_text(report: IngestReport) -> str:
@@ -48,10 +42,9 @@ async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not urls:
         await update.effective_message.reply_text("Send /add followed by one or more article URLs, or upload a file.")
         return
+    wiring = services(context).wiring
     await update.effective_message.reply_text(f"Indexing {len(urls)} URL(s)…")
-    result = await index_job(
-        context, lambda shared: add_to_index(urls, shared.settings, shared.answers.retriever.embedder)
-    )
+    result = await index_job(lambda: wiring.indexer.add(read_urls(urls, wiring.fetch_article)))
     await update.effective_message.reply_text(result if isinstance(result, str) else report_text(result))
 
 
@@ -59,20 +52,20 @@ async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     document = update.effective_message.document
     name = Path(document.file_name or "upload.txt").name
-    shared = services(context)
+    wiring = services(context).wiring
     if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
         await update.effective_message.reply_text(
             f"{name}: unsupported file type; send {', '.join(SUPPORTED_SUFFIXES)}."
         )
         return
-    if document.file_size and document.file_size > shared.settings.max_file_bytes:
+    if document.file_size and document.file_size > wiring.settings.max_file_bytes:
         await update.effective_message.reply_text(f"{name}: the file is too large ({document.file_size:,} bytes).")
         return
     # Kept under a stable name, so that uploading an edited file again updates its article.
-    path = shared.settings.uploads_dir / name
+    path = wiring.settings.uploads_dir / name
     path.parent.mkdir(parents=True, exist_ok=True)
     await (await document.get_file()).download_to_drive(path)
-    result = await index_job(context, lambda s: add_to_index([str(path)], s.settings, s.answers.retriever.embedder))
+    result = await index_job(lambda: wiring.indexer.add(wiring.read_sources([str(path)])))
     await update.effective_message.reply_text(result if isinstance(result, str) else report_text(result))
 
 
@@ -81,31 +74,30 @@ async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not context.args:
         await update.effective_message.reply_text("Send /remove followed by an article id or URL (see /sources).")
         return
+    indexer = services(context).wiring.indexer
 
-    def remove(shared: Services) -> str:
-        with IndexWriter.for_settings(shared.settings, shared.answers.retriever.embedder) as writer:
-            article = writer.remove(context.args[0])
+    def remove() -> str:
+        article = indexer.remove(context.args[0])
         return f"Removed {article.id}: {article.title}"
 
-    await update.effective_message.reply_text(await index_job(context, remove))
+    await update.effective_message.reply_text(await index_job(remove))
 
 
 @admin_only
 async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await update.effective_message.reply_text("Re-indexing every article; answers keep coming from the current index…")
+    wiring = services(context).wiring
 
-    def rebuild(shared: Services) -> str:
-        with IndexWriter.for_settings(shared.settings, shared.answers.retriever.embedder) as writer:
-            count = writer.rebuild()
-        return f"Re-indexed {count} articles with {shared.answers.retriever.embedder.model_id}."
+    def rebuild() -> str:
+        count = wiring.indexer.rebuild()
+        return f"Re-indexed {count} articles with {wiring.embedder.model_id}."
 
-    await update.effective_message.reply_text(await index_job(context, rebuild))
+    await update.effective_message.reply_text(await index_job(rebuild))
 
 
 @admin_only
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    reader: IndexReader = services(context).answers.retriever.reader
-    stats = await asyncio.to_thread(reader.stats)
+    stats = await asyncio.to_thread(services(context).wiring.store.stats)
     lines = [
         f"Articles: {stats['articles']}",
         f"Passages: {stats['passages']}",

@@ -16,18 +16,17 @@ from telegram.ext import (
     filters,
 )
 
-from answers.core import AnswerService, build_service
 from bot import access, admin, basics, briefs, buttons, feeds, questions, schedules
 from bot.errors import RedactingFormatter, on_error
 from bot.network import RetryingRateLimiter
 from bot.services import KEY, Services
-from bot.state import BotState
-from newsbot.settings import Settings
+from newsbot.wiring import Wiring
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def build_application(settings: Settings, answers: AnswerService, state: BotState) -> Application:
+def build_application(wiring: Wiring) -> Application:
+    settings = wiring.settings
     application = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -38,9 +37,9 @@ def build_application(settings: Settings, answers: AnswerService, state: BotStat
         .post_init(register_commands)
         .build()
     )
-    application.bot_data[KEY] = Services(settings, answers, state)
+    application.bot_data[KEY] = Services(wiring)
     add_handlers(application)
-    schedules.restore(application, settings)
+    schedules.restore(application, wiring)
     feeds.start_polling(application, settings)
     return application
 
@@ -77,7 +76,9 @@ async def register_commands(application: Application) -> None:
     await bot.set_my_commands(basics.READER_COMMANDS, scope=BotCommandScopeDefault())
     for admin_id in application.bot_data[KEY].settings.admin_ids:
         try:
-            await bot.set_my_commands(basics.READER_COMMANDS + basics.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))
+            await bot.set_my_commands(
+                basics.READER_COMMANDS + basics.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id)
+            )
         except TelegramError as error:  # an admin who has not started a chat with the bot yet
             logging.getLogger("newsbot.bot").warning("admin commands not shown to %s: %s", admin_id, error)
 
@@ -89,9 +90,11 @@ def configure_logging(token: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def run_bot(settings: Settings) -> None:
+def run_bot(wiring: Wiring) -> None:
+    settings = wiring.settings
     configure_logging(settings.telegram_bot_token)
-    application = build_application(settings, build_service(settings), BotState(settings.bot_state_path))
+    wiring.answers.warm_up()
+    application = build_application(wiring)
     if settings.webhook_url:
         application.run_webhook(
             listen=settings.webhook_listen,

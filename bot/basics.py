@@ -48,8 +48,7 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    reader = services(context).answers.retriever.reader
-    articles = await asyncio.to_thread(reader.articles, LATEST)
+    articles = await asyncio.to_thread(services(context).wiring.store.articles, LATEST)
     if not articles:
         await update.effective_message.reply_text("No articles are indexed yet.")
         return

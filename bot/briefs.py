@@ -12,18 +12,16 @@ from bot.briefing_render import briefing_messages
 from bot.replies import reply_html
 from bot.services import services
 from bot.typing_indicator import typing
-from briefings.core import Briefer
 from briefings.types import Briefing
 
 
 async def on_brief(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    shared = services(context)
+    wiring = services(context).wiring
     message = update.effective_message
-    timeframe, topic = parse(" ".join(context.args or []), shared.answers.today())
-    briefer = Briefer(shared.answers, shared.settings)
+    timeframe, topic = parse(" ".join(context.args or []), wiring.answers.today())
     async with typing(context.bot, message.chat_id, message.message_thread_id if message.is_topic_message else None):
-        briefing = await asyncio.to_thread(briefer.brief, topic, timeframe)
-    await reply_html(message, briefing_messages(briefing, heading(briefing, day_text(shared.answers.today()))))
+        briefing = await asyncio.to_thread(wiring.briefer.brief, topic, timeframe)
+    await reply_html(message, briefing_messages(briefing, heading(briefing, day_text(wiring.answers.today()))))
 
 
 def heading(briefing: Briefing, day: str) -> str:

@@ -18,8 +18,8 @@ THANKS = {"up": "Thanks! Glad it helped.", "down": "Thanks — noted. We use thi
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     kind, answer_id, *rest = (query.data or "").split(":")
-    shared = services(context)
-    stored = await asyncio.to_thread(shared.state.answer, int(answer_id)) if answer_id.isdigit() else None
+    conversations = services(context).wiring.conversations
+    stored = await asyncio.to_thread(conversations.answer, int(answer_id)) if answer_id.isdigit() else None
     if stored is None:
         await query.answer("That answer is no longer available.", show_alert=True)
         return
@@ -27,7 +27,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         await reply_html(query.message, quotes_messages(*stored))
     elif kind == VOTE and rest and rest[0] in THANKS:
-        await asyncio.to_thread(shared.state.record_feedback, int(answer_id), query.from_user.id, rest[0])
+        await asyncio.to_thread(conversations.record_feedback, int(answer_id), query.from_user.id, rest[0])
         await query.answer(THANKS[rest[0]])
     else:
         await query.answer("Unknown button.")

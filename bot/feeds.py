@@ -15,9 +15,8 @@ from bot.render import split_messages
 from bot.replies import NO_PREVIEW, send_html
 from bot.restricted import admins_only
 from bot.services import Services, services
-from feeds.polling import PollReport, poll_feeds, subscribe
-from feeds.store import feed_store
-from index.errors import NewsbotError
+from feeds.polling import PollReport
+from newsbot.errors import NewsbotError
 from newsbot.settings import Settings
 
 log = logging.getLogger("newsbot.bot")
@@ -35,7 +34,7 @@ async def on_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif action == "list" and not rest:
             text = await asyncio.to_thread(_listing, shared)
         elif action == "remove" and len(rest) == 1 and rest[0].lstrip("#").isdigit():
-            feed = await asyncio.to_thread(feed_store(shared.settings).remove, int(rest[0].lstrip("#")))
+            feed = await asyncio.to_thread(shared.wiring.feed_subscriptions.remove, int(rest[0].lstrip("#")))
             text = f"Unsubscribed from feed {feed.id}: {feed.title}."
         elif action == "poll" and not rest:
             report = await poll(shared, due_only=False)
@@ -49,9 +48,8 @@ async def on_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _add(shared: Services, url: str) -> str:
-    feed, content = await asyncio.to_thread(
-        subscribe, feed_store(shared.settings), url, shared.settings, shared.answers.clock()
-    )
+    wiring = shared.wiring
+    feed, content = await asyncio.to_thread(wiring.feed_poller.subscribe, url, wiring.clock())
     count, minutes = len(content.entries), shared.settings.feed_poll_minutes
     return (
         f"Subscribed to feed {feed.id}: {feed.title} ({count} {'entry' if count == 1 else 'entries'} now). "
@@ -60,7 +58,7 @@ async def _add(shared: Services, url: str) -> str:
 
 
 def _listing(shared: Services) -> str:
-    feeds = feed_store(shared.settings).feeds()
+    feeds = shared.wiring.feed_subscriptions.feeds()
     lines = [
         f"{feed.id}. {feed.title} — {feed.url}"
         + (f"\n   failing ({feed.failures}×): {feed.last_error}; next try {feed.retry_at}" if feed.failures else "")
@@ -70,16 +68,10 @@ def _listing(shared: Services) -> str:
 
 
 async def poll(shared: Services, due_only: bool = True) -> PollReport:
-    """Polls the feeds off the event loop, taking turns with the other index jobs."""
-    async with shared.index_job:
-        return await asyncio.to_thread(
-            poll_feeds,
-            feed_store(shared.settings),
-            shared.settings,
-            shared.answers.retriever.embedder,
-            shared.answers.clock(),
-            due_only,
-        )
+    """Polls the feeds off the event loop (one poll at a time: a slow poll is not started twice)."""
+    wiring = shared.wiring
+    async with shared.feed_poll:
+        return await asyncio.to_thread(wiring.feed_poller.poll, wiring.clock(), due_only)
 
 
 async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:

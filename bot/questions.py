@@ -53,20 +53,21 @@ def addressed_question(message: Message, bot_username: str, bot_id: int) -> str 
 
 async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     shared = services(context)
+    wiring = shared.wiring
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    history = await asyncio.to_thread(shared.state.history, chat.id, user.id)
+    history = await asyncio.to_thread(wiring.conversations.history, chat.id, user.id)
     shown = None
     async with typing(context.bot, chat.id, message.message_thread_id if message.is_topic_message else None):
-        if shared.answers.generator is None:
-            result = await asyncio.to_thread(shared.answers.answer, question, history)
+        if not wiring.answers.answerer.streams:
+            result = await asyncio.to_thread(wiring.answers.answer, question, history)
         else:
             interval = (
                 shared.settings.stream_edit_seconds_private
                 if chat.type == ChatType.PRIVATE
                 else shared.settings.stream_edit_seconds_group
             )
-            result, shown = await stream_answer(shared.answers, question, history, message, interval)
-    answer_id = await asyncio.to_thread(shared.state.remember, chat.id, user.id, result)
+            result, shown = await stream_answer(wiring.answers, question, history, message, interval)
+    answer_id = await asyncio.to_thread(wiring.conversations.remember, chat.id, user.id, result)
     keyboard = None if result.abstained else answer_keyboard(answer_id)
     parts = answer_messages(result)
     if shown is not None:

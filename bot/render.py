@@ -7,7 +7,7 @@ from datetime import date
 from html import escape
 
 from answers.types import Answer, Citation
-from index.database import StoredArticle
+from index.types import StoredArticle
 
 MESSAGE_LIMIT = 4096
 MAX_TITLE = 200

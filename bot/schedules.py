@@ -19,12 +19,11 @@ from bot.briefing_render import briefing_messages
 from bot.briefs import heading
 from bot.replies import send_html
 from bot.restricted import admins_only
-from bot.schedule_store import Schedule, ScheduleStore
 from bot.services import services
-from briefings.core import Briefer
-from briefings.selection import index_mark
-from index.errors import NewsbotError
+from newsbot.errors import NewsbotError
 from newsbot.settings import Settings
+from newsbot.wiring import Wiring
+from state.schedules import Schedule
 
 log = logging.getLogger("newsbot.bot")
 USAGE = (
@@ -72,9 +71,14 @@ async def on_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except NewsbotError as error:
         await message.reply_text(str(error))
         return
-    store = ScheduleStore(shared.settings.bot_state_path)
     schedule = await asyncio.to_thread(
-        store.add, chat_id, name, request.frequency, request.at, request.topic, update.effective_user.id
+        shared.wiring.schedules.add,
+        chat_id,
+        name,
+        request.frequency,
+        request.at,
+        request.topic,
+        update.effective_user.id,
     )
     add_job(context.application, schedule, shared.settings)
     await message.reply_text(f"Scheduled {schedule.describe()} ({shared.settings.time_zone}).")
@@ -83,7 +87,7 @@ async def on_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 @admins_only(REFUSAL)
 async def on_schedules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     settings = services(context).settings
-    schedules = await asyncio.to_thread(ScheduleStore(settings.bot_state_path).all)
+    schedules = await asyncio.to_thread(services(context).wiring.schedules.all)
     lines = [schedule.describe() for schedule in schedules] or ["No briefings are scheduled. " + USAGE]
     await update.effective_message.reply_text(
         "\n".join(lines) + (f"\nTimes are in {settings.time_zone}." if schedules else "")
@@ -92,7 +96,7 @@ async def on_schedules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 @admins_only(REFUSAL)
 async def on_unschedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    store = ScheduleStore(services(context).settings.bot_state_path)
+    store = services(context).wiring.schedules
     number = (context.args or [""])[0].lstrip("#")
     try:
         if not number.isdigit():
@@ -150,26 +154,24 @@ def add_job(application: Application, schedule: Schedule, settings: Settings) ->
     )
 
 
-def restore(application: Application, settings: Settings) -> None:
+def restore(application: Application, wiring: Wiring) -> None:
     """Puts every stored schedule back on the JobQueue (at startup)."""
-    for schedule in ScheduleStore(settings.bot_state_path).all():
-        add_job(application, schedule, settings)
+    for schedule in wiring.schedules.all():
+        add_job(application, schedule, wiring.settings)
 
 
 async def send_briefing(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The job: the briefing of what was indexed since the schedule's last briefing (the newest stories the
     first time), or one line saying there is nothing new (or nothing, when BRIEFING_WHEN_EMPTY=skip)."""
     shared = services(context)
-    store = ScheduleStore(shared.settings.bot_state_path)
+    wiring, store = shared.wiring, shared.wiring.schedules
     schedule = await asyncio.to_thread(store.get, context.job.data)
     if schedule is None:  # unscheduled meanwhile
         context.job.schedule_removal()
         return
-    mark = await asyncio.to_thread(index_mark, shared.answers.retriever.reader)
-    briefing = await asyncio.to_thread(
-        Briefer(shared.answers, shared.settings).brief, schedule.topic, None, schedule.last_mark
-    )
-    day = day_text(shared.answers.today())
+    mark = await asyncio.to_thread(wiring.store.mark)
+    briefing = await asyncio.to_thread(wiring.briefer.brief, schedule.topic, None, schedule.last_mark)
+    day = day_text(wiring.answers.today())
     if briefing.items:
         parts = briefing_messages(briefing, heading(briefing, day))
     elif shared.settings.briefing_when_empty == "say":

@@ -1,4 +1,5 @@
-"""What the handlers share, kept in `application.bot_data`: settings, the answering service, the bot's state."""
+"""What the handlers share, kept in `application.bot_data`: the process's wiring (settings, index, answers,
+state) and whom the bot obeys."""
 
 from __future__ import annotations
 
@@ -7,19 +8,20 @@ from dataclasses import dataclass, field
 
 from telegram.ext import ContextTypes
 
-from answers.core import AnswerService
-from bot.state import BotState
 from newsbot.settings import Settings
+from newsbot.wiring import Wiring
 
 KEY = "newsbot"
 
 
 @dataclass
 class Services:
-    settings: Settings
-    answers: AnswerService
-    state: BotState
-    index_job: asyncio.Lock = field(default_factory=asyncio.Lock)
+    wiring: Wiring
+    feed_poll: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def settings(self) -> Settings:
+        return self.wiring.settings
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_ids

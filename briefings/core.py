@@ -2,46 +2,60 @@
 
 from __future__ import annotations
 
+from answers.answerer import Answerer
 from answers.citations import renumber
-from answers.core import AnswerService
+from answers.retrieve import Retriever
 from answers.timeframes import Timeframe
-from briefings.digest import LEAD_PASSAGES, also_reported, extractive_digest, llm_digest, story_passages
-from briefings.selection import article_vectors, lead_passages, newest_articles, topic_articles
+from briefings.digest import LEAD_PASSAGES, also_reported, story_passages
+from briefings.selection import briefing_filters, newest_articles, topic_articles
 from briefings.stories import Story, group_stories
 from briefings.types import Briefing, BriefingItem
-from newsbot.settings import Settings
 
 
 class Briefer:
-    """Briefings from the index an AnswerService reads, with its answerer (extractive or LLM)."""
+    """Briefings from the index, told by the answerer (the fallback, extractive, when it writes nothing)."""
 
-    def __init__(self, answers: AnswerService, settings: Settings):
-        self.answers = answers
-        self.settings = settings
+    def __init__(
+        self,
+        retriever: Retriever,
+        answerer: Answerer,
+        fallback: Answerer,
+        articles: int = 30,
+        items: int = 5,
+        sentences: int = 3,
+        story_similarity: float = 0.75,
+        min_coverage: float = 0.3,
+    ):
+        self.retriever = retriever
+        self.store = retriever.store
+        self.answerer = answerer
+        self.fallback = fallback
+        self.articles = articles  # the newest articles (or the best on a topic) a briefing considers
+        self.items = items  # stories per briefing
+        self.sentences = sentences  # sentences per story
+        self.story_similarity = story_similarity  # cosine at which two articles are one story
+        self.min_coverage = min_coverage  # how much of a topic's words an article must hold to be about it
 
     def brief(self, topic: str = "", timeframe: Timeframe | None = None, indexed_after: int | None = None) -> Briefing:
         """One item per story among the newest articles (or those most about `topic`) published within
-        `timeframe` and, when given, indexed after the `index_mark` `indexed_after`."""
-        reader, limit = self.answers.retriever.reader, self.settings.briefing_articles
+        `timeframe` and, when given, indexed after the store's mark `indexed_after`."""
+        filters = briefing_filters(timeframe, indexed_after)
         if topic:
-            articles = topic_articles(
-                self.answers.retriever, topic, limit, self.answers.min_coverage, timeframe, indexed_after
-            )
+            articles = topic_articles(self.retriever, topic, self.articles, self.min_coverage, filters)
         else:
-            articles = newest_articles(reader, limit, timeframe, indexed_after)
+            articles = newest_articles(self.store, self.articles, filters)
         if not articles:
             return Briefing([], topic, timeframe)
-        stories = group_stories(articles, article_vectors(reader, articles), self.settings.story_similarity)
-        items = [self.item(story) for story in stories[: self.settings.briefing_items]]
+        vectors = self.store.article_vectors([article.id for article in articles])
+        stories = group_stories(articles, vectors, self.story_similarity)
+        items = [self.item(story) for story in stories[: self.items]]
         return Briefing([item for item in items if item.text], topic, timeframe)
 
     def item(self, story: Story) -> BriefingItem:
         """The story's headline (its most central article's title) and a few cited sentences."""
-        passages = story_passages(lead_passages(self.answers.retriever.reader, story.articles, LEAD_PASSAGES))
-        generator = self.answers.generator
-        text = llm_digest(generator, self.settings.prompts_dir, passages) if generator else ""
-        embedder, sentences = self.answers.retriever.embedder, self.settings.briefing_sentences
-        text = text or extractive_digest(passages, story.centroid, embedder, sentences)
+        leads = self.store.lead_passages([article.id for article in story.articles], LEAD_PASSAGES)
+        passages = story_passages([leads[article.id] for article in story.articles])
+        text = self.answerer.summarise(passages, self.sentences) or self.fallback.summarise(passages, self.sentences)
         text = " ".join(part for part in (text, also_reported(passages, text)) if part)
         cited_text, citations = renumber(text, passages)
         return BriefingItem(story.articles[0].title or "Untitled", cited_text, citations)

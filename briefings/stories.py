@@ -7,8 +7,7 @@ from itertools import combinations
 
 import numpy as np
 
-from answers.recency import published_date
-from index.database import StoredArticle
+from index.types import StoredArticle
 
 STORY_DAYS = 2  # versions of one story are published within two days of each other
 
@@ -16,11 +15,10 @@ STORY_DAYS = 2  # versions of one story are published within two days of each ot
 @dataclass(frozen=True)
 class Story:
     articles: list[StoredArticle]  # the most central (most like the others) first
-    centroid: np.ndarray  # the unit mean of the articles' vectors
 
     @property
     def outlets(self) -> list[str]:
-        return list(dict.fromkeys(outlet(article) for article in self.articles))
+        return list(dict.fromkeys(article.outlet for article in self.articles))
 
     @property
     def newest(self) -> str:
@@ -36,12 +34,8 @@ def group_stories(articles: list[StoredArticle], vectors: np.ndarray, threshold:
     while pair := _most_alike(groups, similarity, articles, threshold):
         first, second = pair
         groups[first] += groups.pop(second)
-    stories = [_story(group, similarity, articles, vectors) for group in groups]
+    stories = [_story(group, similarity, articles) for group in groups]
     return sorted(stories, key=lambda story: (len(story.outlets), len(story.articles), story.newest), reverse=True)
-
-
-def outlet(article: StoredArticle) -> str:
-    return (article.source or article.url or article.id).lower()
 
 
 def _most_alike(
@@ -56,12 +50,11 @@ def _most_alike(
 
 
 def _close_in_time(articles: list[StoredArticle]) -> bool:
-    days = [day for article in articles if (day := published_date(article.published))]
+    days = [day for article in articles if (day := article.published_day)]
     return not days or (max(days) - min(days)).days <= STORY_DAYS
 
 
-def _story(group: list[int], similarity: np.ndarray, articles: list[StoredArticle], vectors: np.ndarray) -> Story:
+def _story(group: list[int], similarity: np.ndarray, articles: list[StoredArticle]) -> Story:
     centrality = similarity[np.ix_(group, group)].mean(axis=1)
     order = [group[i] for i in np.argsort(-centrality, kind="stable")]
-    centroid = vectors[group].mean(axis=0)
-    return Story([articles[row] for row in order], centroid / max(float(np.linalg.norm(centroid)), 1e-12))
+    return Story([articles[row] for row in order])

@@ -1,18 +1,23 @@
-"""Polling subscribed feeds: each new entry's article is fetched and indexed by `add_to_index`, as `/add` does.
-A broken feed is retried with exponential backoff and never stops the others."""
+"""Polling subscribed feeds: each new entry's article is fetched and indexed through the same indexer as
+`/add`. A broken feed is retried with exponential back-off and never stops the others."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from feeds.reading import FeedContent, FeedError, read_feed
-from feeds.store import MAX_ENTRY_ATTEMPTS, Entry, Feed, FeedStore
-from index.embeddings import Embedder
-from index.ingest import add_to_index
-from newsbot.settings import Settings
+from index.indexer import Indexer
+from index.ingest import FetchArticle, read_urls
+from newsbot.errors import FeedError
+from state.feeds import MAX_ENTRY_ATTEMPTS, Entry, Feed, FeedSubscriptions
+
+if TYPE_CHECKING:
+    from feeds.reading import FeedContent
 
 MAX_BACKOFF = timedelta(hours=24)
+ReadFeed = Callable[[str], "FeedContent"]
 
 
 @dataclass
@@ -46,57 +51,63 @@ class PollReport:
         }
 
 
-def subscribe(store: FeedStore, url: str, settings: Settings, now: datetime) -> tuple[Feed, FeedContent]:
-    """Subscribes to the feed at `url` once it has been read as a feed; raises FeedError if it cannot be."""
-    content = read_feed(url, settings.fetch_timeout, settings.fetch_max_bytes)
-    return store.add(url, content.title, now), content
+class FeedPoller:
+    def __init__(
+        self,
+        subscriptions: FeedSubscriptions,
+        indexer: Indexer,
+        read_feed: ReadFeed,
+        fetch_article: FetchArticle,
+        poll_minutes: float = 15.0,
+        max_entries: int = 20,
+    ):
+        self.subscriptions = subscriptions
+        self.indexer = indexer
+        self.read_feed = read_feed
+        self.fetch_article = fetch_article
+        self.poll_minutes = poll_minutes
+        self.max_entries = max_entries  # new entries indexed per feed and poll
 
+    def subscribe(self, url: str, now: datetime) -> tuple[Feed, FeedContent]:
+        """Subscribes to the feed at `url` once it has been read as a feed; raises FeedError if it cannot be."""
+        content = self.read_feed(url)
+        return self.subscriptions.add(url, content.title, now), content
 
-def poll_feeds(
-    store: FeedStore, settings: Settings, embedder: Embedder, now: datetime, due_only: bool = True
-) -> PollReport:
-    """Reads every feed (or only those not backing off), and indexes the articles of their new entries."""
-    report = PollReport()
-    new: dict[str, tuple[Feed, Entry]] = {}
-    for feed in store.due(now) if due_only else store.feeds():
-        try:
-            content = read_feed(feed.url, settings.fetch_timeout, settings.fetch_max_bytes)
-        except FeedError as error:
-            retry_at = now + backoff(feed.failures + 1, settings.feed_poll_minutes)
-            store.failed(feed, str(error), retry_at)
-            report.broken.append((feed, str(error), retry_at))
-            continue
-        store.succeeded(feed, content.title)
-        if feed.failures:
-            report.recovered.append(feed)
-        for entry in store.unseen(content.entries)[: settings.feed_max_entries]:
-            new.setdefault(entry.link, (feed, entry))
-    if new:
-        _index(new, store, settings, embedder, now, report)
-    return report
+    def poll(self, now: datetime, due_only: bool = True) -> PollReport:
+        """Reads every feed (or only those not backing off), and indexes the articles of their new entries."""
+        report = PollReport()
+        new: dict[str, tuple[Feed, Entry]] = {}
+        for feed in self.subscriptions.due(now) if due_only else self.subscriptions.feeds():
+            try:
+                content = self.read_feed(feed.url)
+            except FeedError as error:
+                retry_at = now + backoff(feed.failures + 1, self.poll_minutes)
+                self.subscriptions.failed(feed, str(error), retry_at)
+                report.broken.append((feed, str(error), retry_at))
+                continue
+            self.subscriptions.succeeded(feed, content.title)
+            if feed.failures:
+                report.recovered.append(feed)
+            for entry in self.subscriptions.unseen(content.entries)[: self.max_entries]:
+                new.setdefault(entry.link, (feed, entry))
+        if new:
+            self._index(new, now, report)
+        return report
+
+    def _index(self, new: dict[str, tuple[Feed, Entry]], now: datetime, report: PollReport) -> None:
+        ingested = self.indexer.add(read_urls(list(new), self.fetch_article))
+        statuses = {detail["item"]: detail["status"] for detail in ingested.details}
+        errors = {failure["item"]: failure["error"] for failure in ingested.failed}
+        for link, (feed, entry) in new.items():
+            error = errors.get(link) or (None if link in statuses else "not indexed")
+            attempts = self.subscriptions.record(feed, entry, error, now)
+            if error:
+                retry = "will retry" if attempts < MAX_ENTRY_ATTEMPTS else f"given up after {attempts} attempts"
+                report.failed_entries.append((feed, entry, f"{error} ({retry})"))
+            elif statuses[link] in ("added", "updated"):
+                report.added.append((feed, entry))
 
 
 def backoff(failures: int, poll_minutes: float) -> timedelta:
     """How long a feed rests after `failures` failed polls in a row: one poll interval, doubling each time."""
     return min(timedelta(minutes=poll_minutes) * 2 ** (failures - 1), MAX_BACKOFF)
-
-
-def _index(
-    new: dict[str, tuple[Feed, Entry]],
-    store: FeedStore,
-    settings: Settings,
-    embedder: Embedder,
-    now: datetime,
-    report: PollReport,
-) -> None:
-    ingested = add_to_index(list(new), settings, embedder)
-    statuses = {detail["item"]: detail["status"] for detail in ingested.details}
-    errors = {failure["item"]: failure["error"] for failure in ingested.failed}
-    for link, (feed, entry) in new.items():
-        error = errors.get(link) or (None if link in statuses else "not indexed")
-        attempts = store.record(feed, entry, error, now)
-        if error:
-            retry = "will retry" if attempts < MAX_ENTRY_ATTEMPTS else f"given up after {attempts} attempts"
-            report.failed_entries.append((feed, entry, f"{error} ({retry})"))
-        elif statuses[link] in ("added", "updated"):
-            report.added.append((feed, entry))

@@ -7,13 +7,9 @@ from dataclasses import dataclass
 
 import feedparser
 
-from feeds.store import Entry
-from index.errors import IngestError, NewsbotError
 from index.fetch import fetch
-
-
-class FeedError(NewsbotError):
-    """A feed that could not be fetched or is not a feed."""
+from newsbot.errors import FeedError, IngestError
+from state.feeds import Entry
 
 
 @dataclass(frozen=True)

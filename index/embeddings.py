@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.errors import NewsbotError
-from newsbot.settings import DEFAULT_EMBEDDING_MODEL, Settings
+from newsbot.errors import NewsbotError
+from newsbot.settings import DEFAULT_EMBEDDING_MODEL
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -40,15 +40,15 @@ def resolve_model_path(name: str) -> str:
 class Embedder:
     """Turns texts into L2-normalised float32 vectors; the model loads on first use."""
 
-    def __init__(self, settings: Settings):
-        if settings.embedding_backend not in BACKENDS:
-            raise NewsbotError(
-                f"EMBEDDING_BACKEND '{settings.embedding_backend}' is unknown; use one of {', '.join(BACKENDS)}"
-            )
-        self.model_name = settings.embedding_model
-        self.backend = settings.embedding_backend
-        self.batch_size = settings.embedding_batch_size
-        self.cache_dir = settings.model_cache_dir
+    def __init__(
+        self, model_name: str, backend: str = "onnx-int8", batch_size: int = 16, cache_dir: Path = Path("data/models")
+    ):
+        if backend not in BACKENDS:
+            raise NewsbotError(f"EMBEDDING_BACKEND '{backend}' is unknown; use one of {', '.join(BACKENDS)}")
+        self.model_name = model_name
+        self.backend = backend
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
 
     @property
     def model_id(self) -> str:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import httpx
 
 from index.articles import Article
-from index.errors import IngestError
 from index.html import article_from_html
+from newsbot.errors import IngestError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 USER_AGENT = "newsbot/0.1 (article indexer)"
@@ -45,7 +45,9 @@ def fetch(url: str, timeout: float, max_bytes: int) -> Page:
     headers = {"User-Agent": USER_AGENT}
     try:
         with (
-            httpx.Client(follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout, headers=headers) as client,
+            httpx.Client(
+                follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout, headers=headers
+            ) as client,
             client.stream("GET", url) as response,
         ):
             if response.status_code >= 400:

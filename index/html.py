@@ -8,7 +8,7 @@ import trafilatura
 
 from index.articles import Article
 from index.dates import normalize_published
-from index.errors import IngestError
+from newsbot.errors import IngestError
 
 MIN_ARTICLE_WORDS = 20
 

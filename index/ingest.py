@@ -1,19 +1,17 @@
-"""Adding files, directories and URLs to the index: the one path the CLI, the bot and feeds share."""
+"""Reading what an admin asks to index: files, directories (recursively) and URLs, as articles or as
+IngestErrors saying why an item can't be read. The CLI, the bot and feeds share it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from tqdm import tqdm
-
 from index.articles import Article
-from index.embeddings import Embedder
-from index.errors import IngestError
-from index.fetch import fetch_article, is_url
+from index.fetch import is_url
 from index.readers import SUPPORTED_SUFFIXES, read_path
-from index.writer import IndexWriter, IngestReport
-from newsbot.settings import Settings
+from newsbot.errors import IngestError
+
+FetchArticle = Callable[[str], Article]  # a URL's article, or an IngestError raised
 
 
 def expand_sources(items: Iterable[str]) -> list[str]:
@@ -29,27 +27,25 @@ def expand_sources(items: Iterable[str]) -> list[str]:
     return sources
 
 
-def read_source(source: str, settings: Settings) -> Iterator[Article | IngestError]:
-    if is_url(source):
+def read_sources(
+    items: Iterable[str], fetch_article: FetchArticle, max_file_bytes: int
+) -> Iterator[Article | IngestError]:
+    """Every article of `items` (paths or URLs), read lazily, in order."""
+    for source in expand_sources(items):
+        if is_url(source):
+            yield from read_urls([source], fetch_article)
+        else:
+            yield from read_path(Path(source), max_file_bytes)
+
+
+def read_urls(urls: Iterable[str], fetch_article: FetchArticle) -> Iterator[Article | IngestError]:
+    """The article of each web link; anything else (a path, `file:`, `javascript:`) is refused, never read:
+    links from chats and feeds are hostile until checked."""
+    for url in urls:
+        if not is_url(url):
+            yield IngestError(url, "only http(s) links can be indexed")
+            continue
         try:
-            yield fetch_article(source, settings.fetch_timeout, settings.fetch_max_bytes)
+            yield fetch_article(url)
         except IngestError as error:
             yield error
-    else:
-        yield from read_path(Path(source), settings.max_file_bytes)
-
-
-def add_to_index(
-    items: Iterable[str], settings: Settings, embedder: Embedder | None = None, progress: bool = False
-) -> IngestReport:
-    """Index every article in `items` (paths or URLs); never raises for a bad item, reports it."""
-    sources = expand_sources(items)
-    writer = IndexWriter.for_settings(settings, embedder)
-    with writer, tqdm(unit=" articles", disable=None if progress else True, leave=False) as bar:
-        return writer.add(_counted((item for source in sources for item in read_source(source, settings)), bar))
-
-
-def _counted(items: Iterable[Article | IngestError], bar: tqdm) -> Iterator[Article | IngestError]:
-    for item in items:
-        bar.update(1)
-        yield item

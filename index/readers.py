@@ -8,8 +8,8 @@ from pathlib import Path
 
 from index.articles import Article
 from index.dates import normalize_published
-from index.errors import IngestError
 from index.html import article_from_html
+from newsbot.errors import IngestError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 ARTICLE_FIELDS = ("title", "text", "url", "published", "source")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from answers.core import AnswerService, build_service
+from answers.core import AnswerService
 from answers.types import Answer, Turn
 from newsbot.console import render_answer
 from newsbot.output import print_json
 from newsbot.settings import Settings
+from newsbot.wiring import Wiring
 
 CHAT_HISTORY = 6
 
@@ -25,7 +26,7 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
 
 def ask_command(args: argparse.Namespace, settings: Settings) -> int:
-    service = build_service(settings)
+    service = Wiring(settings).answers
     questions = (line.strip() for line in sys.stdin) if args.question == "-" else iter([args.question])
     for question in questions:
         if not question:
@@ -40,8 +41,8 @@ def ask_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def chat_command(args: argparse.Namespace, settings: Settings) -> int:
-    service = build_service(settings)
-    print(f"Ask about the indexed articles ({service.answerer} answers). Ctrl-D or /quit to leave.\n")
+    service = Wiring(settings).answers
+    print(f"Ask about the indexed articles ({service.answerer.name} answers). Ctrl-D or /quit to leave.\n")
     history: list[Turn] = []
     while True:
         try:
@@ -78,5 +79,5 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return chat_command(args, settings)
     from bot.app import run_bot
 
-    run_bot(settings)
+    run_bot(Wiring(settings, creates_index=True))
     return 0

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from answers.core import build_service
 from answers.timeframes import day_text, parse_period
 from answers.types import Answer
-from briefings.core import Briefer
 from briefings.types import Briefing
-from index.errors import NewsbotError
 from newsbot.console import render_answer
+from newsbot.errors import NewsbotError
 from newsbot.output import print_json
 from newsbot.settings import Settings
+from newsbot.wiring import Wiring
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:
@@ -23,7 +22,8 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
 
 def brief_command(args: argparse.Namespace, settings: Settings) -> int:
-    service = build_service(settings)
+    wiring = Wiring(settings)
+    service = wiring.answers
     timeframe = None
     if args.since:
         timeframe = parse_period(args.since, service.today())
@@ -32,7 +32,7 @@ def brief_command(args: argparse.Namespace, settings: Settings) -> int:
                 f"--since '{args.since}' is not a date or time; use e.g. 2024-10-01, 3 October, monday, yesterday "
                 "or 'this week'"
             )
-    briefing = Briefer(service, settings).brief(args.topic.strip(), timeframe)
+    briefing = wiring.briefer.brief(args.topic.strip(), timeframe)
     if args.json:
         print_json(briefing.as_json())
     else:

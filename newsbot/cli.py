@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from index.errors import NewsbotError
+from newsbot.errors import NewsbotError
 from newsbot.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -38,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; the index is as it was after its last completed step", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `newsbot index list | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

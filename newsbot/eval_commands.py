@@ -7,12 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from index.ingest import add_to_index
-from index.reader import index_exists
+from index.sqlite.store import index_exists
 from newsbot import realtimeqa
 from newsbot.evaluation import evaluate
 from newsbot.output import print_json
 from newsbot.settings import Settings
+from newsbot.wiring import Wiring
 
 DEFAULT_INDEX = Path("data/bench/newsbot-index")
 DEFAULT_NAIVE = Path("data/bench/naive-index")
@@ -49,4 +49,6 @@ def _build_realtimeqa_index(settings: Settings) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         corpus = Path(scratch) / "realtimeqa.jsonl"
         corpus.write_text("".join(json.dumps(record) + "\n" for record in realtimeqa.corpus(settings.eval_dir)))
-        add_to_index([str(corpus)], settings, progress=True)
+        wiring = Wiring(settings, creates_index=True)
+        report = wiring.indexer.add(wiring.read_sources([str(corpus)]))
+        print(f"eval: {report.summary()}", file=sys.stderr)

@@ -12,12 +12,12 @@ from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 
-from answers.core import AnswerService, build_service
-from answers.retrieve import Filters
+from answers.core import AbstentionRule, AnswerService
 from index.articles import normalize_url
-from index.ingest import add_to_index
+from index.types import Filters
 from newsbot import realtimeqa
 from newsbot.settings import Settings
+from newsbot.wiring import Wiring
 
 PUNCTUATION = re.compile(r"[^\w\s]")
 RECENT_DAYS = 14
@@ -116,21 +116,7 @@ def features(service: AnswerService, question: str, answerable: bool) -> Labelle
     )
 
 
-@dataclass(frozen=True)
-class Rule:
-    """AnswerService's decision: answer when coverage >= min_coverage and
-    similarity + coverage_weight × coverage >= min_similarity."""
-
-    min_coverage: float
-    coverage_weight: float
-    min_similarity: float
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Rule:
-        return cls(settings.abstain_min_coverage, settings.abstain_coverage_weight, settings.abstain_min_similarity)
-
-
-def abstains(item: Labelled, rule: Rule) -> bool:
+def abstains(item: Labelled, rule: AbstentionRule) -> bool:
     return (
         not item.has_sentences
         or item.names_missing
@@ -139,7 +125,7 @@ def abstains(item: Labelled, rule: Rule) -> bool:
     )
 
 
-def abstention_scores(items: Sequence[Labelled], rule: Rule) -> dict:
+def abstention_scores(items: Sequence[Labelled], rule: AbstentionRule) -> dict:
     """Precision and recall of abstaining, where the positive class is an unanswerable question."""
     decided = [(abstains(item, rule), not item.answerable) for item in items]
     true_positive = sum(1 for abstained, unanswerable in decided if abstained and unanswerable)
@@ -156,15 +142,15 @@ def abstention_scores(items: Sequence[Labelled], rule: Rule) -> dict:
     }
 
 
-def calibrate(items: Sequence[Labelled], required: Sequence[Labelled] = ()) -> Rule:
+def calibrate(items: Sequence[Labelled], required: Sequence[Labelled] = ()) -> AbstentionRule:
     """The rule that best separates answerable from unanswerable questions (balanced accuracy), among
     those that decide every `required` question (the sample article's) right."""
 
-    def balanced(rule: Rule) -> float:
+    def balanced(rule: AbstentionRule) -> float:
         scores = abstention_scores(items, rule)
         return scores["recall"] + scores["answerable_answered"]
 
-    rules = [Rule(c, w, s) for c in COVERAGE_GRID for w in WEIGHT_GRID for s in CONFIDENCE_GRID]
+    rules = [AbstentionRule(c, w, s) for c in COVERAGE_GRID for w in WEIGHT_GRID for s in CONFIDENCE_GRID]
     allowed = [rule for rule in rules if all(abstains(item, rule) != item.answerable for item in required)]
     return max(allowed or rules, key=balanced)
 
@@ -188,9 +174,10 @@ def cross_validated(items: Sequence[Labelled], required: Sequence[Labelled]) -> 
 def sample_article_report(settings: Settings) -> tuple[dict, list[Labelled]]:
     """Every question about the sample article: answered with the expected text and a citation, or abstained."""
     with tempfile.TemporaryDirectory() as scratch:
-        sample = settings.model_copy(update={"index_dir": Path(scratch) / "index"})
-        add_to_index([str(SAMPLE_ARTICLES)], sample)
-        service = build_service(sample)
+        sample = settings.model_copy(update={"index_dir": Path(scratch) / "index", "database_url": None})
+        wiring = Wiring(sample, creates_index=True)
+        wiring.indexer.add(wiring.read_sources([str(SAMPLE_ARTICLES)]))
+        service = wiring.answers
         rows, labelled = [], []
         for case in _sample_questions():
             answer = service.answer(case["question"])
@@ -202,7 +189,7 @@ def sample_article_report(settings: Settings) -> tuple[dict, list[Labelled]]:
             )
             rows.append({"question": case["question"], "right": right, "answer": answer.text})
             labelled.append(features(service, case["question"], expected is not None))
-        service.retriever.reader.close()
+        wiring.store.close()
     answerable = [r for r, c in zip(rows, _sample_questions(), strict=True) if c["expect"] is not None]
     unanswerable = [r for r, c in zip(rows, _sample_questions(), strict=True) if c["expect"] is None]
     return {
@@ -222,10 +209,12 @@ def offtopic_questions() -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-def realtimeqa_report(settings: Settings, naive_dir: Path | None, progress: Callable[[str], None]) -> tuple[dict, list[Labelled]]:
+def realtimeqa_report(
+    settings: Settings, naive_dir: Path | None, progress: Callable[[str], None]
+) -> tuple[dict, list[Labelled]]:
     questions = realtimeqa.questions(settings.eval_dir)
     gold = [q.gold_urls for q in questions]
-    service = build_service(settings)
+    service = Wiring(settings).answers
     report: dict = {}
     for mode, time_aware in (("no_time_context", False), ("as_of_question_date", True)):
         progress(f"retrieval on {len(questions)} questions ({mode})")
@@ -241,7 +230,9 @@ def realtimeqa_report(settings: Settings, naive_dir: Path | None, progress: Call
         report[f"answers_{mode}"] = {
             "answerer": service.answerer,
             "answer_hit_rate": round(
-                sum(answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions, strict=True)) / len(questions), 3
+                sum(answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions, strict=True))
+                / len(questions),
+                3,
             ),
             "abstention_rate": round(sum(a.abstained for a in answers) / len(answers), 3),
             "latency_ms_p50": round(statistics.median(latencies), 1),
@@ -259,7 +250,7 @@ def evaluate(
     sample, sample_labelled = sample_article_report(settings)
     report, realtime_labelled = realtimeqa_report(settings, naive_dir, progress)
     labelled = sample_labelled + realtime_labelled
-    current, calibrated = Rule.from_settings(settings), calibrate(labelled, sample_labelled)
+    current, calibrated = Wiring(settings).rule, calibrate(labelled, sample_labelled)
     report["sample_article"] = sample
     report["abstention"] = {
         "labelled_questions": len(labelled),

@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from answers.core import utc_now
-from feeds.polling import poll_feeds, subscribe
-from feeds.store import feed_store
-from index.embeddings import Embedder
 from newsbot.output import print_json
 from newsbot.settings import Settings
+from newsbot.wiring import Wiring
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:
@@ -28,7 +25,8 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
 
 def add_command(args: argparse.Namespace, settings: Settings) -> int:
-    feed, content = subscribe(feed_store(settings), args.url, settings, utc_now())
+    wiring = Wiring(settings, creates_index=True)  # its entries will be indexed
+    feed, content = wiring.feed_poller.subscribe(args.url, wiring.clock())
     if args.json:
         print_json({**asdict(feed), "entries": len(content.entries)})
     else:
@@ -39,7 +37,7 @@ def add_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
-    feeds = feed_store(settings).feeds()
+    feeds = Wiring(settings).feed_subscriptions.feeds()
     if args.json:
         print_json([asdict(feed) for feed in feeds])
         return 0
@@ -51,7 +49,7 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def remove_command(args: argparse.Namespace, settings: Settings) -> int:
-    feed = feed_store(settings).remove(args.number)
+    feed = Wiring(settings).feed_subscriptions.remove(args.number)
     if args.json:
         print_json(asdict(feed))
     else:
@@ -60,7 +58,8 @@ def remove_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def poll_command(args: argparse.Namespace, settings: Settings) -> int:
-    report = poll_feeds(feed_store(settings), settings, Embedder(settings), utc_now(), due_only=False)
+    wiring = Wiring(settings, creates_index=True)
+    report = wiring.feed_poller.poll(wiring.clock(), due_only=False)
     if args.json:
         print_json(report.as_json())
     else:

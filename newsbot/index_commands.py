@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 
-from tqdm import tqdm
-
-from index.embeddings import Embedder
-from index.ingest import add_to_index
-from index.reader import IndexReader
-from index.writer import IndexWriter
 from newsbot.output import print_json
 from newsbot.settings import Settings
+from newsbot.wiring import Wiring
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:
@@ -28,7 +25,7 @@ def register(commands, common: argparse.ArgumentParser) -> None:
     remove.set_defaults(handler=remove_command)
 
     listing = sub.add_parser("list", parents=[common], help="list indexed articles, newest first")
-    listing.add_argument("--limit", type=int, default=None)
+    listing.add_argument("--limit", type=positive, default=None)
     listing.set_defaults(handler=list_command)
 
     sub.add_parser("stats", parents=[common], help="counts, model and size").set_defaults(handler=stats_command)
@@ -36,14 +33,26 @@ def register(commands, common: argparse.ArgumentParser) -> None:
         handler=rebuild_command
     )
 
-    search = sub.add_parser("search", parents=[common], help="nearest passages with scores (for debugging)")
+    search = sub.add_parser("search", parents=[common], help="the passages answers would be built from, with scores")
     search.add_argument("query")
-    search.add_argument("-k", type=int, default=5)
+    search.add_argument("-k", type=positive, default=5, help="how many articles (at least 1)")
     search.set_defaults(handler=search_command)
 
 
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too small; give 1 or more")
+    return value
+
+
 def add_command(args: argparse.Namespace, settings: Settings) -> int:
-    report = add_to_index(args.items, settings, progress=not args.json)
+    wiring = Wiring(settings, creates_index=True)
+    items = wiring.read_sources(args.items)
+    report = wiring.indexer.add(items if args.json else _with_progress(items))
     if args.json:
         print_json(report.as_json())
     else:
@@ -53,9 +62,17 @@ def add_command(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.failed else 0
 
 
+def _with_progress(items: Iterable) -> Iterator:
+    from tqdm import tqdm
+
+    with tqdm(unit=" articles", disable=None, leave=False) as bar:
+        for item in items:
+            bar.update(1)
+            yield item
+
+
 def remove_command(args: argparse.Namespace, settings: Settings) -> int:
-    with IndexWriter.for_settings(settings) as writer:
-        article = writer.remove(args.article)
+    article = Wiring(settings).indexer.remove(args.article)
     if args.json:
         print_json({"removed": article.id, "title": article.title, "url": article.url})
     else:
@@ -64,10 +81,9 @@ def remove_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def list_command(args: argparse.Namespace, settings: Settings) -> int:
-    reader = IndexReader(settings.index_dir)
-    articles = reader.articles(limit=args.limit)
+    articles = Wiring(settings).store.articles(limit=args.limit)
     if args.json:
-        print_json([vars(article) for article in articles])
+        print_json([asdict(article) for article in articles])
         return 0
     for article in articles:
         print(f"{article.id}  {article.published or '          '}  {article.source or '-'}  {article.title}")
@@ -77,7 +93,7 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def stats_command(args: argparse.Namespace, settings: Settings) -> int:
-    stats = IndexReader(settings.index_dir).stats()
+    stats = Wiring(settings).store.stats()
     if args.json:
         print_json(stats)
     else:
@@ -87,30 +103,38 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
-    with IndexWriter.for_settings(settings) as writer:
-        total = writer.db.execute("SELECT count(*) FROM articles").fetchone()[0]
-        with tqdm(total=total, unit="article", disable=True if args.json else None, leave=False) as bar:
-            count = writer.rebuild(on_progress=bar.update)
+    from tqdm import tqdm
+
+    wiring = Wiring(settings, creates_index=True)
+    total = wiring.store.stats()["articles"]
+    with tqdm(total=total, unit="article", disable=True if args.json else None, leave=False) as bar:
+        count = wiring.indexer.rebuild(on_progress=bar.update)
     if args.json:
-        print_json({"rebuilt": count, "model": writer.embedder.model_id})
+        print_json({"rebuilt": count, "model": wiring.embedder.model_id})
     else:
-        print(f"re-embedded {count} articles with {writer.embedder.model_id}")
+        print(f"re-embedded {count} articles with {wiring.embedder.model_id}")
     return 0
 
 
 def search_command(args: argparse.Namespace, settings: Settings) -> int:
-    embedder = Embedder(settings)
-    reader = IndexReader(settings.index_dir, embedder.model_id)
-    hits = reader.search(embedder.embed([args.query])[0], args.k)
+    hits = Wiring(settings).retriever.search(args.query, args.k, per_article=1)
     if args.json:
         print_json(
             [
-                {"score": round(score, 4), "article_id": p.article.id, "title": p.article.title, "passage": p.text}
-                for p, score in hits
+                {
+                    "score": round(hit.score, 4),
+                    "similarity": round(hit.similarity, 4),
+                    "article_id": hit.passage.article.id,
+                    "url": hit.passage.article.url,
+                    "title": hit.passage.article.title,
+                    "published": hit.passage.article.published,
+                    "passage": hit.passage.text,
+                }
+                for hit in hits
             ]
         )
         return 0
-    for passage, score in hits:
-        print(f"{score:.3f}  [{passage.article.id}] {passage.article.title}")
-        print(f"       {passage.text[:300]}")
+    for hit in hits:
+        print(f"{hit.score:.4f}  [{hit.passage.article.id}] {hit.passage.article.title}")
+        print(f"        {hit.passage.text[:300]}")
     return 0

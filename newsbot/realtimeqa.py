@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from index.articles import normalize_url
 from index.dates import normalize_published
-from index.errors import NewsbotError
+from newsbot.errors import NewsbotError
 
 DATASET = Path("realtimeqa") / "past_2022"
 

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     webhook_port: int = 8443
     webhook_secret: str | None = Field(None, repr=False)
     bot_state_path: Path = Path("data/bot.sqlite")
+    database_url: str | None = Field(
+        None, repr=False, description="postgresql://… to keep the index and the bot state in PostgreSQL"
+    )
     uploads_dir: Path = Path("data/uploads")
     stream_edit_seconds_private: float = 1.0
     stream_edit_seconds_group: float = 3.0
@@ -48,7 +51,7 @@ class Settings(BaseSettings):
     max_file_bytes: int = 50_000_000
 
     # Answers
-    answerer: Literal["extractive", "llm"] = "extractive"
+    answerer: str = Field("extractive", description="extractive (offline) or llm")
     llm_model: str = Field("openai:gpt-4o-mini", description="provider:model for LangChain's init_chat_model")
     llm_base_url: str | None = Field(None, description="an OpenAI-compatible server (vLLM, llama.cpp, LM Studio)")
     llm_api_key: str | None = None
@@ -62,7 +65,7 @@ class Settings(BaseSettings):
     abstain_min_similarity: float = 0.95
 
     eval_dir: Path = Path("../shared/eval")  # beside the checkout: RealTime QA for `newsbot eval`
-    prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
+    prompts_dir: Path | None = Field(None, description="a folder of prompt templates (default: the prompts package)")
 
     # Briefings, feeds and time
     time_zone: str = Field("UTC", description="IANA time zone of time words in questions and of scheduled briefings")
@@ -97,3 +100,13 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    @property
+    def index_location(self) -> str:
+        """Where the index is: the PostgreSQL of DATABASE_URL, else the folder INDEX_DIR."""
+        return self.database_url or str(self.index_dir)
+
+    @property
+    def state_location(self) -> str:
+        """Where the bot state is: the PostgreSQL of DATABASE_URL, else the SQLite file BOT_STATE_PATH."""
+        return self.database_url or str(self.bot_state_path)

@@ -36,9 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from answers.core import ABSTAIN_TEXT, build_service  # noqa: E402
+from answers.core import ABSTAIN_TEXT  # noqa: E402
 from newsbot import realtimeqa  # noqa: E402
 from newsbot.settings import Settings  # noqa: E402
+from newsbot.wiring import Wiring  # noqa: E402
 from tests.bot_harness import bot_settings, running_bot  # noqa: E402
 from tests.telegram_emulator import Chat, SentMessage, TelegramEmulator, User  # noqa: E402
 
@@ -198,11 +199,11 @@ def tally(outcomes: list[dict]) -> dict:
 
 async def bench_in_process(settings: Settings, questions: list[str], args: argparse.Namespace) -> dict:
     loaded = time.perf_counter()
-    service = await asyncio.to_thread(build_service, settings)
-    load_seconds = time.perf_counter() - loaded
-    results: dict = {"in_process_service_load_seconds": round(load_seconds, 1)}
     with tempfile.TemporaryDirectory() as scratch, TelegramEmulator() as emu:
-        async with running_bot(bot_settings(emu, settings, Path(scratch)), service):
+        wiring = Wiring(bot_settings(emu, settings, Path(scratch)))
+        await asyncio.to_thread(wiring.answers.warm_up)
+        results: dict = {"in_process_service_load_seconds": round(time.perf_counter() - loaded, 1)}
+        async with running_bot(wiring):
             watcher = ReplyWatcher(emu, asyncio.get_running_loop())
             try:
                 progress(f"sequential: 1 user, {args.sequential} questions ...")

@@ -77,21 +77,18 @@ def run_child(name: str, out: Path, limit: int | None) -> dict:
 
 
 def index_with_newsbot(articles: list[dict], target: Path) -> tuple[int, float]:
-    from index.embeddings import Embedder
-    from index.ingest import add_to_index
-    from index.reader import IndexReader
+    from newsbot.wiring import Wiring
 
-    settings = Settings(index_dir=target)
+    wiring = Wiring(Settings(index_dir=target), creates_index=True)
     started = time.perf_counter()
-    embedder = Embedder(settings)
-    embedder.embed(["warm up"])
+    wiring.embedder.embed(["warm up"])
     load_seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as scratch:
         corpus = Path(scratch) / "realtimeqa.jsonl"
         corpus.write_text("".join(json.dumps(article) + "\n" for article in articles))
-        report = add_to_index([str(corpus)], settings, embedder, progress=True)
+        report = wiring.indexer.add(wiring.read_sources([str(corpus)]))
     assert not report.failed, report.failed[:3]
-    return IndexReader(target).stats()["passages"], load_seconds
+    return wiring.store.stats()["passages"], load_seconds
 
 
 def index_naively(articles: list[dict], target: Path) -> tuple[int, float]:

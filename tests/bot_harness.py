@@ -7,11 +7,9 @@ from contextlib import asynccontextmanager
 
 from telegram.ext import Application
 
-from answers.core import AnswerService, build_service
 from bot.app import build_application
-from bot.state import BotState
-from index.embeddings import Embedder
 from newsbot.settings import Settings
+from newsbot.wiring import Wiring
 from tests.telegram_emulator import TelegramEmulator
 
 
@@ -28,14 +26,9 @@ def bot_settings(emu: TelegramEmulator, base: Settings, tmp_path, **overrides) -
     )
 
 
-def extractive_service(settings: Settings, embedder: Embedder) -> AnswerService:
-    return build_service(settings, embedder)
-
-
 @asynccontextmanager
-async def running_bot(settings: Settings, answers: AnswerService) -> AsyncIterator[Application]:
-    state = BotState(settings.bot_state_path)
-    application = build_application(settings, answers, state)
+async def running_bot(wiring: Wiring) -> AsyncIterator[Application]:
+    application = build_application(wiring)
     async with application:
         await application.post_init(application)  # as run_polling does
         await application.start()
@@ -45,4 +38,3 @@ async def running_bot(settings: Settings, answers: AnswerService) -> AsyncIterat
         finally:
             await application.updater.stop()
             await application.stop()
-            state.close()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from index.embeddings import Embedder
-from index.ingest import add_to_index
 from newsbot.settings import Settings
+from tests.helpers import index_items, shared_embedder, test_settings
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = REPO / "articles"
@@ -17,20 +17,19 @@ SAMPLE_ARTICLES = REPO / "articles"
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return Embedder(Settings(_env_file=None))
+    return shared_embedder()
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(_env_file=None, index_dir=tmp_path / "index")
+    return test_settings(tmp_path)
 
 
 @pytest.fixture(scope="session")
-def sample_index(tmp_path_factory, embedder) -> Settings:
+def sample_index(tmp_path_factory) -> Settings:
     """An index of the bundled sample article, built once; tests must not change it."""
-    directory = tmp_path_factory.mktemp("sample") / "index"
-    settings = Settings(_env_file=None, index_dir=directory)
-    report = add_to_index([str(SAMPLE_ARTICLES)], settings, embedder)
+    settings = test_settings(tmp_path_factory.mktemp("sample"))
+    report = index_items(settings, [SAMPLE_ARTICLES])
     assert report.added == 1, report
     return settings
 
@@ -40,7 +39,7 @@ def copy_of(tmp_path: Path):
     def copy(settings: Settings) -> Settings:
         target = tmp_path / "index-copy"
         shutil.copytree(settings.index_dir, target)
-        return settings.model_copy(update={"index_dir": target})
+        return settings.model_copy(update={"index_dir": target, "bot_state_path": tmp_path / "bot-copy.sqlite"})
 
     return copy
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 import socket
 import subprocess
 import sys
@@ -27,6 +29,16 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def forced(wiring, server: LlamaServer, output: str, max_tokens: int = 64):
+    """`wiring` with its LLM answerer made to write exactly `output` (a GBNF grammar on the real server)."""
+    from answers.llm import LLMAnswerer, chat_model
+
+    model = chat_model(server.model, server.base_url, "not-needed", 0.0, 120.0)
+    grammar = "root ::= " + json.dumps(output)
+    wiring.answerer = LLMAnswerer(model.bind(extra_body={"grammar": grammar}), wiring.settings.prompts_dir, max_tokens)
+    return wiring
 
 
 class LlamaServer:
@@ -79,3 +91,60 @@ class LlamaServer:
         except subprocess.TimeoutExpired:
             self._process.kill()
         self._log.close()
+
+
+# Instructions a portable build must not contain: AMX tiles and AVX-512 (zmm registers), which a build host
+# may advertise although a process elsewhere may not use them (SIGILL at the first matrix product).
+FORBIDDEN_INSTRUCTIONS = re.compile(r"\b(tile\w+|tdp\w+|ldtilecfg|sttilecfg)\b|%zmm")
+
+
+def library_files() -> list[Path]:
+    spec = importlib.util.find_spec("llama_cpp")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("llama-cpp-python is not installed; `scripts/install.sh llm` installs it")
+    return sorted(Path(spec.submodule_search_locations[0]).glob("lib/*.so*"))
+
+
+def forbidden_instructions(library: Path) -> list[str]:
+    """The first few AMX or AVX-512 instructions in the library's machine code (none in a portable build)."""
+    listing = subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", str(library)], capture_output=True, text=True, check=True
+    ).stdout
+    found = []
+    for line in listing.splitlines():
+        if FORBIDDEN_INSTRUCTIONS.search(line):
+            found.append(line.strip())
+            if len(found) == 3:
+                break
+    return found
+
+
+def check() -> int:
+    """Run by the install script: the built library holds no AMX/AVX-512 code, and the server answers."""
+    libraries = library_files()
+    if not libraries:
+        print("llama-cpp-python has no shared libraries; reinstall it with `scripts/install.sh llm`", file=sys.stderr)
+        return 1
+    for library in libraries:
+        found = forbidden_instructions(library)
+        if found:
+            print(
+                f"{library.name} holds AMX/AVX-512 instructions ({'; '.join(found)}): it was compiled for the build "
+                "host's CPU. Delete ~/.cache/newsbot/wheels and rerun `scripts/install.sh llm`.",
+                file=sys.stderr,
+            )
+            return 1
+    started = time.monotonic()
+    with LlamaServer() as server:
+        reply = httpx.post(
+            f"{server.base_url}/chat/completions",
+            json={"model": server.model, "messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 4},
+            timeout=60,
+        )
+        reply.raise_for_status()
+    print(f"llama.cpp server: portable build ({len(libraries)} libraries checked), answered in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(check())

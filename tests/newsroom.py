@@ -7,9 +7,9 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from answers.core import AnswerService, build_service
-from index.ingest import add_to_index
+from answers.core import AnswerService
 from newsbot.settings import Settings
+from tests.helpers import index_items, test_settings, wire
 from tests.http_server import article_html
 
 BRIDGE_HERALD = {
@@ -105,19 +105,17 @@ def write_jsonl(records: list[dict], path: Path) -> Path:
     return path
 
 
-def build_index(directory: Path, embedder, records: list[dict] = CORPUS) -> Settings:
+def build_index(directory: Path, records: list[dict] = CORPUS) -> Settings:
     """An index of `records` in `directory`/index, with the settings that point at it."""
-    settings = Settings(_env_file=None, index_dir=directory / "index")
-    report = add_to_index([str(write_jsonl(records, directory / "newsroom.jsonl"))], settings, embedder)
+    settings = test_settings(directory)
+    report = index_items(settings, [write_jsonl(records, directory / "newsroom.jsonl")])
     assert report.added == len(records), report
     return settings
 
 
 def service_for(settings: Settings, now: datetime) -> AnswerService:
     """The answering service `settings` describe (time zone included), its clock stopped at `now`."""
-    service = build_service(settings)
-    service.clock = lambda: now
-    return service
+    return wire(settings, now).answers
 
 
 def rss(title: str, items: list[dict]) -> str:

@@ -10,9 +10,8 @@ import pytest
 
 from bot.access import NOT_ALLOWED
 from bot.errors import APOLOGY
-from bot.state import BotState
-from index.ingest import add_to_index
-from tests.bot_harness import bot_settings, extractive_service, running_bot
+from tests.bot_harness import bot_settings, running_bot
+from tests.helpers import index_items, wire
 from tests.http_server import article_html
 
 QUESTION = "who denied the deployment?"
@@ -31,13 +30,13 @@ def settings_for(emu, sample_index, copy_of, tmp_path):
 @pytest.fixture
 def bot(settings_for, embedder):
     settings = settings_for()
-    return settings, extractive_service(settings, embedder)
+    return wire(settings)
 
 
 async def test_private_question_is_answered_with_citations_and_buttons(emu, bot):
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
-    async with running_bot(*bot):
+    async with running_bot(bot):
         question = emu.send(chat, alice, QUESTION)
         (reply,) = await emu.wait_for_messages_async(chat, 1)
     assert reply.text.startswith(ANSWER)
@@ -54,7 +53,7 @@ async def test_private_question_is_answered_with_citations_and_buttons(emu, bot)
 async def test_abstention_is_plain_and_has_no_buttons(emu, bot):
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
-    async with running_bot(*bot):
+    async with running_bot(bot):
         emu.send(chat, alice, "What is the capital of Australia?")
         (reply,) = await emu.wait_for_messages_async(chat, 1)
     assert reply.text == "The indexed articles don't say." and reply.reply_markup is None
@@ -63,7 +62,7 @@ async def test_abstention_is_plain_and_has_no_buttons(emu, bot):
 async def test_group_chatter_is_ignored_and_mentions_replies_and_ask_are_answered(emu, bot):
     alice, bob = emu.user("Alice", "alice"), emu.user("Bob", "bob")
     group = emu.group("Newsroom", [alice, bob], supergroup=True)
-    async with running_bot(*bot):
+    async with running_bot(bot):
         emu.send(group, alice, "who denied the deployment? I bet nobody did")
         emu.send(group, bob, "@alice lunch at noon?")
         emu.send(group, alice, f"@{emu.bot.username} {QUESTION}")
@@ -83,17 +82,17 @@ async def test_answers_stay_in_the_forum_topic(emu, bot):
     alice = emu.user("Alice", "alice")
     forum = emu.group("Desk", [alice], supergroup=True, forum=True)
     topic = emu.create_topic(forum, "Korea", alice)
-    async with running_bot(*bot):
+    async with running_bot(bot):
         emu.send(forum, alice, f"@{emu.bot.username} {QUESTION}", thread_id=topic)
         (reply,) = await emu.wait_for_messages_async(forum, 1, thread_id=topic)
     assert reply.message_thread_id == topic and reply.text.startswith(ANSWER)
 
 
 async def test_sources_button_shows_the_exact_quotes_and_feedback_is_stored(emu, bot):
-    settings, answers = bot
+    settings = bot.settings
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
-    async with running_bot(settings, answers):
+    async with running_bot(bot):
         emu.send(chat, alice, QUESTION)
         (answer,) = await emu.wait_for_messages_async(chat, 1)
         sources_button, up_button, _ = answer.callback_data
@@ -105,7 +104,7 @@ async def test_sources_button_shows_the_exact_quotes_and_feedback_is_stored(emu,
     assert "both North Korea and Russia have denied the troop deployment and alleged weapons transfer" in quotes.text
     assert any(entity["type"] == "blockquote" for entity in quotes.entities)
     assert thanks.text.startswith("Thanks")
-    state = BotState(settings.bot_state_path)
+    state = wire(settings).conversations
     (feedback,) = state.feedback()
     assert (feedback["vote"], feedback["question"]) == ("up", QUESTION) and feedback["answer"].startswith(ANSWER)
     assert feedback["citations"][0]["title"].startswith("South Korea warns")
@@ -124,7 +123,7 @@ async def test_admin_adds_a_url_and_readers_can_ask_about_it(emu, bot, page_serv
     )
     admin, reader = emu.user("Ada", "ada", user_id=ADMIN_ID), emu.user("Rae", "rae")
     admin_chat, reader_chat = emu.private_chat(admin), emu.private_chat(reader)
-    async with running_bot(*bot):
+    async with running_bot(bot):
         emu.send(admin_chat, admin, f"/add {url} {page_server.url('/missing')}")
         progress, report = await emu.wait_for_messages_async(admin_chat, 2)
         emu.send(reader_chat, reader, "How many fighter jets took part in the air defence drills?")
@@ -143,7 +142,7 @@ async def test_admin_uploads_a_document(emu, bot):
         "text": "The ferry workers' strike ended on Friday after a pay deal.",
         "source": "Harbour News",
     }
-    async with running_bot(*bot):
+    async with running_bot(bot):
         emu.upload_document(chat, admin, "ferry.jsonl", (json.dumps(record) + "\n").encode())
         (report,) = await emu.wait_for_messages_async(chat, 1)
         emu.upload_document(chat, admin, "photo.png", b"\x89PNG")
@@ -155,7 +154,7 @@ async def test_admin_uploads_a_document(emu, bot):
 async def test_non_admins_are_refused_admin_commands(emu, bot):
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
-    async with running_bot(*bot):
+    async with running_bot(bot):
         for command in ("/add https://example.org/a", "/remove abc", "/reindex", "/stats"):
             emu.send(chat, alice, command)
         emu.upload_document(chat, alice, "a.txt", b"Some article text that should not be indexed.")
@@ -166,7 +165,7 @@ async def test_non_admins_are_refused_admin_commands(emu, bot):
 async def test_admin_stats_remove_and_commands_menu(emu, bot):
     admin = emu.user("Ada", "ada", user_id=ADMIN_ID)
     chat = emu.private_chat(admin)
-    async with running_bot(*bot):
+    async with running_bot(bot):
         emu.send(chat, admin, "/stats")
         (stats,) = await emu.wait_for_messages_async(chat, 1)
         emu.send(chat, admin, "/sources")
@@ -195,10 +194,10 @@ async def test_hostile_title_is_shown_as_text(emu, settings_for, embedder, tmp_p
         "url": "https://x.example/a?b=1&c=<2>",
     }
     (tmp_path / "t.jsonl").write_text(json.dumps(record) + "\n")
-    add_to_index([str(tmp_path / "t.jsonl")], settings, embedder)
+    index_items(settings, [tmp_path / "t.jsonl"])
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
-    async with running_bot(settings, extractive_service(settings, embedder)):
+    async with running_bot(wire(settings)):
         emu.send(chat, alice, "Where did Tom and Jerry sign the peace treaty?")
         (reply,) = await emu.wait_for_messages_async(chat, 1)
     assert "1. <b>Tom & Jerry</b> <script>" in reply.text
@@ -212,10 +211,10 @@ async def test_an_overlong_title_is_shortened_and_the_message_fits(emu, settings
         "text": "The harbour master said the ferry route reopened on Monday after the storm.",
     }
     (tmp_path / "long.jsonl").write_text(json.dumps(record) + "\n")
-    add_to_index([str(tmp_path / "long.jsonl")], settings, embedder)
+    index_items(settings, [tmp_path / "long.jsonl"])
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
-    async with running_bot(settings, extractive_service(settings, embedder)):
+    async with running_bot(wire(settings)):
         emu.send(chat, alice, "Which ferry route reopened after the storm?")
         (reply,) = await emu.wait_for_messages_async(chat, 1)
     source_line = reply.text.split("\n")[-1]
@@ -226,10 +225,10 @@ async def test_an_overlong_title_is_shortened_and_the_message_fits(emu, settings
 async def test_conversation_context_survives_a_restart(emu, bot):
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
-    async with running_bot(*bot):
+    async with running_bot(bot):
         emu.send(chat, alice, "How many North Korean troops were sent to Russia?")
         await emu.wait_for_messages_async(chat, 1)
-    async with running_bot(*bot):
+    async with running_bot(bot):
         emu.send(chat, alice, "And how many did Zelenskyy claim?")
         (_, follow_up) = await emu.wait_for_messages_async(chat, 2)
     assert "10,000" in follow_up.text
@@ -239,7 +238,7 @@ async def test_chats_outside_the_allowlist_get_one_polite_line(emu, settings_for
     settings = settings_for(allowed_chat_ids=[-100123])
     stranger = emu.user("Sam", "sam")
     chat = emu.private_chat(stranger)
-    async with running_bot(settings, extractive_service(settings, embedder)):
+    async with running_bot(wire(settings)):
         emu.send(chat, stranger, QUESTION)
         (reply,) = await emu.wait_for_messages_async(chat, 1)
         await asyncio.sleep(0.3)
@@ -247,10 +246,10 @@ async def test_chats_outside_the_allowlist_get_one_polite_line(emu, settings_for
 
 
 async def test_a_failing_handler_apologises_and_the_bot_keeps_going(emu, bot):
-    settings, answers = bot
+    settings = bot.settings
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
-    async with running_bot(settings, answers):
+    async with running_bot(bot):
         with sqlite3.connect(settings.bot_state_path) as db:  # a damaged state database
             db.execute("DROP TABLE turns")
         emu.send(chat, alice, QUESTION)

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from index.ingest import add_to_index
 from tests.bot_harness import bot_settings, running_bot
-from tests.newsroom import FERRIES, FERRY_CREWS, MARKET, build_index, gazette_story, rss, service_for, write_jsonl
+from tests.helpers import index_items, wire
+from tests.newsroom import FERRIES, FERRY_CREWS, MARKET, build_index, gazette_story, rss, write_jsonl
 
 ADMIN_ID = 4242
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -22,13 +22,13 @@ BRIDGE_TOO = "Cracked span shuts Ellery bridge for weeks, ferries added"
 
 @pytest.fixture(scope="module")
 def newsroom(tmp_path_factory, embedder):
-    return build_index(tmp_path_factory.mktemp("newsroom"), embedder)
+    return build_index(tmp_path_factory.mktemp("newsroom"))
 
 
 @pytest.fixture
 def bot(emu, newsroom, copy_of, tmp_path):
     settings = bot_settings(emu, copy_of(newsroom), tmp_path, admin_ids=[ADMIN_ID], time_zone="Europe/Berlin")
-    return settings, service_for(settings, NOW)
+    return wire(settings, NOW)
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def job(application, name: str):
 async def test_brief_in_a_group_merges_outlets_and_takes_a_topic_and_a_period(emu, bot):
     alice = emu.user("Alice", "alice")
     group = emu.group("Newsroom", [alice], supergroup=True)
-    async with running_bot(*bot):
+    async with running_bot(bot):
         emu.send(group, alice, "/brief")
         (briefing,) = await emu.wait_for_messages_async(group, 1)
         emu.send(group, alice, f"/brief@{emu.bot.username} Bank of Valdora interest rates since 1 November")
@@ -65,10 +65,10 @@ async def test_brief_in_a_group_merges_outlets_and_takes_a_topic_and_a_period(em
 async def test_a_daily_briefing_to_a_channel_fires_at_eight_and_then_only_with_news(
     emu, bot, admin, embedder, tmp_path
 ):
-    settings, answers = bot
+    settings = bot.settings
     ada, ada_chat = admin
     channel = emu.channel("Ellery News", username="ellerynews")
-    async with running_bot(settings, answers) as application:
+    async with running_bot(bot) as application:
         emu.send(ada_chat, ada, "/schedule @ellerynews daily 08:00")
         (confirmation,) = await emu.wait_for_messages_async(ada_chat, 1)
         briefing_job = job(application, "briefing:1")
@@ -77,7 +77,7 @@ async def test_a_daily_briefing_to_a_channel_fires_at_eight_and_then_only_with_n
         await briefing_job.run(application)
         (_, nothing_new) = await emu.wait_for_messages_async(channel, 2)
         ferry = write_jsonl([FERRY_CREWS], tmp_path / "ferry.jsonl")
-        await asyncio.to_thread(add_to_index, [str(ferry)], settings, embedder)
+        await asyncio.to_thread(index_items, settings, [ferry])
         await briefing_job.run(application)
         (*_, news) = await emu.wait_for_messages_async(channel, 3)
     assert confirmation.text == "Scheduled #1: daily at 08:00 to Ellery News (@ellerynews) (Europe/Berlin)."
@@ -92,7 +92,7 @@ async def test_schedule_says_what_to_fix_when_the_bot_cannot_post(emu, bot, admi
     reader = emu.user("Rae", "rae")
     reader_chat = emu.private_chat(reader)
     emu.channel("Ellery Talk", username="ellerytalk", bot_is_admin=False)
-    async with running_bot(*bot) as application:
+    async with running_bot(bot) as application:
         replies = []
         for number, command in enumerate(
             ("/schedule @ellerytalk daily 08:00", "/schedule @nowhere daily 08:00", "/schedule here daily 25:00"), 1
@@ -113,13 +113,12 @@ async def test_schedule_says_what_to_fix_when_the_bot_cannot_post(emu, bot, admi
 
 
 async def test_schedules_survive_a_restart_and_can_be_removed(emu, bot, admin):
-    settings, answers = bot
     ada, ada_chat = admin
     group = emu.group("Desk", [ada], supergroup=True)
-    async with running_bot(settings, answers):
+    async with running_bot(bot):
         emu.send(group, ada, "/schedule here weekdays 18:30 Bank of Valdora")
         await emu.wait_for_messages_async(group, 1)
-    async with running_bot(settings, answers) as application:
+    async with running_bot(wire(bot.settings, NOW)) as application:  # a new process: only the database is shared
         restored = job(application, "briefing:1")
         emu.send(ada_chat, ada, "/schedules")
         (listing,) = await emu.wait_for_messages_async(ada_chat, 1)
@@ -137,7 +136,7 @@ async def test_schedules_survive_a_restart_and_can_be_removed(emu, bot, admin):
 async def test_a_briefing_that_cannot_be_posted_is_reported_to_whoever_scheduled_it(emu, bot, admin):
     ada, ada_chat = admin
     channel = emu.channel("Ellery News", username="ellerynews")
-    async with running_bot(*bot) as application:
+    async with running_bot(bot) as application:
         emu.send(ada_chat, ada, "/schedule @ellerynews daily 08:00")
         await emu.wait_for_messages_async(ada_chat, 1)
         emu.set_bot_status(channel, "left")
@@ -151,10 +150,10 @@ async def test_a_briefing_that_cannot_be_posted_is_reported_to_whoever_scheduled
 
 
 async def test_a_briefing_with_nothing_new_can_be_skipped(emu, bot, admin):
-    settings, answers = bot
+    settings = bot.settings
     ada, ada_chat = admin
     channel = emu.channel("Ellery News", username="ellerynews")
-    async with running_bot(settings.model_copy(update={"briefing_when_empty": "skip"}), answers) as application:
+    async with running_bot(wire(settings.model_copy(update={"briefing_when_empty": "skip"}), NOW)) as application:
         emu.send(ada_chat, ada, "/schedule @ellerynews daily 08:00")
         await emu.wait_for_messages_async(ada_chat, 1)
         await job(application, "briefing:1").run(application)
@@ -168,7 +167,7 @@ async def test_admins_subscribe_a_feed_and_hear_what_each_poll_added(emu, bot, a
     feed_url = page_server.add("/feed.xml", rss("Ellery Gazette", [ferries]), content_type="application/rss+xml")
     reader = emu.user("Rae", "rae")
     reader_chat = emu.private_chat(reader)
-    async with running_bot(*bot) as application:
+    async with running_bot(bot) as application:
         emu.send(ada_chat, ada, f"/feed add {feed_url}")
         (subscribed,) = await emu.wait_for_messages_async(ada_chat, 1)
         await job(application, "feeds").run(application)

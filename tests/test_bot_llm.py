@@ -4,11 +4,9 @@ constrains its sampling (see tests/test_llm_answers.py)."""
 
 from __future__ import annotations
 
-import json
-
-from answers.core import build_service
-from answers.llm import LLMAnswerer, chat_model
 from tests.bot_harness import bot_settings, running_bot
+from tests.helpers import wire
+from tests.llm_server import forced
 
 SENTENCE = "Both North Korea and Russia have denied the troop deployment [1]."
 
@@ -24,11 +22,7 @@ def llm_bot(emu, sample_index, copy_of, tmp_path, llm_server, output: str, max_t
         llm_api_key="not-needed",
         stream_edit_seconds_private=0.2,
     )
-    service = build_service(settings)
-    model = chat_model(llm_server.model, llm_server.base_url, "not-needed", 0.0, 120.0)
-    grammar = "root ::= " + json.dumps(output)
-    service.generator = LLMAnswerer(model.bind(extra_body={"grammar": grammar}), settings.prompts_dir, max_tokens)
-    return settings, service
+    return forced(wire(settings), llm_server, output, max_tokens)
 
 
 async def test_answer_streams_by_edits_then_shows_the_validated_answer(
@@ -37,7 +31,7 @@ async def test_answer_streams_by_edits_then_shows_the_validated_answer(
     output = " ".join([SENTENCE] * 6)
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
-    async with running_bot(*llm_bot(emu, sample_index, copy_of, tmp_path, llm_server, output, 200)):
+    async with running_bot(llm_bot(emu, sample_index, copy_of, tmp_path, llm_server, output, 200)):
         emu.send(chat, alice, "who denied the deployment?")
         (message,) = await emu.wait_for_messages_async(chat, 1, timeout=60)
         await emu.wait_until_async(lambda: message.reply_markup is not None, timeout=60)
@@ -52,7 +46,7 @@ async def test_flood_control_delays_edits_without_losing_text(emu, sample_index,
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
     emu.flood_limit(chat, 1, retry_after=1)
-    async with running_bot(*llm_bot(emu, sample_index, copy_of, tmp_path, llm_server, output, 240)):
+    async with running_bot(llm_bot(emu, sample_index, copy_of, tmp_path, llm_server, output, 240)):
         emu.send(chat, alice, "who denied the deployment?")
         (message,) = await emu.wait_for_messages_async(chat, 1, timeout=60)
         await emu.wait_until_async(lambda: message.reply_markup is not None, timeout=90)
@@ -65,7 +59,7 @@ async def test_a_long_llm_answer_is_split_under_the_limit(emu, sample_index, cop
     output = "\n\n".join([paragraph] * 9)
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
-    async with running_bot(*llm_bot(emu, sample_index, copy_of, tmp_path, llm_server, output, 1600)):
+    async with running_bot(llm_bot(emu, sample_index, copy_of, tmp_path, llm_server, output, 1600)):
         emu.send(chat, alice, "who denied the deployment?")
         await emu.wait_for_messages_async(chat, 2, timeout=120)
         await emu.wait_until_async(lambda: any(m.reply_markup for m in emu.messages(chat)), timeout=120)

@@ -10,11 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from answers.timeframes import parse_period
-from briefings.core import Briefer
-from briefings.selection import index_mark
-from index.ingest import add_to_index
 from newsbot.cli import main
-from tests.newsroom import BRIDGE_HERALD, BRIDGE_TIMES, FERRY_CREWS, build_index, service_for, write_jsonl
+from tests.helpers import index_items, wire
+from tests.newsroom import BRIDGE_HERALD, BRIDGE_TIMES, FERRY_CREWS, build_index, write_jsonl
 
 NOW = datetime(2024, 11, 13, 7, 0, tzinfo=UTC)
 MARKER = re.compile(r"\[(\d+)\]")
@@ -22,12 +20,12 @@ MARKER = re.compile(r"\[(\d+)\]")
 
 @pytest.fixture(scope="module")
 def newsroom(tmp_path_factory, embedder):
-    return build_index(tmp_path_factory.mktemp("newsroom"), embedder)
+    return build_index(tmp_path_factory.mktemp("newsroom"))
 
 
 @pytest.fixture
 def briefer(newsroom):
-    return Briefer(service_for(newsroom, NOW), newsroom)
+    return wire(newsroom, NOW).briefer
 
 
 def assert_cited(item) -> None:
@@ -53,7 +51,7 @@ def test_two_outlets_versions_of_a_story_are_one_item_citing_both(briefer):
 
 def test_an_outlet_no_chosen_sentence_cites_is_still_cited(newsroom):
     terse = newsroom.model_copy(update={"briefing_sentences": 1, "briefing_items": 1})
-    (bridge,) = Briefer(service_for(terse, NOW), terse).brief().items
+    (bridge,) = wire(terse, NOW).briefer.brief().items
     assert re.fullmatch(r"[^\[\]]+ \[1\]\. Also reported by (Coast Herald|Northern Times) \[2\]\.", bridge.text)
     assert {c.source for c in bridge.citations} == {"Coast Herald", "Northern Times"}
     assert_cited(bridge)
@@ -70,10 +68,10 @@ def test_a_topic_and_a_period_narrow_the_briefing(briefer):
 
 def test_only_articles_indexed_since_the_last_mark_are_new(newsroom, embedder, copy_of, tmp_path):
     settings = copy_of(newsroom)
-    briefer = Briefer(service_for(settings, NOW), settings)
-    mark = index_mark(briefer.answers.retriever.reader)
+    wiring = wire(settings, NOW)
+    briefer, mark = wiring.briefer, wiring.store.mark()
     assert briefer.brief(indexed_after=mark).items == []
-    add_to_index([str(write_jsonl([FERRY_CREWS], tmp_path / "ferry.jsonl"))], settings, embedder)
+    index_items(settings, [write_jsonl([FERRY_CREWS], tmp_path / "ferry.jsonl")])
     (item,) = briefer.brief(indexed_after=mark).items
     assert item.headline == FERRY_CREWS["title"] and item.citations[0].url == FERRY_CREWS["url"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from answers.citations import PASSAGE_SEPARATOR, renumber
-from index.database import Passage, StoredArticle
+from index.types import Passage, StoredArticle
 
 
 def article(article_id: str) -> StoredArticle:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from index.reader import IndexReader
+from index.sqlite import SQLiteStore
 
 WORDS = (
     "council budget river flood minister election court ruling market shares storm coast army border talks "
@@ -69,7 +69,7 @@ def kill_after_commits(process: subprocess.Popen, index_dir: Path, commits: int)
 
 
 def assert_consistent(index_dir: Path) -> int:
-    reader = IndexReader(index_dir)
+    reader = SQLiteStore(index_dir)
     db = reader.db
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []

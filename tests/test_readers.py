@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from index.articles import Article
-from index.errors import IngestError
 from index.readers import read_path
+from newsbot.errors import IngestError
 
 LIMIT = 1_000_000
 BODY = "The council met on Tuesday. It approved the budget after a long debate. Critics said it was too small."

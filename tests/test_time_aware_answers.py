@@ -15,7 +15,7 @@ RATES = "What did the Bank of Valdora decide about interest rates"
 
 @pytest.fixture(scope="module")
 def newsroom(tmp_path_factory, embedder):
-    return build_index(tmp_path_factory.mktemp("newsroom"), embedder)
+    return build_index(tmp_path_factory.mktemp("newsroom"))
 
 
 @pytest.fixture

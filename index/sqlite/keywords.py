@@ -1,63 +1,50 @@
-"""BM25 keyword search over passages (bm25s with an English stemmer), rebuilt when the index changes and
-cached beside it (one folder per index generation), so that a restart does not rebuild it."""
+"""BM25 keyword search over passages (bm25s, stemmed terms), built when the index changes and cached beside it
+(one folder per index generation, loaded memory-mapped), so that a restart does not rebuild it."""
 
 from __future__ import annotations
 
-import re
+import json
 import shutil
 import tempfile
-from collections.abc import Callable
-from functools import lru_cache
+from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-STEMMER = Stemmer.Stemmer("english")
-STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {"many", "much", "whose", "according", "say", "said", "says"}
+from index.terms import terms, words
 
-
-WORD = re.compile(r"\b\w\w+\b")
 CACHE_PATTERN = "keywords-{generation:08d}"
 CACHE_GLOB = "keywords-*"
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased content words (stop words left out)."""
-    return [word for word in WORD.findall(text.lower()) if word not in STOPWORDS]
-
-
-def terms(text: str) -> list[str]:
-    """Stemmed content words: what BM25 indexes and what question coverage compares."""
-    return [stem(word) for word in words(text)]
-
-
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    return STEMMER.stemWord(word)
+VOCABULARY_FILE = "vocabulary.json"
+PassageTexts = Callable[[], Iterable[tuple[int, str, str]]]  # (passage id, article title, passage text)
 
 
 class KeywordIndex:
-    def __init__(self, ids: np.ndarray, bm25: bm25s.BM25):
-        self.ids = ids
+    def __init__(self, ids: np.ndarray, bm25: bm25s.BM25, folder: Path | None = None):
+        self.ids = ids  # passage id of each BM25 document, ascending
         self.bm25 = bm25
+        self.folder = folder
+        self._vocabulary: dict[str, int] | None = None
 
     @classmethod
-    def build(cls, passages: list[tuple[int, str, str]]) -> KeywordIndex:
-        """`passages`: (passage id, article title, passage text)."""
+    def build(cls, passages: Iterable[tuple[int, str, str]]) -> KeywordIndex:
+        ids, documents = [], []
+        for passage_id, title, text in passages:
+            ids.append(passage_id)
+            documents.append(terms(f"{title}\n{text}"))
         bm25 = bm25s.BM25()
-        if passages:
-            bm25.index([terms(f"{title}\n{text}") for _, title, text in passages], show_progress=False)
-        return cls(np.array([passage_id for passage_id, _, _ in passages], dtype=np.int64), bm25)
+        if documents:
+            bm25.index(documents, show_progress=False)
+        return cls(np.array(ids, dtype=np.int64), bm25)
 
     @classmethod
-    def cached(cls, directory: Path, generation: int, passages: Callable[[], list[tuple[int, str, str]]]) -> KeywordIndex:
+    def cached(cls, directory: Path, generation: int, passages: PassageTexts) -> KeywordIndex:
         """The keyword index of `generation`, loaded from its folder in `directory`, else built and saved there."""
         folder = directory / CACHE_PATTERN.format(generation=generation)
         try:
-            return cls(np.load(folder / "ids.npy"), bm25s.BM25.load(str(folder)))
+            return cls(np.load(folder / "ids.npy"), bm25s.BM25.load(str(folder), mmap=True), folder)
         except (OSError, ValueError, KeyError):
             index = cls.build(passages())
         if len(index.ids):
@@ -77,17 +64,44 @@ class KeywordIndex:
         except OSError:  # another process saved it first
             shutil.rmtree(staging, ignore_errors=True)
             return
+        self.folder = folder
         for old in folder.parent.glob(CACHE_GLOB):
             if old != folder:
                 shutil.rmtree(old, ignore_errors=True)
 
     def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """(passage id, BM25 score) of the best `k` passages, only among `allowed` ids when given."""
+        """(passage id, BM25 score) of the best `k` passages; only where `allowed` (one flag per document) is set."""
         if len(self.ids) == 0:
             return []
         tokens = [[term for term in terms(query) if term in self.bm25.vocab_dict]]
         if not tokens[0]:
             return []
-        mask = np.isin(self.ids, allowed).astype(np.float32) if allowed is not None else None
+        mask = allowed.astype(np.float32) if allowed is not None else None
         rows, scores = self.bm25.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False, weight_mask=mask)
         return [(int(self.ids[row]), float(score)) for row, score in zip(rows[0], scores[0], strict=True) if score > 0]
+
+    def vocabulary(self, passages: PassageTexts) -> dict[str, int]:
+        """Every word of the passages and how many passages hold it; computed once, cached with the index."""
+        if self._vocabulary is None:
+            self._vocabulary = self._load_vocabulary() or self._count_words(passages)
+        return self._vocabulary
+
+    def _load_vocabulary(self) -> dict[str, int] | None:
+        try:
+            return json.loads((self.folder / VOCABULARY_FILE).read_text()) if self.folder else None
+        except (OSError, ValueError):
+            return None
+
+    def _count_words(self, passages: PassageTexts) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for _, title, text in passages():
+            counts.update(set(words(f"{title}\n{text}")))
+        vocabulary = dict(counts)
+        if self.folder:
+            temporary = self.folder / f".{VOCABULARY_FILE}.tmp"
+            try:
+                temporary.write_text(json.dumps(vocabulary))
+                temporary.replace(self.folder / VOCABULARY_FILE)
+            except OSError:  # a read-only or replaced cache folder: counted again next time
+                pass
+        return vocabulary

@@ -1,7 +1,9 @@
-"""FAISS vector files: a cache of the vectors in SQLite, one file per index generation."""
+"""FAISS files: a cache of the vectors in SQLite, one file per index generation. A missing, stale or damaged
+file is rebuilt from SQLite, never trusted."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -10,6 +12,7 @@ import faiss
 import numpy as np
 
 FILE_PATTERN = "vectors-{generation:08d}.faiss"
+log = logging.getLogger("newsbot.index")
 
 
 def vectors_path(directory: Path, generation: int) -> Path:
@@ -30,9 +33,20 @@ def build_from_database(connection: sqlite3.Connection, dimension: int) -> faiss
     return index
 
 
-def load(directory: Path, generation: int) -> faiss.IndexIDMap2 | None:
+def load(directory: Path, generation: int, passages: int, dimension: int) -> faiss.IndexIDMap2 | None:
+    """The generation's FAISS file when it exists and holds `passages` vectors of `dimension`, else None."""
     path = vectors_path(directory, generation)
-    return faiss.read_index(str(path)) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError as error:  # damaged, or replaced while it was being read
+        log.warning("%s can't be read (%s); rebuilding it from the index database", path.name, error)
+        return None
+    if index.ntotal != passages or index.d != dimension:
+        log.warning("%s holds %d vectors, the database %d; rebuilding it", path.name, index.ntotal, passages)
+        return None
+    return index
 
 
 def save(directory: Path, generation: int, index: faiss.IndexIDMap2) -> None:

@@ -1,0 +1,32 @@
+"""What an answerer is. The answering service retrieves and judges the evidence; an answerer writes the text.
+
+`ExtractiveAnswerer` (answers/extractive.py) quotes the best sentences and needs no LLM; `LLMAnswerer`
+(answers/llm.py) has a chat model write, and is checked against the passages. Which one answers is a
+setting (`ANSWERER`), looked up in the registry the wiring module keeps (newsbot/wiring.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from datetime import date
+from typing import Protocol
+
+from answers.evidence import Evidence
+from answers.types import Turn
+from index.types import Passage
+
+Written = Generator[str, None, str | None]  # yields text as it is written; returns the whole text, None to abstain
+
+
+class Answerer(Protocol):
+    name: str
+    streams: bool  # whether its text comes a bit at a time (worth showing as it is written)
+
+    def answer(self, question: str, history: Sequence[Turn], evidence: Evidence, today: date) -> Written:
+        """The answer, with `[n]` markers citing `evidence.passages` (1-based); None when the passages don't
+        answer; "" when nothing usable was written (the service then quotes the passages instead)."""
+        ...
+
+    def summarise(self, passages: list[Passage], sentences: int) -> str:
+        """A few sentences telling the story the passages report, cited `[n]` as above; "" if none."""
+        ...

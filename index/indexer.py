@@ -1,0 +1,214 @@
+"""Adding articles to a store: which are new, changed, unchanged or duplicates; their passages and vectors.
+The slow work (reading, fetching, embedding) happens outside the write lock, which is taken only to write a
+batch, so a killed run keeps every batch it wrote and readers and other writers are never held up for long."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from index.articles import Article, normalize_url
+from index.passages import Span, passage_spans
+from index.store import Store
+from index.types import ArticleWrite, PassageWrite, StoredArticle
+from newsbot.errors import IngestError, ModelMismatchError, NewsbotError
+
+LOCK_WAIT_SECONDS = 60.0
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    failed: list[dict] = field(default_factory=list)
+    details: list[dict] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "duplicates": self.duplicates,
+            "failed": self.failed,
+        }
+
+    def fail(self, item: str, error: str) -> None:
+        self.failed.append({"item": item, "error": error})
+
+    def record(self, item: str, status: str, article_id: str, reason: str = "") -> None:
+        """Counts an item as "added", "updated", "unchanged" or "duplicate" (with the reason)."""
+        counter = "duplicates" if status == "duplicate" else status
+        setattr(self, counter, getattr(self, counter) + 1)
+        self.details.append(
+            {"item": item, "status": status, "id": article_id, **({"reason": reason} if reason else {})}
+        )
+
+    def summary(self) -> str:
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"duplicates {self.duplicates}, failed {len(self.failed)}"
+        )
+
+    def problem_lines(self) -> list[str]:
+        """One line for each duplicate and each failure, saying which item and why."""
+        duplicates = [f"duplicate: {d['item']} {d['reason']}" for d in self.details if d["status"] == "duplicate"]
+        return duplicates + [f"failed: {f['item']}: {f['error']}" for f in self.failed]
+
+
+@dataclass
+class _Planned:
+    article: Article
+    article_id: str
+    label: str
+    status: str  # "added" or "updated"
+    spans: list[Span]
+
+
+class Indexer:
+    def __init__(
+        self,
+        store: Store,
+        embedder,
+        passage_chars: int,
+        commit_every_passages: int = 2048,
+        lock_wait: float = LOCK_WAIT_SECONDS,
+    ):
+        self.store = store
+        self.embedder = embedder
+        self.passage_chars = passage_chars
+        self.commit_every_passages = commit_every_passages
+        self.lock_wait = lock_wait
+
+    # -- adding -----------------------------------------------------------------------------------
+
+    def add(self, items: Iterable[Article | IngestError]) -> IngestReport:
+        """Indexes every article of `items`; never raises for a bad item, reports it."""
+        self._check_model()
+        report = IngestReport()
+        batch: list[_Planned] = []
+        seen: dict[str, str] = {}  # identity or id -> the item that first had it in this run
+        hashes: dict[str, str] = {}  # content hash -> article id, in this run
+        for item in items:
+            if isinstance(item, IngestError):
+                report.fail(item.item, item.reason)
+                continue
+            planned = self._plan(item, report, seen, hashes)
+            if planned:
+                batch.append(planned)
+            if sum(len(p.spans) for p in batch) >= self.commit_every_passages:
+                self._write(batch, report)
+                batch = []
+        self._write(batch, report)
+        return report
+
+    def _plan(self, article: Article, report: IngestReport, seen: dict, hashes: dict) -> _Planned | None:
+        article_id = article.article_id()
+        label = article.url or article.title or article_id
+        if article_id in seen:
+            report.record(
+                label, "duplicate", article_id, f"is the same article as {seen[article_id]}, earlier in this run"
+            )
+            return None
+        seen[article_id] = label
+        content_hash, stored_hash = article.content_hash, self.store.content_hash(article_id)
+        if stored_hash == content_hash:
+            report.record(label, "unchanged", article_id)
+            return None
+        twin = hashes.get(content_hash) or self.store.duplicate_of(content_hash, article_id)
+        if twin:
+            report.record(label, "duplicate", twin, f"has the same text as article {twin}")
+            return None
+        spans = passage_spans(article.text, self.passage_chars)
+        if not spans:
+            report.fail(label, "the article has no text to index")
+            return None
+        hashes[content_hash] = article_id
+        return _Planned(article, article_id, label, "updated" if stored_hash else "added", spans)
+
+    def _write(self, batch: list[_Planned], report: IngestReport) -> None:
+        if not batch:
+            return
+        texts = [_passage_text(p.article.title, p.article.text, span) for p in batch for span in p.spans]
+        vectors = iter(self.embedder.embed(texts))
+        writes = [_article_write(p, [PassageWrite(s.start, s.end, next(vectors)) for s in p.spans]) for p in batch]
+        with self.store.writer(wait=self.lock_wait) as writer:
+            if self.store.model() is None:
+                writer.set_model(self.embedder.model_id, self.embedder.dimension)
+            failed = dict(writer.put(writes))
+        for planned in batch:
+            if planned.article_id in failed:
+                report.fail(planned.label, failed[planned.article_id])
+            else:
+                report.record(planned.label, planned.status, planned.article_id)
+
+    # -- removing and rebuilding ------------------------------------------------------------------
+
+    def remove(self, id_or_url: str) -> StoredArticle:
+        key = id_or_url.strip()
+        article = self.store.find(key, normalize_url(key) if "://" in key else None)
+        if article is None:
+            raise NewsbotError(f"no article with id or URL '{id_or_url}'; `newsbot index list` shows what is indexed")
+        with self.store.writer(wait=self.lock_wait) as writer:
+            writer.remove(article.id)
+        return article
+
+    def rebuild(self, on_progress: Callable[[int], None] = lambda n: None) -> int:
+        """Re-splits and re-embeds every article with the current settings and model, in one transaction."""
+        with self.store.writer(wait=self.lock_wait) as writer:
+            return writer.rebuild(self.embedder.model_id, self.embedder.dimension, self._reembedded(on_progress))
+
+    def _reembedded(self, on_progress: Callable[[int], None]) -> Iterator[tuple[str, list[PassageWrite]]]:
+        for chunk in _chunks(self.store.texts(), 64):
+            spans = [passage_spans(text, self.passage_chars) for _, _, text in chunk]
+            texts = [
+                _passage_text(title, text, span)
+                for (_, title, text), spaced in zip(chunk, spans, strict=False)
+                for span in spaced
+            ]
+            vectors = iter(self.embedder.embed(texts))
+            for (article_id, _, _), spaced in zip(chunk, spans, strict=True):
+                yield article_id, [PassageWrite(s.start, s.end, next(vectors)) for s in spaced]
+            on_progress(len(chunk))
+
+    def _check_model(self) -> None:
+        recorded = self.store.model()
+        if recorded and recorded[0] != self.embedder.model_id:
+            raise ModelMismatchError(
+                f"the index at {self.store.location} was built with the model '{recorded[0]}' "
+                f"(dimension {recorded[1]}), but EMBEDDING_MODEL is now '{self.embedder.model_id}'; "
+                "run `newsbot index rebuild` to re-embed every article with it"
+            )
+
+
+def _article_write(planned: _Planned, passages: list[PassageWrite]) -> ArticleWrite:
+    article = planned.article
+    return ArticleWrite(
+        id=planned.article_id,
+        identity=article.identity,
+        title=article.title,
+        source=article.source,
+        url=article.url,
+        published=article.published,
+        content_hash=article.content_hash,
+        text=article.text,
+        extra=article.extra,
+        passages=passages,
+    )
+
+
+def _passage_text(title: str, text: str, span: Span) -> str:
+    passage = text[span.start : span.end]
+    return f"{title}\n{passage}" if title else passage
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,76 @@
+"""What filters and date priors need to know about every passage, as arrays held with each index generation:
+its article's date, outlet and added mark. Filtering is then a few vector operations, never a list of
+allowed passages fetched from SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+
+import faiss
+import numpy as np
+
+from index.types import DatePrior, Filters, day_number, iso_day
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    passage_ids: np.ndarray  # ascending: the order of the keyword index's documents
+    article_ids: np.ndarray  # per passage: its article's id
+    days: np.ndarray  # per passage: its article's publication day number, else the day it was added
+    dated: np.ndarray  # per passage: whether the article has a publication date
+    sources: np.ndarray  # per passage: its article's outlet, lower case
+    marks: np.ndarray  # per passage: its article's added mark
+
+    @classmethod
+    def load(cls, connection: sqlite3.Connection) -> Catalogue:
+        rows = connection.execute(
+            "SELECT p.id, a.published, a.added_at, lower(a.source), a.added_seq, a.id FROM passages p "
+            "JOIN articles a ON a.id = p.article_id ORDER BY p.id"
+        ).fetchall()
+        published = [iso_day(row[1]) for row in rows]
+        return cls(
+            passage_ids=np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)),
+            article_ids=np.array([row[5] for row in rows], dtype=object),
+            days=np.array(
+                [day_number(day or iso_day(row[2])) for day, row in zip(published, rows, strict=False)], dtype=np.int32
+            ),
+            dated=np.array([day is not None for day in published], dtype=bool),
+            sources=np.array([row[3] for row in rows], dtype=object),
+            marks=np.fromiter((row[4] for row in rows), dtype=np.int64, count=len(rows)),
+        )
+
+    def allowed(self, filters: Filters) -> np.ndarray:
+        """One flag per passage: whether it passes `filters`."""
+        keep = np.ones(len(self.passage_ids), dtype=bool)
+        if filters.sources:
+            keep &= np.isin(self.sources, [source.lower() for source in filters.sources])
+        if filters.published_from:
+            keep &= self.dated & (self.days >= day_number(filters.published_from))
+        if filters.published_to:
+            keep &= self.dated & (self.days <= day_number(filters.published_to))
+        if filters.until:
+            keep &= self.days <= day_number(filters.until)
+        if filters.added_after is not None:
+            keep &= self.marks > filters.added_after
+        return keep
+
+    def selector(self, allowed: np.ndarray) -> tuple[faiss.IDSelector, np.ndarray]:
+        """A FAISS selector of the allowed passage ids, and the bitmap it reads (keep it alive while searching)."""
+        size = int(self.passage_ids[-1]) + 1 if len(self.passage_ids) else 1
+        bits = np.zeros(size, dtype=bool)
+        bits[self.passage_ids[allowed]] = True
+        bitmap = np.packbits(bits, bitorder="little")
+        return faiss.IDSelectorBitmap(size, faiss.swig_ptr(bitmap)), bitmap
+
+    def prior_factors(self, passage_ids: np.ndarray, prior: DatePrior) -> np.ndarray:
+        positions = np.searchsorted(self.passage_ids, passage_ids)
+        return np.array([prior.factor(self.day(position)) for position in positions], dtype=np.float32)
+
+    def day(self, position: int) -> date | None:
+        number = int(self.days[position])
+        return date.fromordinal(number) if number > 0 else None
+
+    def position(self, passage_id: int) -> int:
+        return int(np.searchsorted(self.passage_ids, passage_id))

@@ -1,0 +1,300 @@
+"""The embedded store: SQLite (the source of truth) plus a FAISS file and a BM25 cache per index generation,
+all in one folder. Readers follow the writer's commits: a search uses the newest committed generation."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+from filelock import FileLock, Timeout
+
+from index.sqlite import vectors
+from index.sqlite.catalogue import Catalogue
+from index.sqlite.database import (
+    ARTICLE_COLUMNS,
+    DATABASE_NAME,
+    article_from_row,
+    chunked,
+    connect,
+    generation,
+    get_meta,
+    marks,
+    passages_by_id,
+)
+from index.sqlite.keywords import KeywordIndex
+from index.sqlite.writer import SQLiteWriter
+from index.types import DatePrior, Filters, Hit, Passage, StoredArticle
+from newsbot.errors import IndexBusyError, ModelMismatchError
+
+LOCK_NAME = "write.lock"
+PRIOR_POOL = 4  # with a date prior, a search re-ranks this many times the passages it returns
+
+
+@dataclass
+class Snapshot:
+    """One committed generation: its vectors, its catalogue and (built on first use) its keyword index."""
+
+    generation: int
+    faiss: faiss.IndexIDMap2
+    catalogue: Catalogue
+    keywords: KeywordIndex | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SQLiteStore:
+    def __init__(self, location: str | Path, expected_model: str | None = None, create: bool = False):
+        self.directory = Path(location)
+        self.location = str(self.directory)
+        self.expected_model = expected_model
+        connect(self.directory, create=create).close()  # fails early, with a clear message, when there is none
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._snapshot: Snapshot | None = None
+        faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead (and stall under load)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (sqlite3 connections must not be shared by threads in a transaction)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = connect(self.directory)
+        return connection
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+    def model(self) -> tuple[str, int] | None:
+        model, dimension = get_meta(self.db, "model"), get_meta(self.db, "dimension")
+        return (model, int(dimension)) if model and dimension else None
+
+    # -- snapshots -------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """The newest committed generation (loaded again when a writer has committed since)."""
+        with self._lock:
+            current = generation(self.db)
+            if self._snapshot is None or self._snapshot.generation != current:
+                self._snapshot = self._load()
+            return self._snapshot
+
+    def _load(self) -> Snapshot:
+        self.db.execute("BEGIN")  # one consistent view of the generation, its vectors and its catalogue
+        try:
+            self._check_model()
+            current = generation(self.db)
+            catalogue = Catalogue.load(self.db)
+            model = self.model()
+            dimension = model[1] if model else 0
+            index = vectors.load(self.directory, current, len(catalogue.passage_ids), dimension)
+            if index is None:
+                index = vectors.build_from_database(self.db, dimension)
+            return Snapshot(current, index, catalogue)
+        finally:
+            self.db.execute("COMMIT")
+
+    def _check_model(self) -> None:
+        recorded = get_meta(self.db, "model")
+        if self.expected_model and recorded and recorded != self.expected_model:
+            raise ModelMismatchError(
+                f"the index at {self.directory} was built with the model '{recorded}', but EMBEDDING_MODEL is "
+                f"'{self.expected_model}'; run `newsbot index rebuild` to re-embed every article with it"
+            )
+
+    def _keywords(self, snapshot: Snapshot) -> KeywordIndex:
+        with snapshot.lock:
+            if snapshot.keywords is None:
+                snapshot.keywords = KeywordIndex.cached(self.directory, snapshot.generation, self._passage_texts)
+            return snapshot.keywords
+
+    def _passage_texts(self) -> Iterator[tuple[int, str, str]]:
+        rows = self.db.execute(
+            'SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p '
+            "JOIN articles a ON a.id = p.article_id ORDER BY p.id"
+        )
+        return ((row[0], row[1], row[2]) for row in rows)
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def dense_search(
+        self, vector: np.ndarray, k: int, filters: Filters | None = None, prior: DatePrior | None = None
+    ) -> list[Hit]:
+        snapshot = self.snapshot()
+        index, catalogue = snapshot.faiss, snapshot.catalogue
+        if index.ntotal == 0 or k <= 0:
+            return []
+        params, bitmap = None, None  # the selector reads the bitmap: it must live until the search is done
+        if filters:
+            allowed = catalogue.allowed(filters)
+            if not allowed.any():
+                return []
+            selector, bitmap = catalogue.selector(allowed)
+            params = faiss.SearchParameters(sel=selector)
+        pool = min(index.ntotal, k * PRIOR_POOL if prior else k)
+        scores, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), pool, params=params)
+        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+        return _ranked(found, k, catalogue, prior)
+
+    def keyword_search(
+        self, query: str, k: int, filters: Filters | None = None, prior: DatePrior | None = None
+    ) -> list[Hit]:
+        snapshot = self.snapshot()
+        if k <= 0:
+            return []
+        keywords, catalogue = self._keywords(snapshot), snapshot.catalogue
+        allowed = catalogue.allowed(filters) if filters else None
+        if allowed is not None and not allowed.any():
+            return []
+        found = keywords.search(query, k * PRIOR_POOL if prior else k, allowed)
+        return _ranked(found, k, catalogue, prior)
+
+    def vocabulary(self) -> Mapping[str, int]:
+        return self._keywords(self.snapshot()).vocabulary(self._passage_texts)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
+        return passages_by_id(self.db, list(ids))
+
+    def lead_passages(self, article_ids: Sequence[str], per_article: int) -> dict[str, list[Passage]]:
+        ids = list(article_ids)
+        rows = [
+            row
+            for chunk in chunked(ids, 500)
+            for row in self.db.execute(
+                f"SELECT id, article_id FROM passages WHERE article_id IN ({marks(chunk)}) AND ordinal < ?"
+                " ORDER BY article_id, ordinal",
+                [*chunk, per_article],
+            )
+        ]
+        passages = self.passages([row[0] for row in rows])
+        leads: dict[str, list[Passage]] = {article_id: [] for article_id in ids}
+        for passage_id, article_id in rows:
+            leads[article_id].append(passages[passage_id])
+        return leads
+
+    def article_vectors(self, article_ids: Sequence[str]) -> np.ndarray:
+        rows_of = {article_id: row for row, article_id in enumerate(article_ids)}
+        model = self.model()
+        dimension = model[1] if model else 0
+        sums = np.zeros((len(rows_of), dimension), dtype=np.float32)
+        for chunk in chunked(list(rows_of), 500):
+            for article_id, vector in self.db.execute(
+                f"SELECT article_id, vector FROM passages WHERE article_id IN ({marks(chunk)})", chunk
+            ):
+                sums[rows_of[article_id]] += np.frombuffer(vector, dtype=np.float32)
+        return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+
+    def articles(self, limit: int | None = None, filters: Filters | None = None) -> list[StoredArticle]:
+        conditions, values = _conditions(filters or Filters())
+        rows = self.db.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE {conditions}"
+            " ORDER BY coalesce(substr(published, 1, 10), substr(added_at, 1, 10)) DESC, added_seq DESC"
+            + (" LIMIT ?" if limit else ""),
+            [*values, limit] if limit else values,
+        )
+        return [article_from_row(row) for row in rows]
+
+    def find(self, article_id: str, identity: str | None = None) -> StoredArticle | None:
+        row = self.db.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ? OR identity = ?", (article_id, identity)
+        ).fetchone()
+        return article_from_row(row) if row else None
+
+    def content_hash(self, article_id: str) -> str | None:
+        row = self.db.execute("SELECT content_hash FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return row[0] if row else None
+
+    def duplicate_of(self, content_hash: str, article_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT id FROM articles WHERE content_hash = ? AND id != ?", (content_hash, article_id)
+        ).fetchone()
+        return row[0] if row else None
+
+    def texts(self) -> Iterator[tuple[str, str, str]]:
+        for row in self.db.execute("SELECT id, title, text FROM articles ORDER BY id"):
+            yield row[0], row[1], row[2]
+
+    def mark(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(added_seq), 0) FROM articles").fetchone()[0])
+
+    def stats(self) -> dict:
+        counts = self.db.execute(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages), (SELECT max(published) FROM articles)"
+        ).fetchone()
+        model = self.model()
+        return {
+            "articles": counts[0],
+            "passages": counts[1],
+            "model": model[0] if model else None,
+            "dimension": model[1] if model else None,
+            "bytes": sum(f.stat().st_size for f in self.directory.rglob("*") if f.is_file()),
+            "newest_published": counts[2],
+        }
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self, wait: float = 0.0) -> Iterator[SQLiteWriter]:
+        lock = FileLock(self.directory / LOCK_NAME, timeout=wait)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise IndexBusyError(
+                f"index is busy: another newsbot process is writing to {self.directory}; try again when it has finished"
+            ) from None
+        try:
+            with SQLiteWriter(self.directory) as writer:
+                yield writer
+        finally:
+            lock.release()
+
+
+def _ranked(found: list[tuple[int, float]], k: int, catalogue: Catalogue, prior: DatePrior | None) -> list[Hit]:
+    """The hits, re-ranked by score × the prior's factor when there is a prior, best `k` first."""
+    if not found:
+        return []
+    ids = np.array([passage_id for passage_id, _ in found], dtype=np.int64)
+    scores = np.array([score for _, score in found], dtype=np.float32)
+    if prior:
+        scores = scores * catalogue.prior_factors(ids, prior)
+    order = np.argsort(-scores, kind="stable")[:k]
+    positions = np.searchsorted(catalogue.passage_ids, ids[order])
+    return [
+        Hit(int(ids[i]), str(catalogue.article_ids[p]), float(scores[i]), catalogue.day(p))
+        for i, p in zip(order, positions, strict=True)
+    ]
+
+
+def _conditions(filters: Filters) -> tuple[str, list]:
+    """`filters` as an SQL condition on the articles table, with its values."""
+    conditions, values = ["1"], []
+    day = "substr(published, 1, 10)"
+    if filters.sources:
+        conditions.append(f"lower(source) IN ({marks(list(filters.sources))})")
+        values.extend(source.lower() for source in filters.sources)
+    if filters.published_from:
+        conditions.append(f"{day} >= ?")
+        values.append(filters.published_from.isoformat())
+    if filters.published_to:
+        conditions.append(f"{day} <= ?")
+        values.append(filters.published_to.isoformat())
+    if filters.until:
+        conditions.append(f"coalesce({day}, substr(added_at, 1, 10)) <= ?")
+        values.append(filters.until.isoformat())
+    if filters.added_after is not None:
+        conditions.append("added_seq > ?")
+        values.append(filters.added_after)
+    return " AND ".join(conditions), values
+
+
+def index_exists(directory: Path) -> bool:
+    return (directory / DATABASE_NAME).exists()

@@ -1,0 +1,132 @@
+"""What the index stores and returns: articles, passages, search hits, and the filters and date prior that
+searches apply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: str
+    title: str
+    source: str
+    url: str | None
+    published: str | None  # ISO date or datetime, when known
+    added_at: str  # ISO timestamp (UTC) of when this version was indexed
+    content_hash: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def outlet(self) -> str:
+        """Who published it, to tell outlets apart: the source, else the URL or id."""
+        return (self.source or self.url or self.id).lower()
+
+    @property
+    def published_day(self) -> date | None:
+        """The publication date; None when unknown or unreadable."""
+        return iso_day(self.published)
+
+    @property
+    def effective_day(self) -> date:
+        """When the article counts as published: its date, else the day it was added."""
+        return self.published_day or iso_day(self.added_at) or date.min
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: int
+    article: StoredArticle
+    ordinal: int  # position of the passage in its article, from 0
+    start: int  # character span in the article text
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage found by a search, with its article's id and when it counts as published."""
+
+    passage_id: int
+    article_id: str
+    score: float  # cosine similarity (dense) or BM25 (keyword), times the date prior when one was given
+    day: date | None = None
+
+
+@dataclass(frozen=True)
+class PassageWrite:
+    """A passage to store: its span in the article text and its vector."""
+
+    start: int
+    end: int
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class ArticleWrite:
+    """An article to add, or to replace (all its passages) when one with its id exists."""
+
+    id: str
+    identity: str | None
+    title: str
+    source: str
+    url: str | None
+    published: str | None
+    content_hash: str
+    text: str
+    extra: dict
+    passages: list[PassageWrite]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which passages a search may return: of these outlets, published within [published_from,
+    published_to], published no later than `until` (the clock: later articles don't exist yet; an undated
+    article counts as published when it was added), and indexed after the mark `added_after`."""
+
+    sources: tuple[str, ...] = ()
+    published_from: date | None = None
+    published_to: date | None = None
+    until: date | None = None
+    added_after: int | None = None
+
+    def __bool__(self) -> bool:
+        return any(value not in (None, ()) for value in vars(self).values())
+
+
+@dataclass(frozen=True)
+class DatePrior:
+    """A preference for articles published near `centre` (or, for recency, up to it): a search score is
+    multiplied by `floor + (1 - floor) * 0.5 ** (distance in days / half_life_days)`, so an old article that is
+    clearly the answer still wins while, among close calls, the article nearer the centre does."""
+
+    centre: date
+    half_life_days: float
+    floor: float = 0.5
+    after_only: bool = False  # distance counts only before the centre (events "in October" are reported after)
+
+    def factor(self, day: date | None) -> float:
+        if day is None:
+            return self.floor + (1 - self.floor) * 0.5
+        distance = (self.centre - day).days
+        if self.after_only and distance < 0:
+            distance = 0
+        decay = 0.5 ** (abs(distance) / self.half_life_days) if self.half_life_days > 0 else 1.0
+        return self.floor + (1 - self.floor) * decay
+
+
+def iso_day(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def day_number(day: date | None) -> int:
+    """A date as an integer (days since 0001-01-01) for vectorised comparisons; 0 for unknown."""
+    return day.toordinal() if day else 0

@@ -1,0 +1,158 @@
+"""Where the parts are built: from the settings, once per process, each only when a command needs it. The
+CLI and the bot get everything from here; below this module, code takes plain parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property, partial
+
+from answers.answerer import Answerer
+from answers.core import AbstentionRule, AnswerService, utc_now
+from answers.extractive import ExtractiveAnswerer
+from answers.retrieve import Retriever
+from briefings.core import Briefer
+from feeds.polling import FeedPoller
+from index.indexer import Indexer
+from index.store import Store, open_store
+from newsbot.errors import SettingsError
+from newsbot.settings import Settings
+from state.conversations import Conversations
+from state.database import Database, open_database
+from state.feeds import FeedSubscriptions
+from state.schedules import Schedules
+
+
+def _llm(wiring: Wiring) -> Answerer:
+    from answers.llm import LLMAnswerer, chat_model
+
+    settings = wiring.settings
+    model = chat_model(
+        settings.llm_model, settings.llm_base_url, settings.llm_api_key, settings.llm_temperature, settings.llm_timeout
+    )
+    return LLMAnswerer(model, settings.prompts_dir, settings.llm_max_tokens)
+
+
+# The answerers ANSWERER can name. Another answerer is one more entry here.
+ANSWERERS: dict[str, Callable[[Wiring], Answerer]] = {
+    "extractive": lambda wiring: wiring.extractive,
+    "llm": _llm,
+}
+
+
+class Wiring:
+    """The parts of newsbot for one process. `creates_index`: commands that write may create the index;
+    the others fail with a clear message when there is none. `clock`: the moment the bot believes it is."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        creates_index: bool = False,
+        clock: Callable[[], datetime] = utc_now,
+        embedder=None,
+    ):
+        self.settings = settings
+        self.creates_index = creates_index
+        self.clock = clock
+        if embedder is not None:  # one already loaded (the tests share one)
+            self.embedder = embedder
+
+    @cached_property
+    def embedder(self):
+        from index.embeddings import Embedder
+
+        s = self.settings
+        return Embedder(s.embedding_model, s.embedding_backend, s.embedding_batch_size, s.model_cache_dir)
+
+    @cached_property
+    def store(self) -> Store:
+        return open_store(self.settings.index_location, self.embedder.model_id, create=self.creates_index)
+
+    @cached_property
+    def database(self) -> Database:
+        return open_database(self.settings.state_location)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        return Conversations(self.database)
+
+    @cached_property
+    def schedules(self) -> Schedules:
+        return Schedules(self.database)
+
+    @cached_property
+    def feed_subscriptions(self) -> FeedSubscriptions:
+        return FeedSubscriptions(self.database)
+
+    @cached_property
+    def indexer(self) -> Indexer:
+        s = self.settings
+        return Indexer(self.store, self.embedder, s.passage_chars, s.commit_every_passages)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.store, self.embedder)
+
+    @cached_property
+    def extractive(self) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(self.embedder)
+
+    @cached_property
+    def answerer(self) -> Answerer:
+        if self.settings.answerer not in ANSWERERS:
+            raise SettingsError(f"ANSWERER '{self.settings.answerer}' is unknown; use one of {', '.join(ANSWERERS)}")
+        return ANSWERERS[self.settings.answerer](self)
+
+    @cached_property
+    def rule(self) -> AbstentionRule:
+        s = self.settings
+        return AbstentionRule(s.abstain_min_coverage, s.abstain_coverage_weight, s.abstain_min_similarity)
+
+    @cached_property
+    def answers(self) -> AnswerService:
+        s = self.settings
+        return AnswerService(
+            self.retriever,
+            self.answerer,
+            self.extractive,
+            self.rule,
+            time_zone=s.zone,
+            stale_after_days=s.stale_after_days,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def briefer(self) -> Briefer:
+        s = self.settings
+        return Briefer(
+            self.retriever,
+            self.answerer,
+            self.extractive,
+            articles=s.briefing_articles,
+            items=s.briefing_items,
+            sentences=s.briefing_sentences,
+            story_similarity=s.story_similarity,
+            min_coverage=s.abstain_min_coverage,
+        )
+
+    @cached_property
+    def fetch_article(self):
+        from index.fetch import fetch_article
+
+        return partial(fetch_article, timeout=self.settings.fetch_timeout, max_bytes=self.settings.fetch_max_bytes)
+
+    @cached_property
+    def feed_poller(self) -> FeedPoller:
+        from feeds.reading import read_feed
+
+        s = self.settings
+        read = partial(read_feed, timeout=s.fetch_timeout, max_bytes=s.fetch_max_bytes)
+        return FeedPoller(
+            self.feed_subscriptions, self.indexer, read, self.fetch_article, s.feed_poll_minutes, s.feed_max_entries
+        )
+
+    def read_sources(self, items: list[str]):
+        """The articles of files, folders and URLs (the command line's `index add`)."""
+        from index.ingest import read_sources
+
+        return read_sources(items, self.fetch_article, self.settings.max_file_bytes)

@@ -1,0 +1,75 @@
+"""Conversation turns (the context of follow-ups), the answers shown (for their buttons) and feedback."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from answers.types import Answer, Citation, Turn
+from state.database import Database
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Conversations:
+    def __init__(self, database: Database, history_turns: int = 4):
+        self.database = database
+        self.history_turns = history_turns
+
+    def history(self, chat_id: int, user_id: int) -> list[Turn]:
+        with self.database.transaction() as cursor:
+            rows = cursor.execute(
+                "SELECT question, answer FROM turns WHERE chat_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+                (chat_id, user_id, self.history_turns),
+            ).fetchall()
+        return [Turn(row["question"], row["answer"]) for row in reversed(rows)]
+
+    def remember(self, chat_id: int, user_id: int, answer: Answer) -> int:
+        """Records the turn and the answer; returns the answer's id (for its buttons)."""
+        at = now_text()
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO turns (chat_id, user_id, question, answer, at) VALUES (?, ?, ?, ?, ?)",
+                (chat_id, user_id, answer.question, answer.text, at),
+            )
+            row = cursor.execute(
+                "INSERT INTO answers (chat_id, user_id, question, answer, abstained, citations, answerer, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    chat_id,
+                    user_id,
+                    answer.question,
+                    answer.text,
+                    int(answer.abstained),
+                    json.dumps([asdict(c) for c in answer.citations], ensure_ascii=False),
+                    answer.answerer,
+                    at,
+                ),
+            ).fetchone()
+        return int(row["id"])
+
+    def answer(self, answer_id: int) -> tuple[str, list[Citation]] | None:
+        with self.database.transaction() as cursor:
+            row = cursor.execute("SELECT answer, citations FROM answers WHERE id = ?", (answer_id,)).fetchone()
+        if row is None:
+            return None
+        return row["answer"], [Citation(**c) for c in json.loads(row["citations"])]
+
+    def record_feedback(self, answer_id: int, user_id: int, vote: str) -> None:
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                "INSERT INTO feedback (answer_id, user_id, vote, at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote, at = excluded.at",
+                (answer_id, user_id, vote, now_text()),
+            )
+
+    def feedback(self) -> list[dict]:
+        with self.database.transaction() as cursor:
+            rows = cursor.execute(
+                "SELECT f.vote, f.user_id, a.question, a.answer, a.citations FROM feedback f"
+                " JOIN answers a ON a.id = f.answer_id ORDER BY f.at"
+            ).fetchall()
+        return [{**row, "citations": json.loads(row["citations"])} for row in rows]

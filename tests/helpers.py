@@ -1,0 +1,37 @@
+"""Building the parts under test the way production does (newsbot.wiring), sharing one loaded model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+from answers.core import utc_now
+from index.embeddings import Embedder
+from index.indexer import IngestReport
+from newsbot.settings import DEFAULT_EMBEDDING_MODEL, Settings
+from newsbot.wiring import Wiring
+
+
+@cache
+def shared_embedder() -> Embedder:
+    return Embedder(DEFAULT_EMBEDDING_MODEL)
+
+
+def test_settings(directory: Path, **overrides) -> Settings:
+    """Settings with the index and the bot state in `directory`, nothing read from .env."""
+    return Settings(
+        _env_file=None, index_dir=directory / "index", bot_state_path=directory / "bot.sqlite", **overrides
+    )
+
+
+def wire(settings: Settings, now: datetime | None = None, creates_index: bool = True) -> Wiring:
+    """The production wiring of `settings`, with the shared model, its clock stopped at `now` when given."""
+    clock = (lambda: now) if now else utc_now
+    return Wiring(settings, creates_index=creates_index, clock=clock, embedder=shared_embedder())
+
+
+def index_items(settings: Settings, items: list, **wiring_options) -> IngestReport:
+    """Indexes files, folders and URLs as `newsbot index add` does."""
+    wiring = wire(settings, **wiring_options)
+    return wiring.indexer.add(wiring.read_sources([str(item) for item in items]))
