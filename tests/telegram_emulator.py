@@ -16,12 +16,44 @@ can run against it while the tests act as users::
 Text formatting follows tdlib (the library behind the Bot API server): HTML, MarkdownV2 and legacy
 Markdown are parsed into the visible text and entities, leading/trailing whitespace is trimmed, and
 the 4096-character limit (1024 for captions) applies to the visible text, counted in code points.
-Entity offsets and lengths are in UTF-16 code units. Deliberate deviations from api.telegram.org:
+Entity offsets and lengths are in UTF-16 code units. Error descriptions and checks are taken from
+telegram-bot-api's Client.cpp, WebhookActor.cpp and ClientManager.cpp and tdlib where they decide,
+and from the server's documented error codes (RESULT_ID_DUPLICATE...) where Telegram does.
+
+What the tests can drive, beyond sending and clicking:
+
+* Users and chats: private chats, groups, supergroups, forums, channels; member statuses
+  (``set_member_status``, anonymous administrators with ``is_anonymous``); messages sent on behalf
+  of a chat (``send_as_chat``: anonymous admins as GroupAnonymousBot, posts as a channel via
+  Channel_Bot) and automatic forwards of channel posts into a linked discussion group
+  (``link_discussion``, from "Telegram" 777000); forged callback data (``click(forged=True)``).
+* Documents: a new file_id per upload, a file_unique_id that follows the content, file names
+  passed on as sent, sizes advertised beyond the bytes held (getFile: "file is too big" > 20 MB).
+* Inline mode (``TelegramEmulator(inline=True)``): ``inline_query`` -> answerInlineQuery (checked as
+  Telegram does, "article" results) -> ``choose_inline_result`` sends a message via the bot, whose
+  buttons give callback queries with inline_message_id, edited by inline_message_id; optional
+  chosen_inline_result updates (``inline_feedback=True``).
+* Webhooks: after setWebhook the emulator POSTs updates with the secret token header, one at a
+  time per chat (per user for queries), at most max_connections at once, retrying failures with
+  Telegram's back-off, and reports them in getWebhookInfo; getUpdates then fails with 409.
+  ``webhook_backends`` puts a load balancer in front of several bot workers; ``deliveries`` tells
+  which got what.
+
+Deliberate deviations from api.telegram.org:
 
 * HTML is stricter than Telegram: a bare ``&`` or ``>`` in text is rejected ("can't parse
   entities: Unescaped ...") although Telegram tolerates them, so that unescaped dynamic text fails
   every time instead of only when it happens to contain ``<``.
-* No inline mode, no webhook delivery (setWebhook is stored only), no media other than documents.
+* Webhooks may be plain http:// on any port of a loopback address (Telegram: HTTPS on 443, 80, 88
+  or 8443), and updates are only ever sent to loopback addresses: to any other host a delivery
+  fails ("Failed to resolve host") unless ``webhook_backends`` routes it to loopback workers.
+  setWebhook does not check that the URL answers, there are no certificates, a webhook's answer
+  can't carry a method call, and a failing update is retried until delivered (Telegram gives up
+  once it expires, after about a day).
+* Inline results are "article"s with text content only; other types get a 400 saying so.
+* file_unique_id is derived from the content: the same bytes uploaded twice share it (Telegram
+  promises it only for the same stored file).
+* Media other than documents, payments, games, business connections and reactions are absent.
 """
 
 from __future__ import annotations
@@ -42,12 +74,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 JSON = dict[str, Any]
+Found = TypeVar("Found")
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 TEXT_LIMIT = 4096
@@ -2156,8 +2189,9 @@ class _BotApi:
         button = _inline_results_button(params)
         results = _inline_results(params)
         query = self.world.inline_queries.get(params.text("inline_query_id") or "")
-        late = query is None or time.monotonic() - query.at > self.world.inline_timeout
-        if late or query is None or query.answer is not None:
+        if query is None or query.answer is not None:
+            raise _bad(QUERY_TOO_OLD)
+        if time.monotonic() - query.at > self.world.inline_timeout:
             raise _bad(QUERY_TOO_OLD)
         next_offset = params.text("next_offset") or ""
         if len(next_offset.encode()) > INLINE_ID_LIMIT:
@@ -2538,7 +2572,7 @@ class TelegramEmulator:
 
     @property
     def pending_update_count(self) -> int:
-        """Updates queued and not yet confirmed by a getUpdates offset."""
+        """Updates queued and not yet confirmed (by a getUpdates offset or a webhook's 2xx)."""
         with self._world.lock:
             return len(self._world.updates)
 
@@ -3043,24 +3077,20 @@ class TelegramEmulator:
         return self.messages(chat, thread_id)
 
     def wait_for_callback_answer(self, callback_id: str, timeout: float = 10.0) -> CallbackAnswer:
-        self.wait_until(
-            lambda: self.callback_answer(callback_id) is not None,
-            timeout,
-            lambda: f"an answer to callback query {callback_id}; {self._what_happened()}",
-        )
-        answer = self.callback_answer(callback_id)
-        assert answer is not None
-        return answer
+        what = f"an answer to callback query {callback_id}"
+        return self._wait_for(lambda: self.callback_answer(callback_id), timeout, what)
 
     def wait_for_inline_answer(self, query_id: str, timeout: float = 10.0) -> InlineAnswer:
+        what = f"an answer to inline query {query_id}"
+        return self._wait_for(lambda: self.inline_answer(query_id), timeout, what)
+
+    def _wait_for(self, find: Callable[[], Found | None], timeout: float, what: str) -> Found:
         self.wait_until(
-            lambda: self.inline_answer(query_id) is not None,
-            timeout,
-            lambda: f"an answer to inline query {query_id}; {self._what_happened()}",
+            lambda: find() is not None, timeout, lambda: f"{what}; {self._what_happened()}"
         )
-        answer = self.inline_answer(query_id)
-        assert answer is not None
-        return answer
+        found = find()
+        assert found is not None
+        return found
 
     def wait_for_edit_quiet(
         self, message: SentMessage, quiet_seconds: float = 0.5, timeout: float = 10.0

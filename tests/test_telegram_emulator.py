@@ -973,8 +973,9 @@ async def test_a_load_balancer_spreads_updates_over_two_workers(emu: TelegramEmu
     users = [emu.user(name) for name in ("Ann", "Ben", "Cat", "Dan")]
     chats = [emu.private_chat(user) for user in users]
     async with webhook_worker(emu, ports[0], public, "first"):
+        # Telegram takes one new webhook URL a second: the second worker's setWebhook may get a
+        # 429, which PTB's default bootstrap_retries=0 would turn into a failed start.
         async with webhook_worker(emu, ports[1], public, "second", bootstrap_retries=1):
-            assert emu.api_calls("setWebhook")[-2].status == 429, "one new URL a second"
             for user, chat in zip(users, chats, strict=True):
                 emu.send(chat, user, "spread")
             replies = [(await emu.wait_for_messages_async(chat))[0].text for chat in chats]
