@@ -53,7 +53,7 @@ Deliberate deviations from api.telegram.org:
 * Inline results are "article"s with text content only; other types get a 400 saying so.
 * file_unique_id is derived from the content: the same bytes uploaded twice share it (Telegram
   promises it only for the same stored file).
-* Media other than documents, payments, games, business connections and reactions are absent.
+* No media other than documents; no payments, games, business connections or reactions.
 """
 
 from __future__ import annotations

@@ -763,18 +763,25 @@ async def test_inline_queries_time_out_and_are_answered_once() -> None:
         late, once = emu.inline_query(ann, "late"), emu.inline_query(ann, "once")
         async with client(emu) as bot:
             assert await bot.answer_inline_query(once, [article("a", "t", "x")])
+            with pytest.raises(BadRequest, match="(?i)^query is too old and response timeout"):
+                await bot.answer_inline_query(once, [article("a", "t", "x")])
             await asyncio.sleep(0.25)
-            for query_id in (late, once, "42"):
+            for query_id in (late, "42"):
                 with pytest.raises(BadRequest, match="(?i)^query is too old and response timeout"):
                     await bot.answer_inline_query(query_id, [article("a", "t", "x")])
             with pytest.raises(BadRequest, match="(?i)^invalid inline message identifier"):
                 await bot.edit_message_text("x", inline_message_id="AAAA")
-        chat = emu.private_chat(ann)
-        with pytest.raises(AssertionError, match="no result 'b'"):
-            emu.choose_inline_result(ann, chat, once, "b")
-        with pytest.raises(ValueError, match="sent no inline query"):
-            emu.choose_inline_result(emu.user("Ben"), chat, once, "a")
-        assert emu.choose_inline_result(ann, chat, once, "a").text == "x"
+            group = emu.group("Club", [ann])
+            with pytest.raises(AssertionError, match="no result 'b'"):
+                emu.choose_inline_result(ann, group, once, "b")
+            with pytest.raises(ValueError, match="sent no inline query"):
+                emu.choose_inline_result(emu.user("Ben"), group, once, "a")
+            emu.choose_inline_result(ann, group, once, "a")
+            updates = await bot.get_updates()
+    messages = [u.message for u in updates if u.message]
+    assert [(m.text, m.via_bot and m.via_bot.id) for m in messages] == [("x", emu.bot.id)], (
+        "a bot in privacy mode gets the messages sent via it"
+    )
 
 
 # Webhooks
@@ -883,7 +890,7 @@ async def test_an_unreachable_webhook_keeps_updates_until_polling_resumes(
     ann = emu.user("Ann")
     chat = emu.private_chat(ann)
     poll = asyncio.create_task(bot.get_updates(timeout=5))
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.3)  # the long poll reaches the emulator
     assert await bot.set_webhook(f"http://127.0.0.1:{free_port()}/hook")
     with pytest.raises(Conflict, match="(?i)terminated by setwebhook request"):
         await poll
