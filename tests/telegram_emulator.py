@@ -16,39 +16,100 @@ can run against it while the tests act as users::
 Text formatting follows tdlib (the library behind the Bot API server): HTML, MarkdownV2 and legacy
 Markdown are parsed into the visible text and entities, leading/trailing whitespace is trimmed, and
 the 4096-character limit (1024 for captions) applies to the visible text, counted in code points.
-Entity offsets and lengths are in UTF-16 code units. Deliberate deviations from api.telegram.org:
+Entity offsets and lengths are in UTF-16 code units. Error descriptions and checks are taken from
+telegram-bot-api's Client.cpp, WebhookActor.cpp and ClientManager.cpp and tdlib where they decide,
+and from the server's documented error codes (RESULT_ID_DUPLICATE...) where Telegram does.
+
+What the tests can drive, beyond sending and clicking:
+
+* Users and chats: private chats, groups, supergroups, forums, channels; member statuses
+  (``set_member_status``, anonymous administrators with ``is_anonymous``); messages sent on behalf
+  of a chat (``send_as_chat``: anonymous admins as GroupAnonymousBot, posts as a channel via
+  Channel_Bot) and automatic forwards of channel posts into a linked discussion group
+  (``link_discussion``, from "Telegram" 777000); forged callback data (``click(forged=True)``).
+* Documents: a new file_id per upload, a file_unique_id that follows the content, file names
+  passed on as sent, sizes advertised beyond the bytes held (getFile: "file is too big" > 20 MB).
+* Inline mode (``TelegramEmulator(inline=True)``): ``inline_query`` -> answerInlineQuery (checked as
+  Telegram does, "article" results) -> ``choose_inline_result`` sends a message via the bot, whose
+  buttons give callback queries with inline_message_id, edited by inline_message_id; optional
+  chosen_inline_result updates (``inline_feedback=True``).
+* Webhooks: after setWebhook the emulator POSTs updates with the secret token header, one at a
+  time per chat (per user for queries), at most max_connections at once, retrying failures with
+  Telegram's back-off, and reports them in getWebhookInfo; getUpdates then fails with 409.
+  ``webhook_backends`` puts a load balancer in front of several bot workers; ``deliveries`` tells
+  which got what.
+
+Deliberate deviations from api.telegram.org:
 
 * HTML is stricter than Telegram: a bare ``&`` or ``>`` in text is rejected ("can't parse
   entities: Unescaped ...") although Telegram tolerates them, so that unescaped dynamic text fails
   every time instead of only when it happens to contain ``<``.
-* No inline mode, no webhook delivery (setWebhook is stored only), no media other than documents.
+* Webhooks may be plain http:// on any port of a loopback address (Telegram: HTTPS on 443, 80, 88
+  or 8443), and updates are only ever sent to loopback addresses: to any other host a delivery
+  fails ("Failed to resolve host") unless ``webhook_backends`` routes it to loopback workers.
+  setWebhook does not check that the URL answers, there are no certificates, a webhook's answer
+  can't carry a method call, and a failing update is retried until delivered (Telegram gives up
+  once it expires, after about a day).
+* Inline results are "article"s with text content only; other types get a 400 saying so.
+* file_unique_id is derived from the content: the same bytes uploaded twice share it (Telegram
+  promises it only for the same stored file).
+* No media other than documents; no payments, games, business connections or reactions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import hashlib
+import ipaddress
 import itertools
 import json
 import math
 import mimetypes
+import random
 import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 JSON = dict[str, Any]
+Found = TypeVar("Found")
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 GET_FILE_LIMIT = 20 * 1024 * 1024
+USER_UPLOAD_LIMIT = 4000 * 1024 * 1024  # premium users' limit; others 2000 MiB
+CALLBACK_DATA_LIMIT = 64  # bytes
+# Inline mode: MAX_INLINE_QUERY_RESULT_COUNT in telegram-bot-api's Client.cpp; result ids and
+# next_offset 1-64 bytes (Bot API docs); a query has up to 256 characters (InlineQuery.query).
+INLINE_RESULTS_LIMIT = 50
+INLINE_ID_LIMIT = 64
+INLINE_QUERY_LIMIT = 256
+INLINE_CHAT_TYPES = frozenset({"sender", "private", "group", "supergroup", "channel"})
+OTHER_RESULT_TYPES = frozenset(
+    {"audio", "contact", "document", "game", "gif", "location", "mpeg4_gif", "photo"}
+    | {"sticker", "venue", "video", "voice"}
+)
+# telegram-bot-api maps the server's QUERY_ID_INVALID to this (Client.cpp).
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
+# Webhooks (telegram-bot-api's WebhookActor.cpp): the ports allowed for HTTPS, the secret's
+# header, and the longest back-off between retries of one update (WEBHOOK_MAX_RESEND_TIMEOUT).
+WEBHOOK_PORTS = frozenset({80, 88, 443, 8443})
+SECRET_TOKEN_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_MAX_DELAY = 60
+MESSAGE_UPDATES = frozenset({"message", "edited_message", "channel_post", "edited_channel_post"})
+# What an automatic forward of a channel post into its discussion group copies.
+FORWARDED = frozenset(
+    {"text", "entities", "caption", "caption_entities", "document", "link_preview_options"}
+)
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -131,6 +192,25 @@ def _forbidden(description: str) -> ApiError:
 
 def _conflict(description: str) -> ApiError:
     return ApiError(409, f"Conflict: {description}")
+
+
+def _lower_first(message: str) -> str:
+    """How telegram-bot-api words an error after "Bad Request: " (UPPER_CASE codes stay as-is)."""
+    if len(message) >= 2 and (message[1] == "_" or message[1].isupper()):
+        return message
+    return message[:1].lower() + message[1:]
+
+
+class _Malformed(Exception):
+    """A part of a request telegram-bot-api can't parse: its message is wrapped by the caller."""
+
+
+@dataclass(frozen=True)
+class _Described:
+    """A successful answer that also carries a "description" (as setWebhook's do)."""
+
+    result: Any
+    description: str
 
 
 class EntityParseError(Exception):
@@ -778,6 +858,15 @@ def _trim(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
     return kept[lead:], [{**e, "offset": e["offset"] - lead} for e in clipped]
 
 
+def _format(raw: str, parse_mode: str | None, given: Any) -> tuple[str, list[JSON]]:
+    """Visible text and entities of a text as sent: markup (or given entities), then trimming."""
+    if given is None:
+        text, entities = parse_entities(raw, parse_mode)
+    else:
+        text, entities = raw, _given_entities(given, raw)
+    return _trim(text, entities)
+
+
 def _given_entities(value: Any, text: str) -> list[JSON]:
     """Entities passed explicitly (``entities``/``caption_entities``), minus those out of range."""
     if not isinstance(value, list):
@@ -839,6 +928,14 @@ class User:
         )
 
 
+# Who a message sent on behalf of a chat comes "from" (telegram-bot-api's Client.cpp, taking the
+# ids from the options group_anonymous_bot_user_id, channel_bot_user_id and
+# telegram_service_notifications_chat_id).
+GROUP_ANONYMOUS_BOT = User(1087968824, "Group", "GroupAnonymousBot", is_bot=True)
+CHANNEL_BOT = User(136817688, "Channel", "Channel_Bot", is_bot=True)
+SERVICE_NOTIFICATIONS = User(777000, "Telegram")
+
+
 @dataclass(frozen=True)
 class Chat:
     """A chat: type is "private", "group", "supergroup" or "channel"."""
@@ -893,6 +990,8 @@ class SentMessage:
     disable_notification: bool
     document: JSON | None = None
     deleted: bool = False
+    # Set for a message a user sent via the bot (an inline result): the bot edits it by this id.
+    inline_message_id: str | None = None
 
     @property
     def current(self) -> MessageVersion:
@@ -951,6 +1050,43 @@ class CallbackAnswer:
 
 
 @dataclass(frozen=True)
+class InlineAnswer:
+    """The bot's answer to an inline query (answerInlineQuery), as the user's client gets it."""
+
+    inline_query_id: str
+    results: list[JSON]  # as the bot sent them
+    contents: dict[str, MessageVersion]  # result id -> the message choosing that result sends
+    cache_time: int
+    is_personal: bool
+    next_offset: str
+    button: JSON | None
+
+    @property
+    def result_ids(self) -> list[str]:
+        return list(self.contents)
+
+    @property
+    def titles(self) -> list[str]:
+        return [str(result.get("title", "")) for result in self.results]
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One attempt to POST an update to the webhook (or, behind webhook_backends, to a backend)."""
+
+    update_id: int
+    update: JSON
+    url: str
+    status: int | None  # the HTTP status; None where no answer came
+    error: str | None  # None for a 2xx answer
+    at: float  # time.monotonic()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
 class ApiCall:
     """One request the bot made, with the answer's HTTP status and error description."""
 
@@ -979,6 +1115,7 @@ class _StoredFile:
     file_name: str
     mime_type: str
     content: bytes
+    size: int  # as advertised: may exceed len(content) (see upload_document's file_size)
 
     def document(self) -> JSON:
         return {
@@ -986,14 +1123,14 @@ class _StoredFile:
             "file_unique_id": self.file_unique_id,
             "file_name": self.file_name,
             "mime_type": self.mime_type,
-            "file_size": len(self.content),
+            "file_size": self.size,
         }
 
     def file(self) -> JSON:
         return {
             "file_id": self.file_id,
             "file_unique_id": self.file_unique_id,
-            "file_size": len(self.content),
+            "file_size": self.size,
             "file_path": self.file_path,
         }
 
@@ -1029,12 +1166,69 @@ class _ChatState:
     sent: dict[int, SentMessage] = field(default_factory=dict)  # the bot's, deleted ones too
     actions: list[ChatAction] = field(default_factory=list)
     topics: dict[int, str] = field(default_factory=dict)  # forum topics: thread id -> name
+    anonymous: set[int] = field(default_factory=set)  # administrators who remain anonymous
+    via_bot: dict[int, SentMessage] = field(default_factory=dict)  # users' inline results
+    linked_chat_id: int | None = None  # a channel's discussion group, or a group's channel
     flood: _FloodRule | None = None
     last_message_id: int = 0
 
     def next_message_id(self) -> int:
         self.last_message_id += 1
         return self.last_message_id
+
+
+@dataclass
+class _InlineQuery:
+    id: str
+    user: User
+    query: str
+    at: float  # time.monotonic() when the user typed it
+    answer: InlineAnswer | None = None
+
+
+@dataclass
+class _Webhook:
+    url: str
+    secret_token: str
+    max_connections: int
+    last_error_date: int = 0
+    last_error_message: str = ""
+
+    def settings(self) -> tuple[str, str, int]:
+        return self.url, self.secret_token, self.max_connections
+
+
+@dataclass
+class _Retry:
+    """An update's failed deliveries: WebhookActor's fail_count_, delay_ and wakeup_at_."""
+
+    fails: int = 0
+    delay: int = 1
+    at: float = 0.0
+
+
+@dataclass
+class _Balancer:
+    """A reverse proxy in front of several bot workers: which backends to try, in order."""
+
+    backends: list[str]
+    policy: str | Callable[[JSON, list[str]], str]
+    turn: int = 0
+
+    def route(self, update: JSON) -> list[str]:
+        """The policy's backend first, then the others to fail over to."""
+        if self.policy == "round_robin":
+            first = self.turn % len(self.backends)
+            self.turn += 1
+        elif self.policy == "random":
+            first = random.randrange(len(self.backends))
+        else:
+            assert callable(self.policy)
+            choice = self.policy(copy.deepcopy(update), list(self.backends))
+            if choice not in self.backends:
+                raise ValueError(f"the balancing policy chose {choice!r}, not a backend")
+            first = self.backends.index(choice)
+        return self.backends[first:] + self.backends[:first]
 
 
 class _World:
@@ -1048,10 +1242,18 @@ class _World:
         self.chats: dict[int, _ChatState] = {}
         self.updates: list[JSON] = []
         self.allowed_updates: frozenset[str] | None = None
-        self.webhook: JSON | None = None
+        self.webhook: _Webhook | None = None
+        self.next_webhook_change = 0.0  # setWebhook may set a URL once a second
+        self.retries: dict[int, _Retry] = {}  # update id -> failed webhook deliveries
+        self.balancer: _Balancer | None = None
+        self.deliveries: list[WebhookDelivery] = []
         self.files: dict[str, _StoredFile] = {}
         self.queries: dict[str, JSON] = {}
         self.answers: dict[str, CallbackAnswer] = {}
+        self.inline_mode = False
+        self.inline_timeout = 10.0
+        self.inline_queries: dict[str, _InlineQuery] = {}
+        self.inline_messages: dict[str, SentMessage] = {}  # by inline_message_id
         self.commands: dict[str, list[JSON]] = {}
         self.calls: list[ApiCall] = []
         self.on_update: Callable[[], None] = lambda: None
@@ -1084,8 +1286,13 @@ class _World:
         content: JSON,
         reply_to: JSON | None = None,
         thread_id: int | None = None,
+        sender_chat: Chat | None = None,
     ) -> JSON:
-        """Create and store a message; in a forum topic it replies to the topic's first one."""
+        """Create and store a message; in a forum topic it replies to the topic's first one.
+
+        In a channel the channel is the sender; elsewhere ``sender_chat`` (if any) is the chat the
+        message was sent on behalf of, with ``sender`` the service user Telegram names as "from".
+        """
         chat = state.chat.to_api()
         message: JSON = {"message_id": state.next_message_id(), "date": int(time.time())}
         message["chat"] = chat
@@ -1093,6 +1300,8 @@ class _World:
             message["sender_chat"] = chat
         else:
             message["from"] = sender.to_api()
+            if sender_chat is not None:
+                message["sender_chat"] = sender_chat.to_api()
         if thread_id is not None:
             message.update(message_thread_id=thread_id, is_topic_message=True)
             reply_to = reply_to or state.messages.get(thread_id)
@@ -1103,6 +1312,34 @@ class _World:
         message.update(content)
         state.messages[message["message_id"]] = message
         return message
+
+    def deliver(self, state: _ChatState, message: JSON) -> None:
+        """Give the bot a new message in ``state``'s chat, if it sees it."""
+        if self.bot_sees(state, message):
+            kind = "channel_post" if state.chat.type == "channel" else "message"
+            self.enqueue(kind, message)
+
+    def forward_to_discussion(self, channel: _ChatState, post: JSON) -> None:
+        """Telegram's automatic forward of a channel post into the linked discussion group."""
+        if channel.chat.type != "channel" or channel.linked_chat_id is None:
+            return
+        group = self.chats[channel.linked_chat_id]
+        content = {key: copy.deepcopy(value) for key, value in post.items() if key in FORWARDED}
+        origin_chat = channel.chat.to_api()
+        content["forward_origin"] = {
+            "type": "channel",
+            "chat": origin_chat,
+            "message_id": post["message_id"],
+            "date": post["date"],
+        }
+        content.update(
+            is_automatic_forward=True,
+            forward_from_chat=origin_chat,
+            forward_from_message_id=post["message_id"],
+            forward_date=post["date"],
+        )
+        message = self.new_message(group, SERVICE_NOTIFICATIONS, content, sender_chat=channel.chat)
+        self.deliver(group, message)
 
     def enqueue(self, kind: str, payload: JSON) -> None:
         """Queue an update unless allowed_updates filters its type out."""
@@ -1128,6 +1365,8 @@ class _World:
             return True
         if message.get("reply_to_message", {}).get("from", {}).get("id") == self.bot.id:
             return True
+        if message.get("via_bot", {}).get("id") == self.bot.id:
+            return True
         username = (self.bot.username or "").lower()
         for entity in message.get("entities", message.get("caption_entities", [])):
             covered = utf16_slice(text or "", entity["offset"], entity["length"]).lower()
@@ -1137,16 +1376,28 @@ class _World:
                 return True
         return False
 
-    def store_file(self, content: bytes, file_name: str, mime_type: str) -> _StoredFile:
+    def store_file(
+        self, content: bytes, file_name: str, mime_type: str, size: int | None = None
+    ) -> _StoredFile:
+        """Keep a file: a new file_id each time, a file_unique_id that follows the content.
+
+        The file name is kept as given (a client may send any); only the extension of the
+        server-side file_path is taken from it, and only where it is plainly one.
+        """
         number = next(self._file_ids)
-        extension = file_name.rpartition(".")[2] if "." in file_name else "bin"
+        extension = file_name.rpartition(".")[2]
+        if "." not in file_name or not re.fullmatch(r"[A-Za-z0-9]{1,10}", extension):
+            extension = "bin"
+        size = len(content) if size is None else size
+        digest = hashlib.sha256(size.to_bytes(8, "big") + content).digest()
         stored = _StoredFile(
             file_id=f"BQACAgIAAxkBAAIB{number:08d}",
-            file_unique_id=f"AgADB{number:06d}",
+            file_unique_id="AgAD" + base64.urlsafe_b64encode(digest[:9]).decode(),
             file_path=f"documents/file_{number}.{extension}",
             file_name=file_name,
             mime_type=mime_type,
             content=content,
+            size=size,
         )
         self.files[stored.file_id] = stored
         return stored
@@ -1244,24 +1495,29 @@ def _reply_markup(params: _Params) -> JSON | None:
     if not isinstance(markup, dict):
         raise _bad("can't parse reply keyboard markup JSON object")
     if "inline_keyboard" in markup:
-        _check_inline_keyboard(markup["inline_keyboard"])
+        try:
+            _check_inline_keyboard(markup["inline_keyboard"])
+        except _Malformed as error:
+            raise _bad(_lower_first(str(error))) from None
     return markup
 
 
 def _check_inline_keyboard(rows: Any) -> None:
+    """Raise _Malformed where telegram-bot-api can't parse it, ApiError where Telegram refuses it."""
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise _bad(
-            'field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays'
+        raise _Malformed(
+            'Field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays'
         )
     for button in itertools.chain.from_iterable(rows):
         if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-            raise _bad('can\'t parse inline keyboard button: Field "text" must be of type String')
+            raise _Malformed('Can\'t parse inline keyboard button: Field "text" must be of type String')
         if not BUTTON_ACTIONS & button.keys():
-            raise _bad(
-                "can't parse inline keyboard button: "
+            raise _Malformed(
+                "Can't parse inline keyboard button: "
                 "Text buttons are unallowed in the inline keyboard"
             )
-        if "callback_data" in button and not 1 <= len(str(button["callback_data"]).encode()) <= 64:
+        data = button.get("callback_data")
+        if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
             raise _bad("BUTTON_DATA_INVALID")
         if "url" in button and _checked_url(str(button["url"])) is None:
             raise _bad("BUTTON_URL_INVALID")
@@ -1291,12 +1547,12 @@ def _bot_command(value: Any) -> JSON:
     return {"command": command, "description": description}
 
 
-def _chat_member(user: User, status: str, chat_type: str) -> JSON:
+def _chat_member(user: User, status: str, chat_type: str, anonymous: bool = False) -> JSON:
     member: JSON = {"status": status, "user": user.to_api()}
     if status == "creator":
-        member["is_anonymous"] = False
+        member["is_anonymous"] = anonymous
     elif status == "administrator":
-        member.update(ADMIN_RIGHTS)
+        member.update(ADMIN_RIGHTS, is_anonymous=anonymous)
         if chat_type == "channel":
             member.update(can_post_messages=True, can_edit_messages=True)
         else:
@@ -1304,6 +1560,188 @@ def _chat_member(user: User, status: str, chat_type: str) -> JSON:
     elif status == "kicked":
         member["until_date"] = 0
     return member
+
+
+def _string_field(value: JSON, name: str) -> str:
+    """td's get_required_string_field: a string, or a number taken as its text."""
+    if name not in value:
+        raise _Malformed(f'Can\'t find field "{name}"')
+    found = value[name]
+    if isinstance(found, bool) or not isinstance(found, str | int | float):
+        raise _Malformed(f'Field "{name}" must be of type String')
+    return str(found)
+
+
+def _preview_options(content: JSON) -> JSON | None:
+    options = content.get("link_preview_options")
+    if isinstance(options, dict):
+        return options
+    return {"is_disabled": True} if content.get("disable_web_page_preview") else None
+
+
+@dataclass(frozen=True)
+class _InlineResult:
+    id: str
+    title: str
+    version: MessageVersion  # the message choosing this result sends
+    source: JSON  # the result as the bot sent it
+
+
+def _inline_results(params: _Params) -> list[_InlineResult]:
+    """answerInlineQuery's results, checked as telegram-bot-api, then Telegram, would."""
+    value = params.raw("results")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as error:
+            raise _bad(f"can't parse JSON encoded inline query results: {error}") from None
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _bad("expected an Array of inline query results")
+    if len(value) > INLINE_RESULTS_LIMIT:
+        raise _bad("too many inline query results specified")
+    try:
+        results = [_inline_result(item) for item in value]
+    except _Malformed as error:
+        raise _bad(f"can't parse inline query result: {error}") from None
+    if any(not result.version.text for result in results):
+        raise _bad("text must be non-empty")
+    seen: set[str] = set()
+    for result in results:
+        if not 1 <= len(result.id.encode()) <= INLINE_ID_LIMIT:
+            raise _bad("RESULT_ID_INVALID")
+        if result.id in seen:
+            raise _bad("RESULT_ID_DUPLICATE")
+        seen.add(result.id)
+        if not result.title:
+            raise _bad("ARTICLE_TITLE_EMPTY")
+        if len(result.version.text) > TEXT_LIMIT:
+            raise _bad("MESSAGE_TOO_LONG")
+    return results
+
+
+def _inline_result(value: Any) -> _InlineResult:
+    """One InlineQueryResult, in the order telegram-bot-api reads it (Client.cpp)."""
+    if not isinstance(value, dict):
+        raise _Malformed("Inline query result must be an object")
+    kind = _string_field(value, "type").lower()
+    result_id = _string_field(value, "id")
+    if kind in OTHER_RESULT_TYPES:
+        raise ApiError(
+            400, f'Bad Request: the emulator supports "article" inline results only, not "{kind}"'
+        )
+    if kind != "article":
+        raise _Malformed(f'type "{kind}" is unsupported for the inline query result')
+    content = value.get("input_message_content")
+    if content is None:  # the legacy form: message_text and parse_mode on the result itself
+        content = {**value, "message_text": _string_field(value, "message_text")}
+    elif not isinstance(content, dict):
+        raise _Malformed('Field "input_message_content" must be of type Object')
+    elif not content.get("message_text"):
+        if content.keys() & {"latitude", "phone_number", "payload"}:
+            raise ApiError(400, "Bad Request: the emulator supports text message content only")
+        raise _Malformed("Input message content is not specified")
+    raw, parse_mode = _string_field(content, "message_text"), content.get("parse_mode")
+    try:
+        text, entities = _format(raw, parse_mode, content.get("entities"))
+    except EntityParseError as error:
+        raise _Malformed(f"Can't parse entities: {error}") from None
+    markup = value.get("reply_markup")
+    if markup is not None and not isinstance(markup, dict):
+        raise _Malformed('Field "reply_markup" must be of type Object')
+    if markup is not None:
+        _check_inline_keyboard(markup.get("inline_keyboard", []))
+    title = _string_field(value, "title")
+    entities = _with_detected(text, entities)
+    version = MessageVersion(text, raw, parse_mode, entities, _inline(markup), time.monotonic())
+    return _InlineResult(result_id, title, version, value)
+
+
+def _inline_results_button(params: _Params) -> JSON | None:
+    """answerInlineQuery's button (or the legacy switch_pm_text and switch_pm_parameter)."""
+    value = params.raw("button")
+    if value is None:
+        text = params.text("switch_pm_text")
+        parameter = params.text("switch_pm_parameter") or ""
+        return None if text is None else {"text": text, "start_parameter": parameter}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _bad("can't parse inline query results button JSON object") from None
+    try:
+        return _checked_results_button(value)
+    except _Malformed as error:
+        raise _bad(f"can't parse inline query results button: {error}") from None
+
+
+def _checked_results_button(value: Any) -> JSON:
+    if not isinstance(value, dict):
+        raise _Malformed("InlineQueryResultsButton must be an Object")
+    _string_field(value, "text")
+    if "start_parameter" in value:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", _string_field(value, "start_parameter")):
+            raise _bad("START_PARAM_INVALID")
+    elif "web_app" in value:
+        if not isinstance(value["web_app"], dict):
+            raise _Malformed('Field "web_app" must be of type Object')
+        _string_field(value["web_app"], "url")
+    else:
+        raise _Malformed("InlineQueryResultsButton must have exactly one optional field")
+    return value
+
+
+def _well_formed_token(token: str) -> bool:
+    """What telegram-bot-api's ClientManager accepts as a token before asking Telegram about it."""
+    bot_id, colon, _ = token.partition(":")
+    if not colon or token.startswith("0") or len(token) > 80 or "/" in token:
+        return False
+    return bot_id.isdigit() and 0 < int(bot_id) < 2**54
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _checked_webhook_url(url: str) -> str:
+    """setWebhook's URL: HTTPS on 443, 80, 88 or 8443 as Telegram requires, or any loopback
+    http:// URL (the emulator's deviation, so that tests can run the bot's webhook server)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise _bad("invalid webhook URL specified") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _bad("invalid webhook URL specified")
+    if parts.scheme == "http" and _is_loopback(url):
+        return url
+    if parts.scheme != "https":
+        raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+    if (port or 443) not in WEBHOOK_PORTS:
+        raise _bad("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+    return url
+
+
+def _webhook_queue(update: JSON) -> Hashable:
+    """The queue an update waits in for webhook delivery (``webhook_queue_id`` in
+    telegram-bot-api's Client.cpp): a chat's messages, one user's inline queries, one user's
+    callback queries... Each queue sends one update at a time, in order."""
+    kind = next(key for key in update if key != "update_id")
+    payload = update[kind]
+    if kind in MESSAGE_UPDATES:
+        return "chat", payload["chat"]["id"]
+    if "from" in payload:
+        return kind, payload["from"]["id"]
+    if "chat" in payload:
+        return kind, payload["chat"]["id"]
+    return "update", update["update_id"]
 
 
 class _BotApi:
@@ -1315,6 +1753,7 @@ class _BotApi:
         self.closing = False
         self._poll_event = asyncio.Event()
         self._poll_generation = 0
+        self._poll_ended_by = ""  # why the last long poll was cut short
         handlers: dict[str, Callable[[_Params], Any]] = {
             "getMe": self.get_me,
             "logOut": lambda _: True,
@@ -1332,6 +1771,7 @@ class _BotApi:
             "deleteMessage": self.delete_message,
             "sendChatAction": self.send_chat_action,
             "answerCallbackQuery": self.answer_callback_query,
+            "answerInlineQuery": self.answer_inline_query,
             "getFile": self.get_file,
             "getChat": self.get_chat,
             "getChatMember": self.get_chat_member,
@@ -1344,11 +1784,19 @@ class _BotApi:
         self._poll_event.set()
         self._poll_event = asyncio.Event()
 
+    def _end_polls(self, reason: str) -> None:
+        """Answer the long poll under way, if any, with 409 Conflict: ``reason``."""
+        self._poll_generation += 1
+        self._poll_ended_by = reason
+        self.wake()
+
     async def dispatch(self, token: str, method: str, params: _Params) -> tuple[int, JSON]:
         """Run a method; return the HTTP status and the JSON envelope. Every call is recorded."""
         try:
             result = await self._run(token, method, params)
             status, body = 200, {"ok": True, "result": result}
+            if isinstance(result, _Described):
+                body.update(result=result.result, description=result.description)
         except ApiError as error:
             status, body = error.code, error.payload()
         with self.world.lock:
@@ -1359,7 +1807,9 @@ class _BotApi:
 
     async def _run(self, token: str, method: str, params: _Params) -> Any:
         if token != self.token:
-            raise ApiError(401, "Unauthorized")
+            # telegram-bot-api's ClientManager rejects malformed tokens itself; Telegram, the rest.
+            malformed = not _well_formed_token(token)
+            raise ApiError(401, "Unauthorized: invalid token specified" if malformed else "Unauthorized")
         if method.lower() == "getupdates":
             return await self.get_updates(params)
         handler = self.handlers.get(method.lower())
@@ -1375,16 +1825,14 @@ class _BotApi:
         self._start_poll(params)
         limit = min(max(params.integer("limit") or 100, 1), 100)
         deadline = time.monotonic() + max(params.number("timeout") or 0.0, 0.0)
-        self._poll_generation += 1
+        self._end_polls(
+            "terminated by other getUpdates request; make sure that only one bot instance is running"
+        )
         generation = self._poll_generation
-        self.wake()
         while True:
             event = self._poll_event
             if generation != self._poll_generation:
-                raise _conflict(
-                    "terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running"
-                )
+                raise _conflict(self._poll_ended_by)
             with self.world.lock:
                 batch = copy.deepcopy(self.world.updates[:limit])
             remaining = deadline - time.monotonic()
@@ -1419,27 +1867,55 @@ class _BotApi:
             raise _bad("can't parse allowed updates JSON object")
         self.world.allowed_updates = frozenset(map(str, allowed)) or None
 
-    def set_webhook(self, params: _Params) -> bool:
+    def set_webhook(self, params: _Params) -> _Described:
+        """As telegram-bot-api's process_set_webhook_query: at most one new URL a second."""
         url = params.text("url") or ""
-        if url and not url.lower().startswith("https://"):
-            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        if not url:
+            return self.delete_webhook(params)
+        now = time.monotonic()
+        if now < self.world.next_webhook_change:
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        self.world.next_webhook_change = now + 1
+        connections = params.integer("max_connections")
+        hook = _Webhook(
+            url, params.text("secret_token") or "", min(max(connections or 40, 1), 100)
+        )
+        current, drop = self.world.webhook, params.flag("drop_pending_updates")
+        if current is not None and current.settings() == hook.settings() and not drop:
+            self._set_allowed_updates(params)
+            return _Described(True, "Webhook is already set")
+        _checked_webhook_url(url)
+        if len(hook.secret_token) > 256:
+            raise _bad("secret token is too long")
+        if not re.fullmatch(r"[A-Za-z0-9_-]*", hook.secret_token):
+            raise _bad("secret token contains unallowed characters")
+        if drop:
+            self.world.updates.clear()
         self._set_allowed_updates(params)
-        self.delete_webhook(params)
-        if url:
-            connections = params.integer("max_connections") or 40
-            self.world.webhook = {"url": url, "max_connections": connections}
-        return True
+        self.world.webhook = hook
+        self.world.retries.clear()
+        self._end_polls("terminated by setWebhook request")
+        self.world.on_update()  # start delivering what is pending
+        return _Described(True, "Webhook was set")
 
-    def delete_webhook(self, params: _Params) -> bool:
+    def delete_webhook(self, params: _Params) -> _Described:
         if params.flag("drop_pending_updates"):
             self.world.updates.clear()
-        self.world.webhook = None
-        return True
+        was_set, self.world.webhook = self.world.webhook is not None, None
+        self.world.retries.clear()
+        return _Described(True, "Webhook was deleted" if was_set else "Webhook is already deleted")
 
     def get_webhook_info(self, _: _Params) -> JSON:
-        info: JSON = {"url": "", "has_custom_certificate": False}
-        info.update(self.world.webhook or {})
+        """telegram-bot-api's JsonWebhookInfo."""
+        hook = self.world.webhook
+        info: JSON = {"url": hook.url if hook else "", "has_custom_certificate": False}
         info["pending_update_count"] = len(self.world.updates)
+        if hook is not None:
+            if hook.last_error_date:
+                info["last_error_date"] = hook.last_error_date
+                info["last_error_message"] = hook.last_error_message
+            info["max_connections"] = hook.max_connections
+            info["ip_address"] = "127.0.0.1"
         if self.world.allowed_updates:
             info["allowed_updates"] = sorted(self.world.allowed_updates)
         return info
@@ -1451,7 +1927,7 @@ class _BotApi:
             **self.world.bot.to_api(),
             "can_join_groups": True,
             "can_read_all_group_messages": not self.world.privacy_mode,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.world.inline_mode,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -1494,7 +1970,7 @@ class _BotApi:
         _set_or_drop(content, "caption_entities", version.entities)
         return self._post(state, params, content, version, document=content["document"])
 
-    def edit_message_text(self, params: _Params) -> JSON:
+    def edit_message_text(self, params: _Params) -> JSON | bool:
         record = self._editable(params)
         if record.document is not None:
             raise _bad("there is no text in the message to edit")
@@ -1503,13 +1979,14 @@ class _BotApi:
         preview = _link_preview(params)
         if preview:
             edited["link_preview_options"] = preview
-        return edited
+        return True if record.inline_message_id else edited
 
-    def edit_message_reply_markup(self, params: _Params) -> JSON:
+    def edit_message_reply_markup(self, params: _Params) -> JSON | bool:
         record = self._editable(params)
         markup = _reply_markup(params)
         version = replace(record.current, reply_markup=markup, at=time.monotonic())
-        return self._edit(record, version)
+        edited = self._edit(record, version)
+        return True if record.inline_message_id else edited
 
     def delete_message(self, params: _Params) -> bool:
         state = self._writable_chat(params)
@@ -1558,13 +2035,9 @@ class _BotApi:
             raise _bad("message text is empty")
         parse_mode, given = params.text("parse_mode"), params.json(entities_key, "entities")
         try:
-            if given is None:
-                text, entities = parse_entities(raw, parse_mode)
-            else:
-                text, entities = raw, _given_entities(given, raw)
+            text, entities = _format(raw, parse_mode, given)
         except EntityParseError as error:
             raise _bad(f"can't parse entities: {error}") from None
-        text, entities = _trim(text, entities)
         if is_text and not text:
             raise _bad("message text is empty")
         if len(text) > limit:
@@ -1588,6 +2061,7 @@ class _BotApi:
         thread_id = self._thread(state, params, reply_to)
         _set_or_drop(content, "reply_markup", _inline(version.reply_markup))
         message = self.world.new_message(state, self.world.bot, content, reply_to, thread_id)
+        self.world.forward_to_discussion(state, message)
         state.sent[message["message_id"]] = SentMessage(
             chat_id=state.chat.id,
             message_id=message["message_id"],
@@ -1651,8 +2125,15 @@ class _BotApi:
         return self.world.store_file(content, name, mime_type or "application/octet-stream")
 
     def _editable(self, params: _Params) -> SentMessage:
-        if params.has("inline_message_id"):
-            raise _bad("inline_message_id is not supported by the emulator")
+        """The message an edit names: by chat_id and message_id, or by inline_message_id."""
+        if not params.has("chat_id") and not params.integer("message_id"):
+            inline_message_id = params.text("inline_message_id")
+            if not inline_message_id:
+                raise _bad("message identifier is not specified")
+            record = self.world.inline_messages.get(inline_message_id)
+            if record is None:
+                raise _bad("invalid inline message identifier specified")
+            return record
         state = self._writable_chat(params)
         message_id = params.required_int("message_id")
         if message_id not in state.messages:
@@ -1690,7 +2171,7 @@ class _BotApi:
     def answer_callback_query(self, params: _Params) -> bool:
         query_id = params.text("callback_query_id") or ""
         if query_id not in self.world.queries or query_id in self.world.answers:
-            raise _bad("query is too old and response timeout expired or query ID is invalid")
+            raise _bad(QUERY_TOO_OLD)
         text = params.text("text")
         if text is not None and len(text) > 200:
             raise _bad("MESSAGE_TOO_LONG")
@@ -1703,12 +2184,36 @@ class _BotApi:
         )
         return True
 
+    def answer_inline_query(self, params: _Params) -> bool:
+        """Checked in telegram-bot-api's order: button and results, then the query itself."""
+        button = _inline_results_button(params)
+        results = _inline_results(params)
+        query = self.world.inline_queries.get(params.text("inline_query_id") or "")
+        if query is None or query.answer is not None:
+            raise _bad(QUERY_TOO_OLD)
+        if time.monotonic() - query.at > self.world.inline_timeout:
+            raise _bad(QUERY_TOO_OLD)
+        next_offset = params.text("next_offset") or ""
+        if len(next_offset.encode()) > INLINE_ID_LIMIT:
+            raise _bad("NEXT_OFFSET_INVALID")
+        cache_time = params.integer("cache_time")
+        query.answer = InlineAnswer(
+            inline_query_id=query.id,
+            results=[result.source for result in results],
+            contents={result.id: result.version for result in results},
+            cache_time=min(max(300 if cache_time is None else cache_time, 0), 86400),
+            is_personal=params.flag("is_personal"),
+            next_offset=next_offset,
+            button=button,
+        )
+        return True
+
     def get_file(self, params: _Params) -> JSON:
         stored = self.world.files.get(params.text("file_id") or "")
         if stored is None:
             raise _bad("invalid file_id")
-        if len(stored.content) > GET_FILE_LIMIT:
-            raise _bad("file is too big")
+        if stored.size > GET_FILE_LIMIT:
+            raise _bad("file is too big")  # telegram-bot-api's do_get_file
         return stored.file()
 
     # Chats
@@ -1719,26 +2224,30 @@ class _BotApi:
         if in_group and self.world.bot_status(state) in ("left", "kicked"):
             raise _bad("chat not found")
         gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
-        return {
+        info = {
             **state.chat.to_api(),
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": dict.fromkeys((*gifts, "gifts_from_channels"), False),
         }
+        if state.linked_chat_id is not None:
+            info["linked_chat_id"] = state.linked_chat_id
+        return info
 
     def get_chat_member(self, params: _Params) -> JSON:
         state = self.world.chat(params.required("chat_id"))
         user = self.world.users.get(params.required_int("user_id"))
         if user is None:
             raise _bad("user not found")
-        return _chat_member(user, state.members.get(user.id, "left"), state.chat.type)
+        status = state.members.get(user.id, "left")
+        return _chat_member(user, status, state.chat.type, user.id in state.anonymous)
 
     def get_chat_administrators(self, params: _Params) -> list[JSON]:
         state = self.world.chat(params.required("chat_id"))
         if state.chat.type == "private":
             raise _bad("there are no administrators in the private chat")
         return [
-            _chat_member(self.world.users[user_id], status, state.chat.type)
+            _chat_member(self.world.users[user_id], status, state.chat.type, user_id in state.anonymous)
             for user_id, status in state.members.items()
             if status in ("creator", "administrator")
         ]
@@ -1746,6 +2255,166 @@ class _BotApi:
 
 # --------------------------------------------------------------------------------------------
 # The emulator: server lifecycle, and the API the tests use as Telegram's users
+
+
+class _WebhookSender:
+    """POSTs pending updates to the webhook as telegram-bot-api's WebhookActor does.
+
+    Updates of one queue (see _webhook_queue) go one at a time and in order; different queues
+    go in parallel, at most max_connections at once. An update is confirmed by a 2xx answer;
+    after a failure (no connection, a timeout, any other status) it is retried at once, then
+    after 2, 4, 8... back-off units, at most 60 (or after a Retry-After the webhook sent).
+    Runs on the emulator's loop.
+    """
+
+    def __init__(self, world: _World, retry_unit: float, timeout: float) -> None:
+        self.world = world
+        self.retry_unit = retry_unit
+        self.timeout = timeout
+        self.busy: dict[Hashable, asyncio.Task[None]] = {}
+        self._wakeup = asyncio.Event()
+        self._session: ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._session = ClientSession()
+        self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        tasks = [task for task in (self._task, *self.busy.values()) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            delay = self._send_ready()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), delay)
+            except TimeoutError:
+                pass
+
+    def _send_ready(self) -> float | None:
+        """Start a delivery for each queue's first update that is due; return the next wait."""
+        now, next_at = time.monotonic(), math.inf
+        with self.world.lock:
+            hook = self.world.webhook
+            if hook is None:
+                return None
+            seen: set[Hashable] = set()
+            for update in self.world.updates:
+                queue = _webhook_queue(update)
+                if queue in seen or queue in self.busy:
+                    seen.add(queue)
+                    continue
+                seen.add(queue)
+                retry = self.world.retries.get(update["update_id"])
+                if retry is not None and retry.at > now:
+                    next_at = min(next_at, retry.at)
+                    continue
+                if len(self.busy) >= hook.max_connections:
+                    break
+                delivery = self._deliver(hook, queue, copy.deepcopy(update))
+                self.busy[queue] = asyncio.create_task(delivery)
+        return None if next_at == math.inf else next_at - now
+
+    async def _deliver(self, hook: _Webhook, queue: Hashable, update: JSON) -> None:
+        try:
+            try:
+                error, retry_after = await self._post(hook, update)
+            except ValueError as failure:  # e.g. a balancing policy that chose no backend
+                error, retry_after = str(failure), 0
+            self._settle(hook, update["update_id"], error, retry_after)
+        finally:
+            self.busy.pop(queue, None)
+            self.wake()
+
+    def _settle(self, hook: _Webhook, update_id: int, error: str | None, retry_after: int) -> None:
+        """Confirm a delivered update, or schedule its retry (WebhookActor::on_update_error)."""
+        with self.world.lock:
+            if self.world.webhook is not hook:
+                return  # the webhook was changed or deleted meanwhile: the update stays pending
+            if error is None:
+                self.world.updates = [u for u in self.world.updates if u["update_id"] != update_id]
+                self.world.retries.pop(update_id, None)
+            else:
+                hook.last_error_date, hook.last_error_message = int(time.time()), error
+                retry = self.world.retries.setdefault(update_id, _Retry())
+                wait = retry_after
+                if not retry_after and retry.fails:
+                    retry.delay = min(WEBHOOK_MAX_DELAY, retry.delay * 2)
+                    wait = retry.delay * self.retry_unit
+                retry.fails += 1
+                retry.at = time.monotonic() + wait
+            self.world.lock.notify_all()
+
+    async def _post(self, hook: _Webhook, update: JSON) -> tuple[str | None, int]:
+        """Send one update; return the error Telegram would record (None if delivered)."""
+        body = json.dumps(update).encode()
+        headers = {"Content-Type": "application/json"}
+        if hook.secret_token:
+            headers[SECRET_TOKEN_HEADER] = hook.secret_token
+        with self.world.lock:
+            balancer = self.world.balancer
+        targets = balancer.route(update) if balancer else [hook.url]
+        error, retry_after, status = "", 0, None
+        for target in targets:
+            status, reason, retry_after, failure = await self._send(target, body, headers)
+            with self.world.lock:
+                attempt = WebhookDelivery(
+                    update["update_id"], update, target, status, failure, time.monotonic()
+                )
+                self.world.deliveries.append(attempt)
+            if status is not None and 200 <= status < 300:
+                return None, 0
+            error = failure or f"Wrong response from the webhook: {status} {reason}"
+            if balancer is None or (status is not None and status < 500):
+                return error, retry_after  # a proxy passes a backend's 4xx answer on
+        if status is None:  # no backend answered: the proxy answers for them
+            gateway = "504 Gateway Timeout" if "timeout" in error else "502 Bad Gateway"
+            error = f"Wrong response from the webhook: {gateway}"
+        return error, retry_after
+
+    async def _send(
+        self, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int | None, str, int, str | None]:
+        """POST to one URL: (status, reason, Retry-After, error); never leaves 127.0.0.0/8."""
+        if not _is_loopback(url):
+            return None, "", 0, "Failed to resolve host: the emulator delivers to loopback only"
+        assert self._session is not None
+        try:
+            async with self._session.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=ClientTimeout(total=self.timeout),
+                allow_redirects=False,
+            ) as response:
+                await response.read()
+                retry_after = response.headers.get("Retry-After", "")
+                delay = min(int(retry_after), 3600) if retry_after.isdigit() else 0
+                return response.status, response.reason or "", delay, None
+        except TimeoutError:
+            return None, "", 0, "Read timeout expired"
+        except OSError:  # aiohttp's connection errors are OSErrors too
+            return None, "", 0, "Connection refused"
+        except ClientError:
+            return None, "", 0, "Webhook connection closed"
+
+
+def _typed_text(text: str) -> JSON:
+    """A text message as a Telegram client sends it, with the entities Telegram detects."""
+    if not text.strip() or len(text) > TEXT_LIMIT:
+        raise ValueError("Telegram clients send 1-4096 characters of non-blank text")
+    content: JSON = {"text": text}
+    _set_or_drop(content, "entities", detect_entities(text))
+    return content
 
 
 def _check_bot_status(status: str) -> None:
@@ -1776,15 +2445,31 @@ class TelegramEmulator:
         bot_username: str = "newsbot_test_bot",
         bot_first_name: str = "NewsBot",
         privacy_mode: bool = True,
+        inline: bool = False,
+        inline_feedback: bool = False,
+        inline_answer_timeout: float = 10.0,
+        webhook_retry_delay: float = 1.0,
+        webhook_timeout: float = 60.0,
     ) -> None:
+        """``inline``: the bot has inline mode (/setinline), ``inline_feedback``: it gets
+        chosen_inline_result updates (/setinlinefeedback); answerInlineQuery fails once a query
+        is ``inline_answer_timeout`` seconds old. Webhook deliveries that fail are retried after
+        0, 2, 4... times ``webhook_retry_delay`` seconds (Telegram: 1 s), and one that gets no
+        answer in ``webhook_timeout`` seconds has failed."""
         bot_id = int(token.partition(":")[0])
         self._token = token
         self._bot = User(bot_id, bot_first_name, bot_username, is_bot=True)
         self._world = _World(self._bot, privacy_mode)
+        self._world.inline_mode = inline
+        self._world.inline_timeout = inline_answer_timeout
+        self._inline_feedback = inline_feedback
+        self._webhook_settings = (webhook_retry_delay, webhook_timeout)
         self._api = _BotApi(self._world, token)
+        self._sender: _WebhookSender | None = None
         self._user_ids = itertools.count(100_000_001)
         self._chat_ids = itertools.count(1)
         self._query_ids = itertools.count(4_380_000_000_000_000_001)
+        self._inline_ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -1807,9 +2492,15 @@ class TelegramEmulator:
         self._thread.daemon = True
         self._thread.start()
         self._loop = loop
-        self._world.on_update = lambda: loop.call_soon_threadsafe(self._api.wake)
+        self._world.on_update = lambda: loop.call_soon_threadsafe(self._wake)
         self._port = asyncio.run_coroutine_threadsafe(self._serve(), loop).result(timeout=10)
         return self
+
+    def _wake(self) -> None:
+        """Something was queued: wake the long polls and the webhook sender (on the loop)."""
+        self._api.wake()
+        if self._sender is not None:
+            self._sender.wake()
 
     def stop(self) -> None:
         """Answer the pending long polls, close the server and its thread."""
@@ -1823,6 +2514,8 @@ class TelegramEmulator:
         loop.close()
 
     async def _serve(self) -> int:
+        self._sender = _WebhookSender(self._world, *self._webhook_settings)
+        self._sender.start()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._on_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._on_file)
@@ -1834,6 +2527,8 @@ class TelegramEmulator:
     async def _shutdown(self) -> None:
         self._api.closing = True
         self._api.wake()
+        if self._sender is not None:
+            await self._sender.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -1877,7 +2572,7 @@ class TelegramEmulator:
 
     @property
     def pending_update_count(self) -> int:
-        """Updates queued and not yet confirmed by a getUpdates offset."""
+        """Updates queued and not yet confirmed (by a getUpdates offset or a webhook's 2xx)."""
         with self._world.lock:
             return len(self._world.updates)
 
@@ -1977,8 +2672,42 @@ class TelegramEmulator:
             message = self._world.new_message(state, creator, created)
             message.update(message_thread_id=message["message_id"], is_topic_message=True)
             state.topics[message["message_id"]] = name
-            self._deliver(state, message)
+            self._world.deliver(state, message)
             return int(message["message_id"])
+
+    def set_member_status(
+        self, chat: Chat, user: User, status: str, *, is_anonymous: bool = False
+    ) -> None:
+        """Make ``user`` "creator", "administrator", "member", "left" or "kicked" in a group or
+        channel (the bot: use set_bot_status). A new creator leaves the old one an administrator;
+        ``is_anonymous`` administrators post as the group in Telegram (see send_as_chat)."""
+        if status not in ("creator", "administrator", "member", "left", "kicked"):
+            raise ValueError(f"unknown member status {status!r}")
+        if is_anonymous and status not in ("creator", "administrator"):
+            raise ValueError("only the creator and administrators can remain anonymous")
+        if user.id == self._bot.id:
+            raise ValueError("use set_bot_status for the bot")
+        with self._world.lock:
+            state = self._state(chat)
+            if chat.type == "private":
+                raise ValueError("a private chat has no member statuses to change")
+            if status == "creator":
+                for member, old in state.members.items():
+                    if old == "creator":
+                        state.members[member] = "administrator"
+            state.members[user.id] = status
+            state.anonymous.discard(user.id)
+            if is_anonymous:
+                state.anonymous.add(user.id)
+
+    def link_discussion(self, channel: Chat, group: Chat) -> None:
+        """Make ``group`` the channel's discussion group: each channel post, the bot's too, then
+        also appears in it as an automatic forward (from "Telegram", 777000)."""
+        if channel.type != "channel" or group.type != "supergroup":
+            raise ValueError("link a channel to a supergroup")
+        with self._world.lock:
+            self._state(channel).linked_chat_id = group.id
+            self._state(group).linked_chat_id = channel.id
 
     def flood_limit(self, chat: Chat, max_per_second: int | None, retry_after: int = 1) -> None:
         """Answer 429 "retry after N" past ``max_per_second`` bot requests; None lifts it."""
@@ -2014,11 +2743,39 @@ class TelegramEmulator:
         thread_id: int | None = None,
     ) -> JSON:
         """``user`` sends ``text``; return the Message (with entities) queued for the bot."""
-        if not text.strip() or len(text) > TEXT_LIMIT:
-            raise ValueError("Telegram clients send 1-4096 characters of non-blank text")
-        content: JSON = {"text": text}
-        _set_or_drop(content, "entities", detect_entities(text))
-        return self._post_as(chat, user, content, reply_to, thread_id)
+        return self._post_as(chat, user, _typed_text(text), reply_to, thread_id)
+
+    def send_as_chat(
+        self,
+        chat: Chat,
+        sender_chat: Chat,
+        text: str,
+        reply_to: MessageRef | None = None,
+        thread_id: int | None = None,
+    ) -> JSON:
+        """A message sent on behalf of a chat, as Telegram words it (telegram-bot-api's
+        Client.cpp): ``sender_chat`` is ``chat`` itself for an anonymous group administrator
+        (from: GroupAnonymousBot) or for a channel's own post, or a channel a user posts as in a
+        supergroup (from: Channel_Bot). Automatic forwards: see link_discussion."""
+        if chat.type == "channel":
+            sender = None
+            if sender_chat.id != chat.id:
+                raise ValueError("only the channel itself posts in a channel")
+        elif chat.type != "supergroup":
+            raise ValueError("Telegram has senders that are chats in supergroups and channels")
+        elif sender_chat.id == chat.id:
+            sender = GROUP_ANONYMOUS_BOT
+        elif sender_chat.type == "channel":
+            sender = CHANNEL_BOT
+        else:
+            raise ValueError("a supergroup message is sent as the group itself or as a channel")
+        with self._world.lock:
+            state = self._state(chat)
+            self._state(sender_chat)
+            message = self._new_post(
+                state, sender or self._bot, _typed_text(text), reply_to, thread_id, sender_chat
+            )
+            return copy.deepcopy(message)
 
     def upload_document(
         self,
@@ -2030,41 +2787,143 @@ class TelegramEmulator:
         mime_type: str | None = None,
         reply_to: MessageRef | None = None,
         thread_id: int | None = None,
+        *,
+        file_size: int | None = None,
     ) -> JSON:
-        """``user`` sends a file; the bot can fetch it with getFile and the file URL."""
+        """``user`` sends a file; the bot can fetch it with getFile and the file URL.
+
+        The name is passed on as given, however odd (a hostile client may send any). With
+        ``file_size`` the document claims that size without holding the bytes: getFile refuses
+        files over 20 MB ("file is too big"), as Telegram does.
+        """
+        if file_size is not None and not len(content) <= file_size <= USER_UPLOAD_LIMIT:
+            raise ValueError("file_size must be at least len(content) and at most 4000 MiB")
         mime_type = mime_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
         with self._world.lock:
-            stored = self._world.store_file(content, filename, mime_type)
+            stored = self._world.store_file(content, filename, mime_type, file_size)
         message: JSON = {"document": stored.document()}
         _set_or_drop(message, "caption", caption)
         _set_or_drop(message, "caption_entities", detect_entities(caption or ""))
         return self._post_as(chat, user, message, reply_to, thread_id)
 
-    def click(self, chat: Chat, user: User, bot_message: MessageRef, callback_data: str) -> str:
-        """``user`` presses the inline button with ``callback_data``; return the query id."""
+    def click(
+        self,
+        chat: Chat,
+        user: User,
+        bot_message: MessageRef,
+        callback_data: str,
+        *,
+        forged: bool = False,
+    ) -> str:
+        """``user`` presses the inline button with ``callback_data``; return the query id.
+
+        ``forged``: a modified client sends any data of 0-64 bytes, whatever the buttons say.
+        A message sent via the bot (choose_inline_result) gives a query with inline_message_id
+        instead of message, as in Telegram.
+        """
+        if len(callback_data.encode()) > CALLBACK_DATA_LIMIT:
+            raise ValueError("Telegram clients send at most 64 bytes of callback data")
         with self._world.lock:
             state = self._state(chat)
             message_id = _message_id(bot_message)
-            record = state.sent.get(message_id)
+            record = state.sent.get(message_id) or state.via_bot.get(message_id)
             if record is None or record.deleted:
                 raise AssertionError(f"the bot shows no message {message_id} in chat {chat.id}")
-            if callback_data not in record.callback_data:
+            if not forged and callback_data not in record.callback_data:
                 raise AssertionError(
                     f"message {message_id} has no button with callback_data {callback_data!r}; "
                     f"it shows {record.callback_data}"
                 )
             query_id = str(next(self._query_ids))
-            query = {
-                "id": query_id,
-                "from": user.to_api(),
-                "message": record.message,
-                "chat_instance": state.instance,
-                "data": callback_data,
-            }
+            query: JSON = {"id": query_id, "from": user.to_api()}
+            if record.inline_message_id:
+                query["inline_message_id"] = record.inline_message_id
+            else:
+                query["message"] = record.message
+            query.update(chat_instance=state.instance, data=callback_data)
             self._world.queries[query_id] = query
-            if self._world.bot_status(state) not in ("left", "kicked"):
+            in_chat = self._world.bot_status(state) not in ("left", "kicked")
+            if in_chat or record.inline_message_id:
                 self._world.enqueue("callback_query", query)
             return query_id
+
+    def inline_query(
+        self,
+        user: User,
+        query: str,
+        chat_type: str | None = "sender",
+        offset: str = "",
+    ) -> str:
+        """``user`` types "@bot ``query``" in a chat of ``chat_type`` ("sender" is the user's
+        private chat with the bot; None a secret chat); return the inline query id. The update
+        names no chat, as in Telegram. ``offset`` is the next_offset of an earlier answer."""
+        if not self._world.inline_mode:
+            raise ValueError("the bot has no inline mode: TelegramEmulator(inline=True)")
+        if len(query) > INLINE_QUERY_LIMIT:
+            raise ValueError("Telegram clients send inline queries of up to 256 characters")
+        if chat_type is not None and chat_type not in INLINE_CHAT_TYPES:
+            raise ValueError(f"unknown chat_type {chat_type!r}")
+        with self._world.lock:
+            query_id = str(next(self._query_ids))
+            payload: JSON = {"id": query_id, "from": user.to_api(), "query": query}
+            payload["offset"] = offset
+            if chat_type is not None:
+                payload["chat_type"] = chat_type
+            self._world.inline_queries[query_id] = _InlineQuery(
+                query_id, user, query, time.monotonic()
+            )
+            self._world.enqueue("inline_query", payload)
+            return query_id
+
+    def choose_inline_result(
+        self, user: User, chat: Chat, query_id: str, result_id: str
+    ) -> SentMessage:
+        """``user`` picks a result of the bot's answer and sends it into ``chat``: a message from
+        the user "via" the bot, with the result's text and keyboard. Return its record (also in
+        inline_messages), kept up to date while the bot edits it by inline_message_id."""
+        with self._world.lock:
+            inline_query = self._world.inline_queries.get(query_id)
+            answer = inline_query.answer if inline_query else None
+            if inline_query is None or inline_query.user != user:
+                raise ValueError(f"{user.first_name} sent no inline query {query_id}")
+            if answer is None or result_id not in answer.contents:
+                shown = answer.result_ids if answer else "nothing"
+                raise AssertionError(f"the bot offers no result {result_id!r}; it shows {shown}")
+            version = replace(answer.contents[result_id], at=time.monotonic())
+            source = answer.results[answer.result_ids.index(result_id)]
+            content: JSON = {"text": version.text, "via_bot": self._bot.to_api()}
+            _set_or_drop(content, "entities", version.entities)
+            preview = _preview_options(source.get("input_message_content", source))
+            _set_or_drop(content, "link_preview_options", preview)
+            _set_or_drop(content, "reply_markup", version.reply_markup)
+            state = self._state(chat)
+            message = self._new_post(state, user, content, None, None)
+            inline_message_id = self._inline_message_id()
+            record = SentMessage(
+                chat_id=chat.id,
+                message_id=message["message_id"],
+                message=message,
+                versions=[version],
+                reply_to_message_id=None,
+                message_thread_id=None,
+                link_preview_disabled=bool(preview and preview.get("is_disabled")),
+                disable_notification=False,
+                inline_message_id=inline_message_id,
+            )
+            state.via_bot[record.message_id] = record
+            self._world.inline_messages[inline_message_id] = record
+            if self._inline_feedback:
+                chosen: JSON = {"result_id": result_id, "from": user.to_api()}
+                if version.reply_markup:  # Telegram tells the id only where it can be used
+                    chosen["inline_message_id"] = inline_message_id
+                chosen["query"] = inline_query.query
+                self._world.enqueue("chosen_inline_result", chosen)
+            return record
+
+    def _inline_message_id(self) -> str:
+        """An opaque id like Telegram's (base64url of a serialized inputBotInlineMessageID)."""
+        raw = (self._bot.id << 32 | next(self._inline_ids)).to_bytes(16, "little")
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def _post_as(
         self,
@@ -2075,17 +2934,32 @@ class TelegramEmulator:
         thread_id: int | None,
     ) -> JSON:
         with self._world.lock:
-            state = self._state(chat)
-            if state.members.get(user.id) not in ("creator", "administrator", "member"):
-                raise ValueError(f"user {user.id} is not a member of chat {chat.id}")
-            replied = self._replied(state, reply_to)
-            if thread_id is None and replied is not None and chat.is_forum:
-                thread_id = replied.get("message_thread_id")
-            if thread_id is not None and thread_id not in state.topics:
-                raise ValueError(f"chat {chat.id} has no forum topic {thread_id}")
-            message = self._world.new_message(state, user, content, replied, thread_id)
-            self._deliver(state, message)
+            message = self._new_post(self._state(chat), user, content, reply_to, thread_id)
             return copy.deepcopy(message)
+
+    def _new_post(
+        self,
+        state: _ChatState,
+        user: User,
+        content: JSON,
+        reply_to: MessageRef | None,
+        thread_id: int | None,
+        sender_chat: Chat | None = None,
+    ) -> JSON:
+        """A message from ``user`` (or on behalf of ``sender_chat``), given to the bot."""
+        chat = state.chat
+        member = state.members.get(user.id) in ("creator", "administrator", "member")
+        if sender_chat is None and not member:
+            raise ValueError(f"user {user.id} is not a member of chat {chat.id}")
+        replied = self._replied(state, reply_to)
+        if thread_id is None and replied is not None and chat.is_forum:
+            thread_id = replied.get("message_thread_id")
+        if thread_id is not None and thread_id not in state.topics:
+            raise ValueError(f"chat {chat.id} has no forum topic {thread_id}")
+        message = self._world.new_message(state, user, content, replied, thread_id, sender_chat)
+        self._world.deliver(state, message)
+        self._world.forward_to_discussion(state, message)
+        return message
 
     def _replied(self, state: _ChatState, reply_to: MessageRef | None) -> JSON | None:
         if reply_to is None:
@@ -2094,11 +2968,6 @@ class TelegramEmulator:
         if message is None:
             raise AssertionError(f"message {_message_id(reply_to)} is gone from the chat")
         return message
-
-    def _deliver(self, state: _ChatState, message: JSON) -> None:
-        if self._world.bot_sees(state, message):
-            kind = "channel_post" if state.chat.type == "channel" else "message"
-            self._world.enqueue(kind, message)
 
     # What the bot did
 
@@ -2119,6 +2988,17 @@ class TelegramEmulator:
         with self._world.lock:
             return self._world.answers.get(callback_id)
 
+    def inline_answer(self, query_id: str) -> InlineAnswer | None:
+        """The bot's answer to an inline query; None until it answers."""
+        with self._world.lock:
+            inline_query = self._world.inline_queries.get(query_id)
+            return inline_query.answer if inline_query else None
+
+    def inline_messages(self, chat: Chat) -> list[SentMessage]:
+        """Messages users sent into ``chat`` via the bot (choose_inline_result), oldest first."""
+        with self._world.lock:
+            return list(self._state(chat).via_bot.values())
+
     def commands(self, scope: JSON | None = None, language_code: str = "") -> list[JSON]:
         """The bot's commands for a BotCommandScope (default scope if None)."""
         with self._world.lock:
@@ -2134,6 +3014,36 @@ class TelegramEmulator:
         """The content of an uploaded file, the bot's documents included."""
         with self._world.lock:
             return self._world.files[file_id].content
+
+    # Webhooks
+
+    def webhook_backends(
+        self,
+        backends: Sequence[str] | None,
+        policy: str | Callable[[JSON, list[str]], str] = "round_robin",
+    ) -> None:
+        """Put a load balancer in front of the webhook: each delivery to the URL the bot set goes
+        to one of ``backends`` (loopback URLs, e.g. one per bot worker) instead, chosen by
+        ``policy``: "round_robin", "random", or ``policy(update, backends) -> backend``. A
+        backend that does not answer or answers 5xx gets the update retried on the next one at
+        once (like nginx's proxy_next_upstream); if none takes it, Telegram sees 502 (or the
+        last 5xx) and retries later. None removes the balancer."""
+        if backends is None:
+            balancer = None
+        else:
+            urls = list(backends)
+            if not urls or not all(_is_loopback(url) for url in urls):
+                raise ValueError("give one or more backend URLs on 127.0.0.1")
+            if not callable(policy) and policy not in ("round_robin", "random"):
+                raise ValueError(f"unknown balancing policy {policy!r}")
+            balancer = _Balancer(urls, policy)
+        with self._world.lock:
+            self._world.balancer = balancer
+
+    def deliveries(self) -> list[WebhookDelivery]:
+        """Every attempt to deliver an update to the webhook (or a backend), oldest first."""
+        with self._world.lock:
+            return list(self._world.deliveries)
 
     # Waiting
 
@@ -2167,14 +3077,20 @@ class TelegramEmulator:
         return self.messages(chat, thread_id)
 
     def wait_for_callback_answer(self, callback_id: str, timeout: float = 10.0) -> CallbackAnswer:
+        what = f"an answer to callback query {callback_id}"
+        return self._wait_for(lambda: self.callback_answer(callback_id), timeout, what)
+
+    def wait_for_inline_answer(self, query_id: str, timeout: float = 10.0) -> InlineAnswer:
+        what = f"an answer to inline query {query_id}"
+        return self._wait_for(lambda: self.inline_answer(query_id), timeout, what)
+
+    def _wait_for(self, find: Callable[[], Found | None], timeout: float, what: str) -> Found:
         self.wait_until(
-            lambda: self.callback_answer(callback_id) is not None,
-            timeout,
-            lambda: f"an answer to callback query {callback_id}; {self._what_happened()}",
+            lambda: find() is not None, timeout, lambda: f"{what}; {self._what_happened()}"
         )
-        answer = self.callback_answer(callback_id)
-        assert answer is not None
-        return answer
+        found = find()
+        assert found is not None
+        return found
 
     def wait_for_edit_quiet(
         self, message: SentMessage, quiet_seconds: float = 0.5, timeout: float = 10.0
@@ -2205,6 +3121,11 @@ class TelegramEmulator:
     ) -> CallbackAnswer:
         return await asyncio.to_thread(self.wait_for_callback_answer, callback_id, timeout)
 
+    async def wait_for_inline_answer_async(
+        self, query_id: str, timeout: float = 10.0
+    ) -> InlineAnswer:
+        return await asyncio.to_thread(self.wait_for_inline_answer, query_id, timeout)
+
     async def wait_for_edit_quiet_async(
         self, message: SentMessage, quiet_seconds: float = 0.5, timeout: float = 10.0
     ) -> SentMessage:
@@ -2214,6 +3135,10 @@ class TelegramEmulator:
         """For timeout messages: the bot's last failed requests (and its messages in ``chat``)."""
         failed = [f"{c.method}: {c.description}" for c in self.api_calls() if c.status != 200]
         report = f"last failed requests: {failed[-5:] or 'none'}"
+        with self._world.lock:
+            hook = self._world.webhook
+            if hook is not None and hook.last_error_message:
+                report += f"; last webhook error: {hook.last_error_message}"
         if chat is None:
             return report
         seen = [f"#{m.message_id} {m.text!r}" for m in self.messages(chat)]

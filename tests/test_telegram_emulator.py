@@ -6,35 +6,50 @@ import asyncio
 import datetime as dtm
 import html
 import re
+import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 
+import aiohttp
 import pytest
+from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultPhoto,
+    InputTextMessageContent,
     LinkPreviewOptions,
     Message,
     ReplyParameters,
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken, RetryAfter
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     BaseHandler,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from tests.telegram_emulator import TelegramEmulator, utf16_slice
+from tests.telegram_emulator import SECRET_TOKEN_HEADER, TelegramEmulator, utf16_slice
 
 
 @pytest.fixture
@@ -50,12 +65,24 @@ async def bot(emu: TelegramEmulator) -> AsyncIterator[Bot]:
 
 
 @asynccontextmanager
-async def polling(emu: TelegramEmulator, *handlers: BaseHandler) -> AsyncIterator[Application]:
-    """A real PTB Application polling the emulator."""
+async def client(emu: TelegramEmulator) -> AsyncIterator[Bot]:
+    """A PTB Bot for an emulator the test made itself."""
+    async with Bot(emu.token, base_url=emu.base_url, base_file_url=emu.base_file_url) as bot:
+        yield bot
+
+
+def application(emu: TelegramEmulator, *handlers: BaseHandler) -> Application:
     builder = ApplicationBuilder().token(emu.token).base_url(emu.base_url)
     app = builder.base_file_url(emu.base_file_url).build()
     for handler in handlers:
         app.add_handler(handler)
+    return app
+
+
+@asynccontextmanager
+async def polling(emu: TelegramEmulator, *handlers: BaseHandler) -> AsyncIterator[Application]:
+    """A real PTB Application polling the emulator."""
+    app = application(emu, *handlers)
     async with app:
         await app.start()
         assert app.updater is not None
@@ -439,3 +466,561 @@ def test_sync_tests_can_drive_the_emulator() -> None:
         emu.send(chat, ann, "hi")
         asyncio.run(reply())
         assert [m.text for m in emu.wait_for_messages(chat, timeout=1)] == ["hi Ann"]
+
+
+# Bad tokens
+
+
+async def test_every_method_refuses_an_unknown_token(emu: TelegramEmulator) -> None:
+    chat = emu.private_chat(emu.user("Ann"))
+    async with aiohttp.ClientSession() as session:
+        for token, description in (
+            ("999:WRONG", "Unauthorized"),
+            ("not-a-token", "Unauthorized: invalid token specified"),
+            ("0123:abc", "Unauthorized: invalid token specified"),
+        ):
+            for method in ("getUpdates", "sendMessage", "setWebhook", "getFile"):
+                url = f"{emu.base_url}{token}/{method}"
+                async with session.post(url, json={"chat_id": chat.id, "text": "hi"}) as answer:
+                    body = await answer.json()
+                assert (answer.status, body) == (
+                    401,
+                    {"ok": False, "error_code": 401, "description": description},
+                ), (token, method)
+        async with session.get(f"{emu.base_file_url}999:WRONG/documents/file_1.txt") as answer:
+            assert answer.status == 401
+    with pytest.raises(InvalidToken):
+        async with Bot("not-a-token", base_url=emu.base_url):
+            pass
+    assert emu.messages(chat) == []
+
+
+# Chat administrators and senders that are chats
+
+
+async def test_members_can_be_promoted_and_remain_anonymous(
+    bot: Bot, emu: TelegramEmulator
+) -> None:
+    ann, ben, cat = emu.user("Ann"), emu.user("Ben"), emu.user("Cat")
+    group = emu.group("Club", [ann, ben, cat], supergroup=True)
+    emu.set_member_status(group, ben, "administrator", is_anonymous=True)
+    emu.set_member_status(group, cat, "creator")
+    admins = {member.user.id: member for member in await bot.get_chat_administrators(group.id)}
+    assert (admins[ben.id].status, admins[ben.id].is_anonymous) == ("administrator", True)
+    assert (admins[cat.id].status, admins[cat.id].is_anonymous) == ("creator", False)
+    assert admins[ann.id].status == "administrator", "the old owner stays an administrator"
+    emu.set_member_status(group, ben, "member")
+    emu.set_member_status(group, ann, "kicked")
+    assert (await bot.get_chat_member(group.id, ben.id)).status == "member"
+    assert (await bot.get_chat_member(group.id, ann.id)).status == "kicked"
+    with pytest.raises(ValueError, match="remain anonymous"):
+        emu.set_member_status(group, ben, "member", is_anonymous=True)
+    with pytest.raises(ValueError, match="set_bot_status"):
+        emu.set_member_status(group, emu.bot, "administrator")
+
+
+async def test_messages_sent_on_behalf_of_chats(bot: Bot, emu: TelegramEmulator) -> None:
+    ann = emu.user("Ann")
+    group = emu.group("Newsroom", [ann], supergroup=True, bot_status="administrator")
+    channel = emu.channel("Wire", "wire_news")
+    emu.link_discussion(channel, group)
+    emu.send_as_chat(group, group, "an anonymous administrator writes")
+    emu.send_as_chat(group, channel, "a user writes as the channel")
+    post = emu.send_as_chat(channel, channel, "Breaking: oil is up")
+    updates = await bot.get_updates()
+    anonymous, as_channel, channel_post, forward = (u.effective_message for u in updates)
+    assert anonymous is not None and anonymous.from_user is not None
+    assert anonymous.sender_chat is not None and anonymous.sender_chat.id == group.id
+    sender = anonymous.from_user
+    assert (sender.id, sender.username, sender.is_bot) == (1087968824, "GroupAnonymousBot", True)
+    assert as_channel is not None and as_channel.from_user is not None
+    assert (as_channel.from_user.id, as_channel.from_user.username) == (136817688, "Channel_Bot")
+    assert as_channel.sender_chat is not None and as_channel.sender_chat.id == channel.id
+    assert updates[2].channel_post is not None and channel_post is not None
+    assert channel_post.from_user is None and channel_post.sender_chat is not None
+    assert forward is not None and forward.is_automatic_forward and forward.from_user is not None
+    assert (forward.from_user.id, forward.from_user.first_name) == (777000, "Telegram")
+    assert forward.chat.id == group.id and forward.text == "Breaking: oil is up"
+    origin = forward.forward_origin
+    assert origin is not None and origin.type == "channel"
+    assert (origin.chat.id, origin.message_id) == (channel.id, post["message_id"])  # type: ignore[attr-defined]
+    assert (await bot.get_chat(channel.id)).linked_chat_id == group.id
+
+    await bot.send_message(channel.id, "Digest")
+    [update] = await bot.get_updates(offset=updates[-1].update_id + 1)
+    assert update.message is not None and update.message.is_automatic_forward
+    assert (update.message.chat.id, update.message.text) == (group.id, "Digest")
+    with pytest.raises(ValueError, match="supergroups and channels"):
+        emu.send_as_chat(emu.group("Small", [ann]), channel, "hi")
+
+
+# Forged buttons
+
+
+async def test_a_modified_client_can_send_any_callback_data(bot: Bot, emu: TelegramEmulator) -> None:
+    ann = emu.user("Ann")
+    chat = emu.private_chat(ann)
+    await bot.send_message(chat.id, "Pick one", reply_markup=KEYBOARD)
+    [record] = emu.messages(chat)
+    with pytest.raises(AssertionError, match="no button with callback_data 'admin:wipe'"):
+        emu.click(chat, ann, record, "admin:wipe")
+    emu.click(chat, ann, record, "admin:wipe", forged=True)
+    emu.click(chat, ann, record, "", forged=True)
+    emu.click(chat, ann, record, "é" * 32, forged=True)  # 64 bytes
+    with pytest.raises(ValueError, match="64 bytes"):
+        emu.click(chat, ann, record, "é" * 32 + "x", forged=True)
+    updates = await bot.get_updates()
+    data = [u.callback_query.data for u in updates if u.callback_query]
+    assert data == ["admin:wipe", "", "é" * 32]
+
+
+# Documents
+
+
+async def test_documents_as_telegram_describes_them(bot: Bot, emu: TelegramEmulator) -> None:
+    ann = emu.user("Ann")
+    chat = emu.private_chat(ann)
+    odd_name = "../../etc/" + "x" * 300 + "\x00.pdf"
+    emu.upload_document(chat, ann, "a.txt", b"same bytes")
+    emu.upload_document(chat, ann, odd_name, b"same bytes")
+    emu.upload_document(chat, ann, "b.txt", b"other bytes")
+    emu.upload_document(chat, ann, "huge.pdf", b"%PDF-1.7", file_size=25 * 1024 * 1024)
+    documents = [u.message.document for u in await bot.get_updates() if u.message]
+    first, again, other, huge = documents
+    assert first is not None and again is not None and other is not None and huge is not None
+    assert first.file_unique_id == again.file_unique_id != other.file_unique_id
+    assert first.file_id != again.file_id
+    assert again.file_name == odd_name
+    assert huge.file_size == 25 * 1024 * 1024
+    with pytest.raises(BadRequest, match="^File is too big$"):
+        await huge.get_file()
+    file = await again.get_file()
+    assert file.file_path is not None and file.file_path.endswith("/documents/file_2.pdf")
+    assert bytes(await file.download_as_bytearray()) == b"same bytes"
+    with pytest.raises(ValueError, match="file_size"):
+        emu.upload_document(chat, ann, "x.txt", b"12345", file_size=2)
+
+
+# Inline mode
+
+
+def article(result_id: str, title: str, text: str, **kwargs: object) -> InlineQueryResultArticle:
+    content = InputTextMessageContent(text, parse_mode=ParseMode.HTML)
+    return InlineQueryResultArticle(result_id, title, content, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_inline_queries_are_answered_chosen_clicked_and_edited() -> None:
+    async def on_query(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.inline_query
+        assert query is not None
+        text = f"<b>{html.escape(query.query)}</b> report for {query.chat_type}"
+        await query.answer(
+            [article(f"r-{query.query}", f"About {query.query}", text, reply_markup=KEYBOARD)],
+            cache_time=5,
+            is_personal=True,
+            next_offset="10",
+        )
+
+    async def on_click(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None and query.message is None and query.inline_message_id
+        await query.answer("Loading")
+        await query.edit_message_text(f"<i>{query.data}</i> on its way", parse_mode="HTML")
+
+    chosen: list[object] = []
+
+    async def on_chosen(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        chosen.append(update.chosen_inline_result)
+
+    handlers = (
+        InlineQueryHandler(on_query),
+        CallbackQueryHandler(on_click),
+        ChosenInlineResultHandler(on_chosen),
+    )
+    with TelegramEmulator(inline=True, inline_feedback=True) as emu:
+        ann = emu.user("Ann")
+        group = emu.group("Club", [ann], supergroup=True)
+        async with polling(emu, *handlers) as app:
+            assert (await app.bot.get_me()).supports_inline_queries
+            query_id = emu.inline_query(ann, "oil & gas", chat_type="supergroup")
+            answer = await emu.wait_for_inline_answer_async(query_id)
+            message = emu.choose_inline_result(ann, group, query_id, "r-oil & gas")
+            click_id = emu.click(group, ann, message, "more")
+            assert (await emu.wait_for_callback_answer_async(click_id)).text == "Loading"
+            await emu.wait_until_async(lambda: message.edit_count == 1 and bool(chosen))
+    assert (answer.result_ids, answer.titles) == (["r-oil & gas"], ["About oil & gas"])
+    assert (answer.cache_time, answer.is_personal, answer.next_offset) == (5, True, "10")
+    assert message.history == ["oil & gas report for supergroup", "more on its way"]
+    assert message.message["via_bot"]["id"] == emu.bot.id
+    assert message.message["from"]["id"] == ann.id and message.inline_message_id
+    assert emu.inline_messages(group) == [message] and emu.messages(group) == []
+    [result] = chosen
+    assert result.inline_message_id == message.inline_message_id  # type: ignore[attr-defined]
+    assert (result.result_id, result.query) == ("r-oil & gas", "oil & gas")  # type: ignore[attr-defined]
+
+
+async def test_an_inline_query_names_no_chat() -> None:
+    with TelegramEmulator(inline=True) as emu:
+        ann = emu.user("Ann")
+        query_id = emu.inline_query(ann, "oil", chat_type=None, offset="20")
+        async with client(emu) as bot:
+            [update] = await bot.get_updates()
+    query = update.inline_query
+    assert query is not None and query.from_user.id == ann.id
+    assert (query.id, query.query, query.offset, query.chat_type) == (query_id, "oil", "20", None)
+    assert "chat" not in query.to_dict()
+    with TelegramEmulator() as plain, pytest.raises(ValueError, match="inline=True"):
+        plain.inline_query(plain.user("Ann"), "oil")
+
+
+LONG = "a" * 4097
+
+
+@pytest.mark.parametrize(
+    ("results", "options", "error"),
+    [
+        ([article(str(i), "t", "x") for i in range(51)], {}, "too many inline query results specified"),
+        ([article("a", "t", "x"), article("a", "u", "y")], {}, "RESULT_ID_DUPLICATE"),
+        ([article("é" * 33, "t", "x")], {}, "RESULT_ID_INVALID"),
+        ([article("a", "", "x")], {}, "ARTICLE_TITLE_EMPTY"),
+        ([article("a", "t", LONG)], {}, "MESSAGE_TOO_LONG"),
+        ([article("a", "t", "<b> </b>")], {}, "text must be non-empty"),
+        (
+            [article("a", "t", "<b>open")],
+            {},
+            "can't parse inline query result: Can't parse entities: "
+            "Can't find end tag corresponding to start tag b",
+        ),
+        (
+            [article("a", "t", "x", reply_markup={"inline_keyboard": [[{"text": "t"}]]})],
+            {},
+            "can't parse inline query result: Can't parse inline keyboard button: "
+            "Text buttons are unallowed in the inline keyboard",
+        ),
+        ([article("a", "t", "x")], {"next_offset": "n" * 65}, "NEXT_OFFSET_INVALID"),
+        (
+            [InlineQueryResultPhoto("p", "https://example.com/p.jpg", "https://example.com/t.jpg")],
+            {},
+            'the emulator supports "article" inline results only, not "photo"',
+        ),
+    ],
+)
+async def test_inline_answers_are_checked_like_telegram(
+    results: list[object], options: dict[str, object], error: str
+) -> None:
+    with TelegramEmulator(inline=True) as emu:
+        query_id = emu.inline_query(emu.user("Ann"), "oil")
+        async with client(emu) as bot:
+            with pytest.raises(BadRequest):
+                await bot.answer_inline_query(query_id, results, **options)  # type: ignore[arg-type]
+            assert emu.api_calls("answerInlineQuery")[-1].description == f"Bad Request: {error}"
+            assert emu.inline_answer(query_id) is None
+            assert await bot.answer_inline_query(query_id, [article("a", "t", "x")])
+
+
+@pytest.mark.filterwarnings("ignore:Please use:telegram.warnings.PTBUserWarning")
+async def test_raw_inline_results_are_parsed_like_telegram() -> None:
+    content = {"message_text": "x"}
+    cases = [
+        (
+            [{"type": "article", "id": "a", "input_message_content": content}],
+            'can\'t parse inline query result: Can\'t find field "title"',
+        ),
+        (
+            [{"type": "article", "id": "a", "title": "t"}],
+            'can\'t parse inline query result: Can\'t find field "message_text"',
+        ),
+        (
+            [{"type": "poll", "id": "a"}],
+            'can\'t parse inline query result: type "poll" is unsupported for the inline query '
+            "result",
+        ),
+        ({"type": "article"}, "expected an Array of inline query results"),
+    ]
+    legacy = {"type": "article", "id": "a", "title": "t", "message_text": "*x*"}
+    button = {"text": "Open", "start_parameter": "from_inline"}
+    with TelegramEmulator(inline=True) as emu:
+        query_id = emu.inline_query(emu.user("Ann"), "oil")
+        async with client(emu) as bot:
+            for results, error in cases:
+                with pytest.raises(BadRequest):
+                    await bot.do_api_request(
+                        "answerInlineQuery",
+                        api_kwargs={"inline_query_id": query_id, "results": results},
+                    )
+                assert emu.api_calls()[-1].description == f"Bad Request: {error}"
+            arguments = {"inline_query_id": query_id, "button": button}
+            results = [{**legacy, "parse_mode": "Markdown"}]
+            await bot.do_api_request("answerInlineQuery", api_kwargs={**arguments, "results": results})
+    answer = emu.inline_answer(query_id)
+    assert answer is not None and answer.button == button
+    assert (answer.contents["a"].text, answer.contents["a"].entities[0]["type"]) == ("x", "bold")
+
+
+async def test_inline_queries_time_out_and_are_answered_once() -> None:
+    with TelegramEmulator(inline=True, inline_answer_timeout=0.2) as emu:
+        ann = emu.user("Ann")
+        late, once = emu.inline_query(ann, "late"), emu.inline_query(ann, "once")
+        async with client(emu) as bot:
+            assert await bot.answer_inline_query(once, [article("a", "t", "x")])
+            with pytest.raises(BadRequest, match="(?i)^query is too old and response timeout"):
+                await bot.answer_inline_query(once, [article("a", "t", "x")])
+            await asyncio.sleep(0.25)
+            for query_id in (late, "42"):
+                with pytest.raises(BadRequest, match="(?i)^query is too old and response timeout"):
+                    await bot.answer_inline_query(query_id, [article("a", "t", "x")])
+            with pytest.raises(BadRequest, match="(?i)^invalid inline message identifier"):
+                await bot.edit_message_text("x", inline_message_id="AAAA")
+            group = emu.group("Club", [ann])
+            with pytest.raises(AssertionError, match="no result 'b'"):
+                emu.choose_inline_result(ann, group, once, "b")
+            with pytest.raises(ValueError, match="sent no inline query"):
+                emu.choose_inline_result(emu.user("Ben"), group, once, "a")
+            emu.choose_inline_result(ann, group, once, "a")
+            updates = await bot.get_updates()
+    messages = [u.message for u in updates if u.message]
+    assert [(m.text, m.via_bot and m.via_bot.id) for m in messages] == [("x", emu.bot.id)], (
+        "a bot in privacy mode gets the messages sent via it"
+    )
+
+
+# Webhooks
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@asynccontextmanager
+async def receiver(handler: Handler) -> AsyncIterator[str]:
+    """A webhook endpoint on 127.0.0.1 (on the test's loop); yields its URL."""
+    app = web.Application()
+    app.router.add_post("/hook", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def webhook_worker(
+    emu: TelegramEmulator, port: int, public_url: str, name: str, bootstrap_retries: int = 0
+) -> AsyncIterator[Application]:
+    """A real PTB Application in webhook mode, as `newsbot run` with WEBHOOK_URL set runs it."""
+
+    async def echo(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
+        await update.message.reply_text(f"{name}: {update.message.text}")
+
+    app = application(emu, MessageHandler(filters.TEXT, echo))
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_webhook(
+            listen="127.0.0.1",
+            port=port,
+            url_path="telegram",
+            webhook_url=public_url,
+            secret_token="s3cret_token-1",
+            max_connections=5,
+            allowed_updates=["message"],
+            bootstrap_retries=bootstrap_retries,
+        )
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+async def test_application_runs_on_a_webhook(emu: TelegramEmulator) -> None:
+    ann = emu.user("Ann")
+    chat = emu.private_chat(ann)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram"
+    async with webhook_worker(emu, port, url, "worker") as app:
+        emu.send(chat, ann, "hello")
+        [reply] = await emu.wait_for_messages_async(chat)
+        await emu.wait_until_async(lambda: emu.pending_update_count == 0)
+        info = await app.bot.get_webhook_info()
+        with pytest.raises(Conflict, match="(?i)can't use getupdates method while webhook is active"):
+            await app.bot.get_updates()
+    assert reply.text == "worker: hello"
+    assert (info.url, info.max_connections, info.pending_update_count) == (url, 5, 0)
+    assert (info.allowed_updates, info.ip_address, info.last_error_date) == (("message",), "127.0.0.1", None)
+    [delivery] = emu.deliveries()
+    assert delivery.ok and (delivery.url, delivery.status) == (url, 200)
+    assert delivery.update["message"]["text"] == "hello"
+
+
+async def test_failed_deliveries_are_retried_with_back_off() -> None:
+    answers, seen = [500, 500], []
+
+    async def flaky(request: web.Request) -> web.Response:
+        seen.append((await request.json(), request.headers.get(SECRET_TOKEN_HEADER), time.monotonic()))
+        return web.Response(status=answers.pop(0) if answers else 200)
+
+    with TelegramEmulator(webhook_retry_delay=0.05) as emu:
+        ann = emu.user("Ann")
+        chat = emu.private_chat(ann)
+        async with receiver(flaky) as url, client(emu) as bot:
+            assert await bot.set_webhook(url, secret_token="s3cret")
+            emu.send(chat, ann, "hello")
+            await emu.wait_until_async(lambda: emu.pending_update_count == 0)
+            info = await bot.get_webhook_info()
+    assert [d.status for d in emu.deliveries()] == [500, 500, 200]
+    assert [(body["message"]["text"], secret) for body, secret, _ in seen] == [("hello", "s3cret")] * 3
+    first_gap, second_gap = seen[1][2] - seen[0][2], seen[2][2] - seen[1][2]
+    assert first_gap < second_gap and second_gap >= 0.1, "retried at once, then after 2 units"
+    assert info.last_error_message == "Wrong response from the webhook: 500 Internal Server Error"
+    assert info.last_error_date is not None and info.pending_update_count == 0
+
+
+async def test_an_unreachable_webhook_keeps_updates_until_polling_resumes(
+    bot: Bot, emu: TelegramEmulator
+) -> None:
+    ann = emu.user("Ann")
+    chat = emu.private_chat(ann)
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await asyncio.sleep(0.3)  # the long poll reaches the emulator
+    assert await bot.set_webhook(f"http://127.0.0.1:{free_port()}/hook")
+    with pytest.raises(Conflict, match="(?i)terminated by setwebhook request"):
+        await poll
+    emu.send(chat, ann, "hello")
+    await emu.wait_until_async(lambda: len(emu.deliveries()) >= 2)
+    info = await bot.get_webhook_info()
+    assert (info.last_error_message, info.pending_update_count) == ("Connection refused", 1)
+    assert await bot.delete_webhook()
+    assert emu.api_calls("deleteWebhook")[-1].description == "Webhook was deleted"
+    [update] = await bot.get_updates()
+    assert update.message is not None and update.message.text == "hello"
+
+
+@pytest.mark.parametrize(
+    ("url", "options", "error"),
+    [
+        ("http://example.com/hook", {}, "bad webhook: An HTTPS URL must be provided for webhook"),
+        (
+            "https://example.com:8080/hook",
+            {},
+            "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443",
+        ),
+        ("https://example.com/hook", {"secret_token": "a b"}, "secret token contains unallowed characters"),
+        ("https://example.com/hook", {"secret_token": "a" * 257}, "secret token is too long"),
+        ("https:///hook", {}, "invalid webhook URL specified"),
+    ],
+)
+async def test_set_webhook_checks_like_telegram(
+    bot: Bot, emu: TelegramEmulator, url: str, options: dict[str, str], error: str
+) -> None:
+    with pytest.raises(BadRequest):
+        await bot.set_webhook(url, **options)  # type: ignore[arg-type]
+    assert emu.api_calls("setWebhook")[-1].description == f"Bad Request: {error}"
+    assert (await bot.get_webhook_info()).url == ""
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_a_webhook_url_can_be_set_once_a_second_and_is_never_left(bot: Bot, emu: TelegramEmulator) -> None:
+    assert await bot.set_webhook("https://bot.example.com/hook", max_connections=1000)
+    with pytest.raises(RetryAfter):
+        await bot.set_webhook("https://bot.example.com/other")
+    info = await bot.get_webhook_info()
+    assert (info.url, info.max_connections) == ("https://bot.example.com/hook", 100)
+    ann = emu.user("Ann")
+    emu.send(emu.private_chat(ann), ann, "hi")
+    await emu.wait_until_async(lambda: bool(emu.deliveries()))
+    assert emu.deliveries()[0].error == "Failed to resolve host: the emulator delivers to loopback only"
+
+
+async def test_webhook_keeps_each_chats_order_within_max_connections(
+    bot: Bot, emu: TelegramEmulator
+) -> None:
+    users = [emu.user(name) for name in ("Ann", "Ben", "Cat", "Dan")]
+    chats = [emu.private_chat(user) for user in users]
+    running, peak, log = 0, 0, []
+
+    async def slow_for_ann(request: web.Request) -> web.Response:
+        nonlocal running, peak
+        message = (await request.json())["message"]
+        running += 1
+        peak = max(peak, running)
+        log.append(("start", message["chat"]["id"], message["text"]))
+        await asyncio.sleep(0.15 if message["chat"]["id"] == chats[0].id else 0.02)
+        log.append(("end", message["chat"]["id"], message["text"]))
+        running -= 1
+        return web.Response()
+
+    async with receiver(slow_for_ann) as url:
+        assert await bot.set_webhook(url, max_connections=3)
+        for number in range(3):
+            for user, chat in zip(users, chats, strict=True):
+                emu.send(chat, user, str(number))
+        await emu.wait_until_async(lambda: emu.pending_update_count == 0)
+    assert peak == 3
+    for chat in chats:
+        events = [(kind, text) for kind, chat_id, text in log if chat_id == chat.id]
+        assert events == [(kind, str(n)) for n in range(3) for kind in ("start", "end")]
+    assert log[-1][1] == chats[0].id, "the slow chat held back none of the others"
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_a_load_balancer_spreads_updates_over_two_workers(emu: TelegramEmulator) -> None:
+    ports = [free_port(), free_port()]
+    backends = [f"http://127.0.0.1:{port}/telegram" for port in ports]
+    emu.webhook_backends(backends)
+    public = "https://bot.example.com/telegram"
+    users = [emu.user(name) for name in ("Ann", "Ben", "Cat", "Dan")]
+    chats = [emu.private_chat(user) for user in users]
+    async with webhook_worker(emu, ports[0], public, "first"):
+        # Telegram takes one new webhook URL a second: the second worker's setWebhook may get a
+        # 429, which PTB's default bootstrap_retries=0 would turn into a failed start.
+        async with webhook_worker(emu, ports[1], public, "second", bootstrap_retries=1):
+            for user, chat in zip(users, chats, strict=True):
+                emu.send(chat, user, "spread")
+            replies = [(await emu.wait_for_messages_async(chat))[0].text for chat in chats]
+        assert sorted(replies) == ["first: spread", "first: spread", "second: spread", "second: spread"]
+        for user, chat in zip(users[:2], chats[:2], strict=True):
+            emu.send(chat, user, "failover")
+        after = [(await emu.wait_for_messages_async(chat, 2))[1].text for chat in chats[:2]]
+    assert after == ["first: failover", "first: failover"]
+    attempts = [(d.update["message"]["text"], d.url, d.ok) for d in emu.deliveries()]
+    assert {url for text, url, ok in attempts if text == "spread" and ok} == set(backends)
+    assert (("failover", backends[1], False)) in attempts, "the stopped worker was tried first"
+
+
+async def test_balancer_policies_and_a_proxy_with_no_live_backend() -> None:
+    got: list[str] = []
+
+    async def healthy(request: web.Request) -> web.Response:
+        got.append((await request.json())["message"]["text"])
+        return web.Response()
+
+    async def overloaded(_: web.Request) -> web.Response:
+        return web.Response(status=503)
+
+    with TelegramEmulator(webhook_retry_delay=10) as emu:
+        ann = emu.user("Ann")
+        chat = emu.private_chat(ann)
+        async with receiver(healthy) as up, receiver(overloaded) as busy, client(emu) as bot:
+            emu.webhook_backends([up, busy], policy=lambda update, backends: backends[1])
+            assert await bot.set_webhook("https://bot.example.com/hook")
+            emu.send(chat, ann, "sticky")
+            await emu.wait_until_async(lambda: emu.pending_update_count == 0)
+            assert [(d.url, d.status) for d in emu.deliveries()] == [(busy, 503), (up, 200)]
+            emu.webhook_backends([f"http://127.0.0.1:{free_port()}/hook"] * 2, policy="random")
+            emu.send(chat, ann, "lost")
+            await emu.wait_until_async(lambda: len(emu.deliveries()) >= 6)
+            info = await bot.get_webhook_info()
+    assert got == ["sticky"]
+    assert info.last_error_message == "Wrong response from the webhook: 502 Bad Gateway"
+    assert info.pending_update_count == 1
+    with pytest.raises(ValueError, match="127.0.0.1"):
+        emu.webhook_backends(["https://worker.example.com/hook"])
