@@ -11,6 +11,7 @@ from index.sqlite.store import index_exists
 from newsbot import realtimeqa
 from newsbot.evaluation import evaluate
 from newsbot.output import print_json
+from newsbot.reading_eval import reading_report
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
 
@@ -35,6 +36,7 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     report = evaluate(
         settings, Path(args.naive_dir), progress=lambda message: print(f"eval: {message}", file=sys.stderr)
     )
+    report["reading"] = reading_report(settings, lambda message: print(f"eval: {message}", file=sys.stderr))
     if args.json:
         print_json(report)
     else:
