@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from answers.core import AnswerService, build_service
+from answers.core import AnswerService
 from answers.types import Answer, Turn
-from index.ingest import add_to_index
 from newsbot.evaluation import SAMPLE_ARTICLES, _normalize
 from newsbot.output import print_json
 from newsbot.settings import Settings
+from newsbot.wiring import Wiring
 
 READING = Path(__file__).resolve().parent / "data" / "reading"
 ASKED_ON = datetime(2024, 12, 12, 9, 0, tzinfo=UTC)  # the day after the newest article: "in October" means 2024
@@ -35,19 +35,25 @@ def reading_report(settings: Settings, progress: Callable[[str], None] = lambda 
     """Right/total per split and category, abstention precision and recall, and the questions answered wrong."""
     cases = questions()
     with tempfile.TemporaryDirectory() as scratch:
-        scoped = settings.model_copy(update={"index_dir": Path(scratch) / "index"})
+        scoped = settings.model_copy(
+            update={
+                "index_dir": Path(scratch) / "index",
+                "bot_state_path": Path(scratch) / "bot.sqlite",
+                "database_url": None,
+            }
+        )
         progress("reading: indexing its articles and the sample article")
-        add_to_index([str(READING / "articles.jsonl"), str(SAMPLE_ARTICLES)], scoped)
-        service = build_service(scoped)
-        service.clock = lambda: ASKED_ON
+        wiring = Wiring(scoped, creates_index=True, clock=lambda: ASKED_ON)
+        wiring.indexer.add(wiring.read_sources([str(READING / "articles.jsonl"), str(SAMPLE_ARTICLES)]))
+        service = wiring.answers
         try:
             progress(f"reading: {len(cases)} questions")
             answers = ask_all(service, cases)
         finally:
-            service.retriever.reader.close()
+            wiring.store.close()
     rows = [(case, answers[case["id"]], is_right(case, answers[case["id"]])) for case in cases]
     return {
-        "answerer": service.answerer,
+        "answerer": service.answerer.name,
         "asked_on": ASKED_ON.date().isoformat(),
         **{split: summary([row for row in rows if row[0]["split"] == split]) for split in SPLITS},
         "wrong": [
