@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from feeds.reading import FeedContent, FeedError, read_feed
 from feeds.store import MAX_ENTRY_ATTEMPTS, Entry, Feed, FeedStore
 from index.embeddings import Embedder
-from index.ingest import add_to_index
+from index.ingest import add_to_index, fetch_policy
 from newsbot.settings import Settings
 
 MAX_BACKOFF = timedelta(hours=24)
@@ -48,7 +48,7 @@ class PollReport:
 
 def subscribe(store: FeedStore, url: str, settings: Settings, now: datetime) -> tuple[Feed, FeedContent]:
     """Subscribes to the feed at `url` once it has been read as a feed; raises FeedError if it cannot be."""
-    content = read_feed(url, settings.fetch_timeout, settings.fetch_max_bytes)
+    content = read_feed(url, fetch_policy(settings))
     return store.add(url, content.title, now), content
 
 
@@ -60,7 +60,7 @@ def poll_feeds(
     new: dict[str, tuple[Feed, Entry]] = {}
     for feed in store.due(now) if due_only else store.feeds():
         try:
-            content = read_feed(feed.url, settings.fetch_timeout, settings.fetch_max_bytes)
+            content = read_feed(feed.url, fetch_policy(settings))
         except FeedError as error:
             retry_at = now + backoff(feed.failures + 1, settings.feed_poll_minutes)
             store.failed(feed, str(error), retry_at)

@@ -10,7 +10,7 @@ from tqdm import tqdm
 from index.articles import Article
 from index.embeddings import Embedder
 from index.errors import IngestError
-from index.fetch import fetch_article, is_url
+from index.fetch import FetchPolicy, fetch_article, is_url
 from index.readers import SUPPORTED_SUFFIXES, read_path
 from index.writer import IndexWriter, IngestReport
 from newsbot.settings import Settings
@@ -32,11 +32,21 @@ def expand_sources(items: Iterable[str]) -> list[str]:
 def read_source(source: str, settings: Settings) -> Iterator[Article | IngestError]:
     if is_url(source):
         try:
-            yield fetch_article(source, settings.fetch_timeout, settings.fetch_max_bytes)
+            yield fetch_article(source, fetch_policy(settings))
         except IngestError as error:
             yield error
     else:
         yield from read_path(Path(source), settings.max_file_bytes)
+
+
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    """How links are fetched, for the CLI, /add and feeds alike."""
+    return FetchPolicy(
+        timeout=settings.fetch_timeout,
+        deadline=settings.fetch_deadline,
+        max_bytes=settings.fetch_max_bytes,
+        allowed_networks=settings.allow_private_networks,
+    )
 
 
 def add_to_index(

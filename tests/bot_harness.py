@@ -12,6 +12,7 @@ from bot.app import build_application
 from bot.state import BotState
 from index.embeddings import Embedder
 from newsbot.settings import Settings
+from tests.http_server import LOCAL_NETWORKS
 from tests.telegram_emulator import TelegramEmulator
 
 
@@ -23,6 +24,7 @@ def bot_settings(emu: TelegramEmulator, base: Settings, tmp_path, **overrides) -
             "telegram_base_file_url": emu.base_file_url,
             "bot_state_path": tmp_path / "bot.sqlite",
             "uploads_dir": tmp_path / "uploads",
+            "allow_private_networks": LOCAL_NETWORKS,  # the test page server
             **overrides,
         }
     )

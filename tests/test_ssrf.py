@@ -17,6 +17,7 @@
 | a feed entry linking to a private address                    | that entry fails with the same refusal; the others are indexed |
 | a feed entry linking to file:///etc/passwd                   | skipped: only http(s) entries are read                   |
 | HTTP_PROXY / ALL_PROXY set                                   | ignored: the checked address is connected to directly    |
+| https to a name whose certificate does not match             | could not fetch: ... certificate is not valid for the name (SNI and check use the name, not the IP) |
 | http://news.example.com@127.0.0.1/ (user name or password)   | refused: links with a user name or password are not fetched |
 | file:///etc/passwd, javascript:alert(1), data:text/html,…, ftp://… | only http(s) links can be indexed                  |
 | a server sending its page one byte at a time                 | took longer than FETCH_DEADLINE=… s; the site is too slow |
@@ -25,11 +26,13 @@
 
 from __future__ import annotations
 
+import ssl
 import time
 from datetime import UTC, datetime
 from ipaddress import ip_network
 
 import pytest
+import trustme
 
 from feeds.polling import poll_feeds, subscribe
 from feeds.store import feed_store
@@ -61,7 +64,7 @@ def resolver(table: dict[str, list[str]]):
 
 def reason_for(url: str, **policy) -> str:
     with pytest.raises(IngestError) as caught:
-        fetch(url, FetchPolicy(timeout=2.0, deadline=5.0, **policy))
+        fetch(url, FetchPolicy(**{"timeout": 2.0, "deadline": 5.0, **policy}))
     assert caught.value.item == url and "\n" not in caught.value.reason
     return caught.value.reason
 
@@ -129,6 +132,31 @@ def test_an_allowed_name_is_fetched_from_the_address_that_was_checked(page_serve
     assert page_server.host_headers == [f"news.example.com:{port}"]  # the name in Host, the checked address dialled
 
 
+@pytest.mark.parametrize(("certified", "outcome"), [("news.example.com", "fetched"), ("other.example.com", "refused")])
+def test_https_goes_to_the_checked_address_with_the_name_in_sni_and_the_certificate_check(certified, outcome):
+    ca = trustme.CA()
+    server_tls, names_asked = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH), []
+    ca.issue_cert(certified).configure_cert(server_tls)
+    server_tls.sni_callback = lambda _socket, name, _context: names_asked.append(name)
+    client_tls = ssl.create_default_context()
+    ca.configure_trust(client_tls)
+    with PageServer(tls=server_tls) as server:
+        server.add("/story", article_html("Ferry timetable", PARAGRAPHS))
+        url = f"https://news.example.com:{server.base_url.rsplit(':', 1)[1]}/story"
+        policy = FetchPolicy(
+            timeout=2.0,
+            allowed_networks=ONLY_127_0_0_1,
+            resolve=resolver({"news.example.com": ["127.0.0.1"]}),
+            tls=client_tls,
+        )
+        if outcome == "fetched":
+            assert fetch_article(url, policy).title == "Ferry timetable"
+        else:
+            with pytest.raises(IngestError, match="certificate is not valid for 'news.example.com'"):
+                fetch(url, policy)
+    assert names_asked == ["news.example.com"]
+
+
 @pytest.mark.parametrize("addresses", [["93.184.215.14", "10.0.0.7"], ["10.0.0.7", "93.184.215.14"]])
 def test_a_name_with_one_public_and_one_private_address_is_refused(addresses):
     dns = resolver({"news.example.com": addresses})
@@ -159,19 +187,23 @@ def test_a_redirect_from_a_public_name_to_an_internal_name_is_refused(page_serve
     )
 
 
-def test_feed_entries_linking_inside_are_refused_and_the_others_indexed(settings, embedder, page_server, internal_server):
+def test_feed_entries_linking_inside_are_refused_and_the_others_indexed(
+    settings, embedder, page_server, internal_server
+):
     settings = settings.model_copy(update={"allow_private_networks": ONLY_127_0_0_1})
     ferries = gazette_story(page_server, *FERRIES)
     inside = {"guid": "inside", "link": internal_server.url("/secret"), "title": "Inside"}
     passwd = {"guid": "passwd", "link": "file:///etc/passwd", "title": "Passwords"}
-    feed_url = page_server.add("/feed.xml", rss("Gazette", [inside, passwd, ferries]), content_type="application/rss+xml")
+    feed_url = page_server.add(
+        "/feed.xml", rss("Gazette", [inside, passwd, ferries]), content_type="application/rss+xml"
+    )
     store = feed_store(settings)
     _, content = subscribe(store, feed_url, settings, datetime(2024, 11, 13, tzinfo=UTC))
     assert [entry.link for entry in content.entries] == [inside["link"], ferries["link"]]
     report = poll_feeds(store, settings, embedder, datetime(2024, 11, 13, 1, tzinfo=UTC))
     assert [entry.link for _, entry in report.added] == [ferries["link"]]
     assert [error for _, _, error in report.failed_entries] == [
-        f"{inside['link']}: refused: 127.0.0.2 is a loopback address; {FIX} (will retry)"
+        f"refused: 127.0.0.2 is a loopback address; {FIX} (will retry)"
     ]
     assert internal_server.requests == []
 
