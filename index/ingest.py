@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from index.articles import Article
-from index.fetch import is_url
+from index.fetch import check_web_url, is_url
 from index.readers import SUPPORTED_SUFFIXES, read_path
 from newsbot.errors import IngestError
 
@@ -42,10 +42,7 @@ def read_urls(urls: Iterable[str], fetch_article: FetchArticle) -> Iterator[Arti
     """The article of each web link; anything else (a path, `file:`, `javascript:`) is refused, never read:
     links from chats and feeds are hostile until checked."""
     for url in urls:
-        if not is_url(url):
-            yield IngestError(url, "only http(s) links can be indexed")
-            continue
         try:
-            yield fetch_article(url)
+            yield fetch_article(check_web_url(url))
         except IngestError as error:
             yield error

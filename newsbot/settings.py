@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,8 +47,12 @@ class Settings(BaseSettings):
     passage_chars: int = Field(700, description="Target passage length in characters")
     commit_every_passages: int = Field(2048, description="Commit the index every N new passages during an add")
 
-    fetch_timeout: float = 20.0
+    fetch_timeout: float = Field(20.0, description="seconds for each DNS lookup, connect and read of a URL")
+    fetch_deadline: float = Field(60.0, gt=0, description="seconds for one URL as a whole: redirects and body included")
     fetch_max_bytes: int = 5_000_000
+    allow_private_networks: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = Field(
+        (), description="comma-separated CIDRs of non-public networks links may be fetched from (default: none)"
+    )
     max_file_bytes: int = 50_000_000
 
     # Answers
@@ -87,6 +92,18 @@ class Settings(BaseSettings):
         if not all(part.lstrip("-").isdigit() for part in parts):
             raise ValueError(f"'{value}' is not a comma-separated list of numeric Telegram ids")
         return [int(part) for part in parts]
+
+    @field_validator("allow_private_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return tuple(ip_network(part, strict=False) for part in value.replace(" ", "").split(",") if part)
+        except ValueError as error:
+            raise ValueError(
+                f"ALLOW_PRIVATE_NETWORKS: {error}; write CIDRs such as 10.0.0.0/8, comma-separated"
+            ) from None
 
     @field_validator("time_zone")
     @classmethod

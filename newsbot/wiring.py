@@ -136,17 +136,30 @@ class Wiring:
         )
 
     @cached_property
+    def fetch_policy(self):
+        """How links from the command line, chats and feeds are fetched."""
+        from index.fetch import FetchPolicy
+
+        s = self.settings
+        return FetchPolicy(
+            timeout=s.fetch_timeout,
+            deadline=s.fetch_deadline,
+            max_bytes=s.fetch_max_bytes,
+            allowed_networks=s.allow_private_networks,
+        )
+
+    @cached_property
     def fetch_article(self):
         from index.fetch import fetch_article
 
-        return partial(fetch_article, timeout=self.settings.fetch_timeout, max_bytes=self.settings.fetch_max_bytes)
+        return partial(fetch_article, policy=self.fetch_policy)
 
     @cached_property
     def feed_poller(self) -> FeedPoller:
         from feeds.reading import read_feed
 
         s = self.settings
-        read = partial(read_feed, timeout=s.fetch_timeout, max_bytes=s.fetch_max_bytes)
+        read = partial(read_feed, policy=self.fetch_policy)
         return FeedPoller(
             self.feed_subscriptions, self.indexer, read, self.fetch_article, s.feed_poll_minutes, s.feed_max_entries
         )

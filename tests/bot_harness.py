@@ -10,6 +10,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
+from tests.http_server import LOCAL_NETWORKS
 from tests.telegram_emulator import TelegramEmulator
 
 
@@ -21,6 +22,7 @@ def bot_settings(emu: TelegramEmulator, base: Settings, tmp_path, **overrides) -
             "telegram_base_file_url": emu.base_file_url,
             "bot_state_path": tmp_path / "bot.sqlite",
             "uploads_dir": tmp_path / "uploads",
+            "allow_private_networks": LOCAL_NETWORKS,  # the test page server
             **overrides,
         }
     )

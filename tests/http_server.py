@@ -1,11 +1,16 @@
-"""A real HTTP server on 127.0.0.1 serving test pages, with routes a test can change."""
+"""A real HTTP server on 127.0.0.1 (or another loopback address) serving test pages, with routes a test can change."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_network
+
+# What the settings of a test that fetches from a PageServer allow (ALLOW_PRIVATE_NETWORKS).
+LOCAL_NETWORKS = (ip_network("127.0.0.0/8"),)
 
 
 @dataclass
@@ -14,39 +19,57 @@ class Route:
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
+    delay: float = 0.0  # before the response
+    drip: float = 0.0  # seconds between the body's bytes: a server that sends its page slowly, byte by byte
 
 
 class PageServer:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
+        self.host_headers: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 server.requests.append(self.path)
+                server.host_headers.append(self.headers.get("Host", ""))
                 route = server.routes.get(self.path.split("?")[0], Route(b"not found", 404, "text/plain"))
                 time.sleep(route.delay)
+                try:
+                    self._respond(route)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up, as a client with a deadline does
+
+            def _respond(self, route: Route) -> None:
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
                 self.send_header("Content-Length", str(len(route.body)))
                 for name, value in route.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(route.body)
+                if not route.drip:
+                    self.wfile.write(route.body)
+                    return
+                for byte in route.body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(route.drip)
 
             def log_message(self, *args) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer((host, 0), Handler)
+        if tls:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+        self._scheme = "https" if tls else "http"
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path

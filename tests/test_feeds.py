@@ -10,9 +10,16 @@ import pytest
 from newsbot.cli import main
 from newsbot.errors import FeedError, NewsbotError
 from tests.helpers import wire
+from tests.http_server import LOCAL_NETWORKS
 from tests.newsroom import FERRIES, MARKET, gazette_story, rss
 
 T0 = datetime(2024, 11, 13, 7, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(settings):
+    """The suite's settings, allowed to fetch from the test page server on 127.0.0.1."""
+    return settings.model_copy(update={"allow_private_networks": LOCAL_NETWORKS})
 
 
 def requests_for(page_server, url: str) -> int:
@@ -106,6 +113,7 @@ def test_what_is_not_a_feed_is_refused_and_a_feed_is_subscribed_once(settings, p
 
 def test_the_feed_command_line(settings, page_server, capsys, monkeypatch):
     monkeypatch.setenv("BOT_STATE_PATH", str(settings.bot_state_path))
+    monkeypatch.setenv("ALLOW_PRIVATE_NETWORKS", "127.0.0.0/8")
     ferries = gazette_story(page_server, *FERRIES)
     feed_url = page_server.add("/feed.xml", rss("Ellery Gazette", [ferries]), content_type="application/rss+xml")
     index = ["--index-dir", str(settings.index_dir), "--json"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from index.fetch import fetch_article
+from index.fetch import FetchPolicy, fetch_article
 from newsbot.errors import IngestError
-from tests.http_server import article_html
+from tests.http_server import LOCAL_NETWORKS, article_html
 
 PARAGRAPHS = [
     "The city council approved the new budget on Tuesday after a debate that lasted late into the night.",
@@ -15,7 +15,7 @@ PARAGRAPHS = [
 
 
 def fetch(url: str, timeout: float = 5.0, max_bytes: int = 1_000_000):
-    return fetch_article(url, timeout, max_bytes)
+    return fetch_article(url, FetchPolicy(timeout=timeout, max_bytes=max_bytes, allowed_networks=LOCAL_NETWORKS))
 
 
 def test_article_text_and_metadata_are_extracted(page_server):
@@ -34,6 +34,14 @@ def test_redirects_are_followed_to_the_article(page_server):
     target = page_server.add("/final", article_html("Council approves budget", PARAGRAPHS))
     url = page_server.add("/short", status=301, headers={"Location": target})
     assert fetch(url).text.startswith("The city council")
+
+
+def test_relative_redirects_are_followed(page_server):
+    page_server.add("/news/final", article_html("Council approves budget", PARAGRAPHS))
+    page_server.add("/news/moved", status=308, headers={"Location": "final"})
+    url = page_server.add("/short", status=302, headers={"Location": "/news/moved"})
+    assert fetch(url).text.startswith("The city council")
+    assert page_server.requests == ["/short", "/news/moved", "/news/final"]
 
 
 @pytest.mark.parametrize(
