@@ -99,16 +99,15 @@ def check_web_url(text: str) -> str:
 
 
 def fetch_article(url: str, policy: FetchPolicy) -> Article:
-    return article_from_html(fetch_html(url, policy), url, url=url)
-
-
-def fetch_html(url: str, policy: FetchPolicy) -> str:
+    """The article at `url`; its address is where the redirects ended, or the one the page states for itself
+    on that site (index/html.py)."""
     page = fetch(url, policy)
     if page.content_type and page.content_type not in HTML_TYPES:
         raise IngestError(
             url, f"not an HTML page (content type {page.content_type}); only web articles can be indexed from URLs"
         )
-    return page.body.decode(page.encoding or "utf-8", errors="replace")
+    html = page.body.decode(page.encoding or "utf-8", errors="replace")
+    return article_from_html(html, url, url=page.url, origin=url)
 
 
 def fetch(url: str, policy: FetchPolicy) -> Page:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from index.articles import Article, normalize_url
+from index.articles import Article, url_identity
 from index.passages import Span, passage_spans
 from index.store import Store
 from index.types import ArticleWrite, PassageWrite, StoredArticle
@@ -104,14 +104,13 @@ class Indexer:
         return report
 
     def _plan(self, article: Article, report: IngestReport, seen: dict, hashes: dict) -> _Planned | None:
-        article_id = article.article_id()
-        label = article.url or article.title or article_id
-        if article_id in seen:
-            report.record(
-                label, "duplicate", article_id, f"is the same article as {seen[article_id]}, earlier in this run"
-            )
+        article_id = self._article_id(article)
+        label = article.origin or article.url or article.title or article_id
+        key = article.identity or article_id
+        if key in seen:
+            report.record(label, "duplicate", article_id, f"is the same article as {seen[key]}, earlier in this run")
             return None
-        seen[article_id] = label
+        seen[key] = label
         content_hash, stored_hash = article.content_hash, self.store.content_hash(article_id)
         if stored_hash == content_hash:
             report.record(label, "unchanged", article_id)
@@ -126,6 +125,20 @@ class Indexer:
             return None
         hashes[content_hash] = article_id
         return _Planned(article, article_id, label, "updated" if stored_hash else "added", spans)
+
+    def _article_id(self, article: Article) -> str:
+        """The id of the stored article with this identity; else a new one. An index written before query
+        strings counted may hold, under the id a new identity would get, an article with another identity:
+        then the next free id."""
+        if article.identity is None:
+            return article.article_id()
+        stored = self.store.find("", article.identity)  # by identity only: no article has the id ""
+        if stored:
+            return stored.id
+        salt = 0
+        while self.store.find(article.article_id(salt)) is not None:
+            salt += 1
+        return article.article_id(salt)
 
     def _write(self, batch: list[_Planned], report: IngestReport) -> None:
         if not batch:
@@ -147,7 +160,7 @@ class Indexer:
 
     def remove(self, id_or_url: str) -> StoredArticle:
         key = id_or_url.strip()
-        article = self.store.find(key, normalize_url(key) if "://" in key else None)
+        article = self.store.find(key, url_identity(key) if "://" in key else None)
         if article is None:
             raise NewsbotError(f"no article with id or URL '{id_or_url}'; `newsbot index list` shows what is indexed")
         with self.store.writer(wait=self.lock_wait) as writer:

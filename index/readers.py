@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from index.articles import Article
@@ -83,11 +85,20 @@ def _article_from_plain_text(path: Path, text: str, key: str) -> Article:
 
 
 def _read_json_records(path: Path, text: str, key: str, jsonl: bool) -> Iterator[Article | IngestError]:
+    """Records without a URL are known by the file and their title; the second record of a title in a file is
+    "title#2", and so on, so that two articles that share a title are both kept."""
+    titles: Counter[str] = Counter()
     for item, record in _json_records(path, text, jsonl):
         try:
-            yield article_from_record(_parse_json(record, item) if jsonl else record, item, key)
+            article = article_from_record(_parse_json(record, item) if jsonl else record, item, key)
         except IngestError as error:
             yield error
+            continue
+        if article.key:
+            titles[article.key] += 1
+            if titles[article.key] > 1:
+                article = replace(article, key=f"{article.key}#{titles[article.key]}")
+        yield article
 
 
 def _json_records(path: Path, text: str, jsonl: bool) -> Iterator[tuple[str, object]]:

@@ -78,7 +78,9 @@ class Store(Protocol):
         ...
 
     def find(self, article_id: str, identity: str | None = None) -> StoredArticle | None:
-        """The article with this id, or with this identity (its normalised URL or file)."""
+        """The article with this id, or with this identity (index.articles: `url_identity` of its URL, else
+        its file's key); `find("", identity)` looks by identity only. Ids are given once and kept: an index
+        written before query strings counted has articles whose id is not derived from their identity."""
         ...
 
     def content_hash(self, article_id: str) -> str | None: ...
@@ -97,6 +99,23 @@ class Store(Protocol):
 
     def stats(self) -> dict:
         """{"articles", "passages", "model", "dimension", "bytes", "newest_published"}"""
+        ...
+
+    # -- checking and backing up ------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """Every problem found, one line each naming what is damaged (and, where there is one, what to do);
+        empty when the index is sound. Read-only: repairs nothing. `newsbot index check` prints them.
+        SQLite: integrity_check, foreign keys, schema version, a model recorded, vector sizes, and the FAISS
+        file's count against the passages. PostgreSQL: at least the schema version, a model recorded when
+        there are passages, vector dimensions and orphaned passages (amcheck is optional)."""
+        ...
+
+    def backup(self, path: str) -> str:
+        """A consistent copy of the committed index at `path`, safe while readers read and a writer writes
+        (SQLite: the online backup API into the folder `path`, which must be new or empty); a backup opens
+        as an index. Returns what was written. A store that can't make one (PostgreSQL) raises StoreError
+        saying what to use instead (`pg_dump`)."""
         ...
 
     # -- writing and lifetime --------------------------------------------------------------------

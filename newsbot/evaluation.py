@@ -13,7 +13,6 @@ from importlib import resources
 from pathlib import Path
 
 from answers.core import AbstentionRule, AnswerService
-from index.articles import normalize_url
 from index.types import Filters
 from newsbot import realtimeqa
 from newsbot.settings import Settings
@@ -78,7 +77,7 @@ def newsbot_rankings(
     for question in questions:
         filters = as_of(question) if time_aware else None
         hits = service.retriever.search(question.sentence, k=10, filters=filters, per_article=1)
-        rankings.append([normalize_url(hit.passage.article.url or "") for hit in hits])
+        rankings.append([realtimeqa.protocol_url(hit.passage.article.url or "") for hit in hits])
     return rankings
 
 
@@ -102,7 +101,7 @@ def naive_rankings(
             published = (document.metadata.get("published") or "")[:10]
             if window and not (window.published_from.isoformat() <= published <= window.published_to.isoformat()):
                 continue
-            url = normalize_url(document.metadata["url"])
+            url = realtimeqa.protocol_url(document.metadata["url"])
             if url not in ranking:
                 ranking.append(url)
         rankings.append(ranking)

@@ -1,4 +1,4 @@
-"""`newsbot index ...`: add, remove, list, stats, rebuild and search the article index."""
+"""`newsbot index ...`: add, remove, list, stats, rebuild, search, check and back up the article index."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def register(commands, common: argparse.ArgumentParser) -> None:
     sub.add_parser("rebuild", parents=[common], help="re-embed everything (after a model change)").set_defaults(
         handler=rebuild_command
     )
+
+    sub.add_parser("check", parents=[common], help="check the index for damage (exit 1: one line per problem)").set_defaults(
+        handler=check_command
+    )
+    backup = sub.add_parser("backup", parents=[common], help="copy the index safely, even while the bot runs")
+    backup.add_argument("path", metavar="PATH", help="a new (or empty) folder; the copy opens as an index")
+    backup.set_defaults(handler=backup_command)
 
     search = sub.add_parser("search", parents=[common], help="the passages answers would be built from, with scores")
     search.add_argument("query")
@@ -137,4 +144,27 @@ def search_command(args: argparse.Namespace, settings: Settings) -> int:
     for hit in hits:
         print(f"{hit.score:.4f}  [{hit.passage.article.id}] {hit.passage.article.title}")
         print(f"        {hit.passage.text[:300]}")
+    return 0
+
+
+def check_command(args: argparse.Namespace, settings: Settings) -> int:
+    store = Wiring(settings).store
+    problems = store.check()
+    if args.json:
+        print_json({"index": store.location, "problems": problems})
+    elif problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+    else:
+        stats = store.stats()
+        print(f"{store.location}: no problems found ({stats['articles']} articles, {stats['passages']} passages)")
+    return 1 if problems else 0
+
+
+def backup_command(args: argparse.Namespace, settings: Settings) -> int:
+    written = Wiring(settings).store.backup(args.path)
+    if args.json:
+        print_json({"backup": written})
+    else:
+        print(f"backed up the index to {written}; use it with --index-dir {args.path} or INDEX_DIR")
     return 0

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from index.articles import normalize_url
 from index.dates import normalize_published
 from newsbot.errors import NewsbotError
 
@@ -23,6 +22,17 @@ class Question:
     choices: list[str]
     answer: str
     gold_urls: frozenset[str]
+
+
+def protocol_url(url: str) -> str:
+    """A URL as RealTime QA's protocol compares them: host without `www.`/`edition.` and path without its
+    trailing slash; scheme, query and fragment dropped. Evaluation only: article identity is
+    index.articles.url_identity, which keeps the query string."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower()
+    for prefix in ("www.", "edition."):
+        host = host.removeprefix(prefix)
+    return f"{host}{parts.path.rstrip('/')}"
 
 
 def dataset_dir(eval_dir: Path) -> Path:
@@ -55,7 +65,7 @@ def _merge(by_url: dict[str, dict], result: dict) -> None:
     url, text = result.get("url"), (result.get("text") or "").strip()
     if not url:
         return
-    key = normalize_url(url)
+    key = protocol_url(url)
     known = by_url.setdefault(
         key, {"url": url, "title": "", "text": "", "published": None, "source": urlsplit(url).hostname or ""}
     )
@@ -70,7 +80,7 @@ def questions(eval_dir: Path) -> list[Question]:
     directory = dataset_dir(eval_dir)
     gold = {
         record["question_id"]: frozenset(
-            normalize_url(r["url"])
+            protocol_url(r["url"])
             for r in record.get("search_result") or []
             if r.get("url") and (r.get("text") or "").strip()
         )

@@ -74,12 +74,15 @@ class SQLiteDatabase:
     def transaction(self) -> Iterator[_SQLiteCursor]:
         try:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        except sqlite3.DatabaseError as error:
-            raise StoreError(f"can't open the bot state {self.path} ({error}); check BOT_STATE_PATH") from error
-        with closing(connection):
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as error:
+            raise StoreError(
+                f"can't open the bot state {self.path} ({error}); check BOT_STATE_PATH, or move the file away "
+                "(a new one starts empty: conversations, schedules and feeds are lost) or restore a copy"
+            ) from None
+        with closing(connection):
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield _SQLiteCursor(connection)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from index.articles import normalize_url
+from index.articles import url_identity
 from newsbot.errors import NewsbotError
 from state.database import Database
 
@@ -33,7 +33,7 @@ class Entry:
 
     @property
     def key(self) -> str:
-        return self.guid or normalize_url(self.link)
+        return self.guid or url_identity(self.link)
 
 
 class FeedSubscriptions:
@@ -87,7 +87,7 @@ class FeedSubscriptions:
                 for entry in entries
                 if not cursor.execute(
                     "SELECT 1 AS seen FROM entries WHERE (key = ? OR link = ?) AND (status != 'failed' OR attempts >= ?)",
-                    (entry.key, normalize_url(entry.link), MAX_ENTRY_ATTEMPTS),
+                    (entry.key, url_identity(entry.link), MAX_ENTRY_ATTEMPTS),
                 ).fetchone()
             ]
 
@@ -98,7 +98,7 @@ class FeedSubscriptions:
                 "INSERT INTO entries (key, link, feed_id, status, attempts, error, at) VALUES (?, ?, ?, ?, 1, ?, ?)"
                 " ON CONFLICT (key) DO UPDATE SET status = excluded.status, attempts = entries.attempts + 1,"
                 " error = excluded.error, at = excluded.at RETURNING attempts",
-                (entry.key, normalize_url(entry.link), feed.id, "failed" if error else "indexed", error, stamp(now)),
+                (entry.key, url_identity(entry.link), feed.id, "failed" if error else "indexed", error, stamp(now)),
             ).fetchone()
         return int(row["attempts"])
 

@@ -34,7 +34,9 @@ class PageServer:
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 server.requests.append(self.path)
                 server.host_headers.append(self.headers.get("Host", ""))
-                route = server.routes.get(self.path.split("?")[0], Route(b"not found", 404, "text/plain"))
+                route = server.routes.get(self.path) or server.routes.get(
+                    self.path.split("?")[0], Route(b"not found", 404, "text/plain")
+                )
                 time.sleep(route.delay)
                 try:
                     self._respond(route)

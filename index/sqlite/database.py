@@ -5,40 +5,113 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from index.articles import url_identity
 from index.types import Passage, StoredArticle
 from newsbot.errors import CorruptIndexError, StoreError
 
 DATABASE_NAME = "index.sqlite"
 ARTICLE_COLUMNS = "id, title, source, url, published, added_at, content_hash, extra"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Each step brings an index written by an older newsbot up to the next version, in one transaction.
 MIGRATIONS = {
     2: [
         "ALTER TABLE articles ADD COLUMN added_seq INTEGER NOT NULL DEFAULT 0",
         "UPDATE articles SET added_seq = rowid",
     ],
+    # Query strings count in an article's identity (index/articles.py): identities are recomputed from the
+    # stored URLs; ids stay, so removing or adding an article again finds the one indexed before.
+    3: ["UPDATE articles SET identity = url_identity(url) WHERE url IS NOT NULL"],
 }
+SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_CANTOPEN = 11, 26, 14
 
 
-def connect(directory: Path, create: bool = False) -> sqlite3.Connection:
-    """A connection to the index in `directory`; with `create`, the index is made (or migrated) first."""
+class _Cursor(sqlite3.Cursor):
+    """Any statement or fetch that finds the file damaged raises CorruptIndexError naming it."""
+
+    def execute(self, *args):
+        with damage_reported(self.connection.path):
+            return super().execute(*args)
+
+    def executemany(self, *args):
+        with damage_reported(self.connection.path):
+            return super().executemany(*args)
+
+    def executescript(self, *args):
+        with damage_reported(self.connection.path):
+            return super().executescript(*args)
+
+    def fetchone(self):
+        with damage_reported(self.connection.path):
+            return super().fetchone()
+
+    def fetchmany(self, *args):
+        with damage_reported(self.connection.path):
+            return super().fetchmany(*args)
+
+    def fetchall(self):
+        with damage_reported(self.connection.path):
+            return super().fetchall()
+
+    def __next__(self):
+        with damage_reported(self.connection.path):
+            return super().__next__()
+
+
+class _Connection(sqlite3.Connection):
+    path: Path
+
+    def cursor(self, factory=_Cursor):
+        return super().cursor(factory)
+
+    def execute(self, *args):
+        return self.cursor().execute(*args)
+
+    def executemany(self, *args):
+        return self.cursor().executemany(*args)
+
+    def executescript(self, *args):
+        return self.cursor().executescript(*args)
+
+
+@contextmanager
+def damage_reported(path: Path) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        code = (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+        if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            raise corrupt(path, error) from None
+        raise
+
+
+def connect(directory: Path, create: bool = False, migrate: bool = False) -> sqlite3.Connection:
+    """A connection to the index in `directory`; with `create`, the index is made first; with `migrate` (or
+    `create`), an index written by an older newsbot is brought up to date."""
     path = directory / DATABASE_NAME
     if not create and not path.exists():
         raise StoreError(f"no index at {directory}: add articles first with `newsbot index add PATH|URL`")
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        connection = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(
+            path, timeout=30, isolation_level=None, check_same_thread=False, factory=_Connection
+        )
+        connection.path = path
         connection.row_factory = sqlite3.Row
+        connection.create_function("url_identity", 1, url_identity, deterministic=True)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
-        if create:
+        if create or migrate:
             _create_or_migrate(connection)
     except sqlite3.DatabaseError as error:
-        raise corrupt(path, error) from error
+        if (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF == SQLITE_CANTOPEN:
+            raise StoreError(f"can't open {path} ({error}); check that it is a file newsbot may read and write") from None
+        raise corrupt(path, error) from None
     return connection
 
 
@@ -55,13 +128,22 @@ def _create_or_migrate(connection: sqlite3.Connection) -> None:
         connection.executescript(resources.files("index.sqlite").joinpath("schema.sql").read_text())
         set_meta(connection, "schema_version", SCHEMA_VERSION)
         return
-    version = int(get_meta(connection, "schema_version") or 1)
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        connection.execute("BEGIN IMMEDIATE")
-        for statement in MIGRATIONS[target]:
-            connection.execute(statement)
-        set_meta(connection, "schema_version", target)
-        connection.execute("COMMIT")
+    if _schema_version(connection) >= SCHEMA_VERSION:
+        return
+    connection.execute("BEGIN IMMEDIATE")  # read again under the lock: another process may have migrated
+    try:
+        for target in range(_schema_version(connection) + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target]:
+                connection.execute(statement)
+            set_meta(connection, "schema_version", target)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def _schema_version(connection: sqlite3.Connection) -> int:
+    return int(get_meta(connection, "schema_version") or 1)
 
 
 def get_meta(connection: sqlite3.Connection, key: str) -> str | None:

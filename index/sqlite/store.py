@@ -3,6 +3,7 @@ all in one folder. Readers follow the writer's commits: a search uses the newest
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,9 +20,11 @@ from index.sqlite.catalogue import Catalogue
 from index.sqlite.database import (
     ARTICLE_COLUMNS,
     DATABASE_NAME,
+    SCHEMA_VERSION,
     article_from_row,
     chunked,
     connect,
+    damage_reported,
     generation,
     get_meta,
     marks,
@@ -30,7 +33,7 @@ from index.sqlite.database import (
 from index.sqlite.keywords import KeywordIndex
 from index.sqlite.writer import SQLiteWriter
 from index.types import DatePrior, Filters, Hit, Passage, StoredArticle
-from newsbot.errors import IndexBusyError, ModelMismatchError
+from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
 
 LOCK_NAME = "write.lock"
 PRIOR_POOL = 4  # with a date prior, a search re-ranks this many times the passages it returns
@@ -52,7 +55,7 @@ class SQLiteStore:
         self.directory = Path(location)
         self.location = str(self.directory)
         self.expected_model = expected_model
-        connect(self.directory, create=create).close()  # fails early, with a clear message, when there is none
+        connect(self.directory, create=create, migrate=True).close()  # a clear message now when there is none
         self._local = threading.local()
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
@@ -239,6 +242,51 @@ class SQLiteStore:
             "bytes": sum(f.stat().st_size for f in self.directory.rglob("*") if f.is_file()),
             "newest_published": counts[2],
         }
+
+    # -- checking and backing up ------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        db, path = self.db, self.directory / DATABASE_NAME
+        problems = [f"{path}: {row[0]}" for row in db.execute("PRAGMA integrity_check(20)") if row[0] != "ok"]
+        problems += [
+            f"{path}: row {row[1]} of {row[0]} refers to a missing row of {row[2]}"
+            for row in db.execute("PRAGMA foreign_key_check")
+        ]
+        version = int(get_meta(db, "schema_version") or 1)
+        if version != SCHEMA_VERSION:
+            problems.append(f"{path}: schema version {version}, this newsbot writes {SCHEMA_VERSION}")
+        passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        model = self.model()
+        if model is None:
+            if passages:
+                problems.append(f"{path}: no embedding model is recorded; run `newsbot index rebuild`")
+            return problems
+        sizes = db.execute("SELECT count(*) FROM passages WHERE length(vector) != ?", (4 * model[1],)).fetchone()[0]
+        if sizes:
+            problems.append(f"{path}: {sizes} passage vectors are not of dimension {model[1]}; run `newsbot index rebuild`")
+        _, faiss_problem = vectors.inspect(self.directory, generation(db), passages, model[1])
+        if faiss_problem:
+            problems.append(f"{faiss_problem}; it is rebuilt from the database on the next search")
+        return problems
+
+    def backup(self, path: str) -> str:
+        """SQLite's online backup of the committed index into the folder `path` (new or empty); the FAISS file is
+        rebuilt from it when the backup is opened."""
+        target = Path(path)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise StoreError(f"{target} already exists and is not an empty folder; name a new folder for the backup")
+        target.mkdir(parents=True, exist_ok=True)
+        temporary = target / f".{DATABASE_NAME}.partial"
+        copy = sqlite3.connect(temporary)
+        try:
+            with damage_reported(self.directory / DATABASE_NAME):
+                self.db.backup(copy)
+            copy.execute("PRAGMA journal_mode=WAL")
+        finally:
+            copy.close()
+        os.replace(temporary, target / DATABASE_NAME)
+        vectors.fsync_directory(target)
+        return str(target / DATABASE_NAME)
 
     # -- writing ---------------------------------------------------------------------------------
 

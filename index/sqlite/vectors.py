@@ -35,18 +35,26 @@ def build_from_database(connection: sqlite3.Connection, dimension: int) -> faiss
 
 def load(directory: Path, generation: int, passages: int, dimension: int) -> faiss.IndexIDMap2 | None:
     """The generation's FAISS file when it exists and holds `passages` vectors of `dimension`, else None."""
+    index, problem = inspect(directory, generation, passages, dimension)
+    if problem:
+        log.warning("%s; rebuilding it from the index database", problem)
+    return index
+
+
+def inspect(
+    directory: Path, generation: int, passages: int, dimension: int
+) -> tuple[faiss.IndexIDMap2 | None, str | None]:
+    """The generation's FAISS file (None when missing, damaged or stale), and what is wrong with it if anything."""
     path = vectors_path(directory, generation)
     if not path.exists():
-        return None
+        return None, None
     try:
         index = faiss.read_index(str(path))
     except RuntimeError as error:  # damaged, or replaced while it was being read
-        log.warning("%s can't be read (%s); rebuilding it from the index database", path.name, error)
-        return None
+        return None, f"{path} can't be read ({str(error).rsplit(': ', 1)[-1][:200]})"
     if index.ntotal != passages or index.d != dimension:
-        log.warning("%s holds %d vectors, the database %d; rebuilding it", path.name, index.ntotal, passages)
-        return None
-    return index
+        return None, f"{path} holds {index.ntotal} vectors of dimension {index.d}, the database {passages} of {dimension}"
+    return index, None
 
 
 def save(directory: Path, generation: int, index: faiss.IndexIDMap2) -> None:
@@ -57,13 +65,13 @@ def save(directory: Path, generation: int, index: faiss.IndexIDMap2) -> None:
     with open(temporary, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(temporary, path)
-    _fsync_directory(directory)
+    fsync_directory(directory)
     for old in directory.glob("vectors-*.faiss"):
         if old != path:
             old.unlink(missing_ok=True)
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     descriptor = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(descriptor)
