@@ -1,4 +1,4 @@
-"""/feed add|list|remove|poll for admins, and the JobQueue job that polls the feeds and tells the admins."""
+"""/feed add|list|remove|resume|poll for admins, and the JobQueue job that polls the feeds and tells the admins."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from bot.services import Services, services
 from feeds.polling import PollReport
 from newsbot.errors import NewsbotError
 from newsbot.settings import Settings
+from state.feeds import Feed
 
 log = logging.getLogger("newsbot.bot")
-USAGE = "Send /feed add URL, /feed list, /feed remove N or /feed poll."
+USAGE = "Send /feed add URL, /feed list, /feed remove N, /feed resume N or /feed poll."
 FIRST_POLL_SECONDS = 60
 
 
@@ -36,9 +37,12 @@ async def on_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif action == "remove" and len(rest) == 1 and rest[0].lstrip("#").isdigit():
             feed = await asyncio.to_thread(shared.wiring.feed_subscriptions.remove, int(rest[0].lstrip("#")))
             text = f"Unsubscribed from feed {feed.id}: {feed.title}."
+        elif action == "resume" and len(rest) == 1 and rest[0].lstrip("#").isdigit():
+            feed = await asyncio.to_thread(shared.wiring.feed_subscriptions.resume, int(rest[0].lstrip("#")))
+            text = f"Resumed feed {feed.id}: {feed.title}; it is polled again from the next poll (/feed poll: now)."
         elif action == "poll" and not rest:
             report = await poll(shared, due_only=False)
-            text = "\n".join(report.lines()) or "No new entries."
+            text = "\n".join(report.lines(every_failure=True)) or "No new entries."
         else:
             text = USAGE
     except NewsbotError as error:
@@ -60,11 +64,18 @@ async def _add(shared: Services, url: str) -> str:
 def _listing(shared: Services) -> str:
     feeds = shared.wiring.feed_subscriptions.feeds()
     lines = [
-        f"{feed.id}. {feed.title} — {feed.url}"
-        + (f"\n   failing ({feed.failures}×): {feed.last_error}; next try {feed.retry_at}" if feed.failures else "")
+        f"{feed.id}. {feed.title} — {feed.url}" + _state(feed)
         for feed in feeds
     ]
     return "\n".join(lines) or "No feeds yet. Send /feed add URL to subscribe to an RSS or Atom feed."
+
+
+def _state(feed: Feed) -> str:
+    if feed.paused_at:
+        return f"\n   paused since {feed.paused_at} after failing ({feed.last_error}); /feed resume {feed.id} to try again"
+    if feed.failures:
+        return f"\n   failing ({feed.failures}×): {feed.last_error}; next try {feed.retry_at}"
+    return ""
 
 
 async def poll(shared: Services, due_only: bool = True) -> PollReport:

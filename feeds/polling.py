@@ -1,13 +1,17 @@
 """Polling subscribed feeds: each new entry's article is fetched and indexed through the same indexer as
-`/add`. A broken feed is retried with exponential back-off and never stops the others."""
+`/add`. A feed that fails never stops the others: it is retried with exponential back-off, reported when it
+starts failing, and paused (until an admin resumes it) once it has failed for `pause_after`; it is reported
+again when it works again or is paused, never at every poll."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from index.articles import url_identity
 from index.indexer import Indexer
 from index.ingest import FetchArticle, read_urls
 from newsbot.errors import FeedError
@@ -17,29 +21,45 @@ if TYPE_CHECKING:
     from feeds.reading import FeedContent
 
 MAX_BACKOFF = timedelta(hours=24)
+PAUSE_AFTER = timedelta(hours=24)
 ReadFeed = Callable[[str], "FeedContent"]
+log = logging.getLogger("newsbot.feeds")
 
 
 @dataclass
 class PollReport:
     added: list[tuple[Feed, Entry]] = field(default_factory=list)  # articles added or updated in the index
+    duplicates: list[tuple[Feed, Entry, str]] = field(default_factory=list)  # entry, which article it repeats
     failed_entries: list[tuple[Feed, Entry, str]] = field(default_factory=list)
-    broken: list[tuple[Feed, str, datetime]] = field(default_factory=list)  # feed, error, next attempt
+    broken: list[tuple[Feed, str, datetime]] = field(default_factory=list)  # feed (before this poll), error, retry
+    paused: list[tuple[Feed, str]] = field(default_factory=list)  # feed, its last error
     recovered: list[Feed] = field(default_factory=list)
 
-    def lines(self) -> list[str]:
-        """One line per article added, entry failed and feed broken or working again; none when nothing happened."""
+    def lines(self, every_failure: bool = False) -> list[str]:
+        """One line per article added, duplicate, entry failed, and feed that started failing, was paused or works
+        again (with `every_failure`, also feeds that were already failing); none when nothing happened."""
         lines = [f"added: {entry.title} ({feed.title})" for feed, entry in self.added]
+        lines += [f"duplicate: {entry.link} {reason}" for _, entry, reason in self.duplicates]
         lines += [f"failed: {entry.link}: {error}" for _, entry, error in self.failed_entries]
         lines += [
             f"feed {feed.id} ({feed.title}) failed: {error}; next try at {retry_at:%Y-%m-%d %H:%M} UTC"
+            + ("" if feed.failures else "; retried with growing pauses, you'll hear when it works again or is paused")
             for feed, error, retry_at in self.broken
+            if every_failure or not feed.failures
+        ]
+        lines += [
+            f"feed {feed.id} ({feed.title}) paused: it has kept failing ({error}); send /feed resume {feed.id} "
+            f"(or `newsbot feed resume {feed.id}`) once it is fixed, or /feed remove {feed.id}"
+            for feed, error in self.paused
         ]
         return lines + [f"feed {feed.id} ({feed.title}) works again" for feed in self.recovered]
 
     def as_json(self) -> dict:
         return {
             "added": [{"feed": feed.id, "title": entry.title, "url": entry.link} for feed, entry in self.added],
+            "duplicates": [
+                {"feed": feed.id, "url": entry.link, "reason": reason} for feed, entry, reason in self.duplicates
+            ],
             "failed": [
                 {"feed": feed.id, "url": entry.link, "error": error} for feed, entry, error in self.failed_entries
             ],
@@ -47,6 +67,7 @@ class PollReport:
                 {"feed": feed.id, "url": feed.url, "error": error, "retry_at": retry_at.isoformat()}
                 for feed, error, retry_at in self.broken
             ],
+            "paused_feeds": [{"feed": feed.id, "url": feed.url, "error": error} for feed, error in self.paused],
             "recovered_feeds": [feed.id for feed in self.recovered],
         }
 
@@ -60,6 +81,7 @@ class FeedPoller:
         fetch_article: FetchArticle,
         poll_minutes: float = 15.0,
         max_entries: int = 20,
+        pause_after: timedelta = PAUSE_AFTER,
     ):
         self.subscriptions = subscriptions
         self.indexer = indexer
@@ -67,6 +89,7 @@ class FeedPoller:
         self.fetch_article = fetch_article
         self.poll_minutes = poll_minutes
         self.max_entries = max_entries  # new entries indexed per feed and poll
+        self.pause_after = pause_after
 
     def subscribe(self, url: str, now: datetime) -> tuple[Feed, FeedContent]:
         """Subscribes to the feed at `url` once it has been read as a feed; raises FeedError if it cannot be."""
@@ -74,38 +97,57 @@ class FeedPoller:
         return self.subscriptions.add(url, content.title, now), content
 
     def poll(self, now: datetime, due_only: bool = True) -> PollReport:
-        """Reads every feed (or only those not backing off), and indexes the articles of their new entries."""
+        """Reads every feed that is not paused (or only those not backing off), and indexes the articles of
+        their new entries, each article once however many entries link to it."""
         report = PollReport()
-        new: dict[str, tuple[Feed, Entry]] = {}
-        for feed in self.subscriptions.due(now) if due_only else self.subscriptions.feeds():
+        new: dict[str, tuple[Feed, Entry]] = {}  # article identity -> the first entry that links to it
+        for feed in self.subscriptions.due(now) if due_only else self.subscriptions.active():
             try:
                 content = self.read_feed(feed.url)
-            except FeedError as error:
-                retry_at = now + backoff(feed.failures + 1, self.poll_minutes)
-                self.subscriptions.failed(feed, str(error), retry_at)
-                report.broken.append((feed, str(error), retry_at))
+                entries = self.subscriptions.unseen(content.entries)[: self.max_entries]
+            except Exception as error:  # whatever one feed does (feedparser, the state) never stops the others
+                if not isinstance(error, FeedError):
+                    log.debug("feed %s failed", feed.url, exc_info=True)
+                self._failed(feed, str(error) if isinstance(error, FeedError) else f"{feed.url}: {error!r}", now, report)
                 continue
             self.subscriptions.succeeded(feed, content.title)
             if feed.failures:
                 report.recovered.append(feed)
-            for entry in self.subscriptions.unseen(content.entries)[: self.max_entries]:
-                new.setdefault(entry.link, (feed, entry))
+            for entry in entries:
+                first = new.setdefault(url_identity(entry.link), (feed, entry))
+                if first[1] is not entry:
+                    self.subscriptions.record(feed, entry, None, now)
+                    report.duplicates.append((feed, entry, f"is the same article as {first[1].link}"))
         if new:
             self._index(new, now, report)
         return report
 
+    def _failed(self, feed: Feed, error: str, now: datetime, report: PollReport) -> None:
+        since = datetime.fromisoformat(feed.failing_since) if feed.failing_since else now
+        retry_at = now + backoff(feed.failures + 1, self.poll_minutes)
+        self.subscriptions.failed(feed, error, retry_at, now)
+        if now - since >= self.pause_after:
+            self.subscriptions.pause(feed, now)
+            report.paused.append((feed, error))
+        else:
+            report.broken.append((feed, error, retry_at))
+
     def _index(self, new: dict[str, tuple[Feed, Entry]], now: datetime, report: PollReport) -> None:
-        ingested = self.indexer.add(read_urls(list(new), self.fetch_article))
-        statuses = {detail["item"]: detail["status"] for detail in ingested.details}
+        entries = list(new.values())
+        ingested = self.indexer.add(read_urls([entry.link for _, entry in entries], self.fetch_article))
+        details = {detail["item"]: detail for detail in ingested.details}
         errors = {failure["item"]: failure["error"] for failure in ingested.failed}
-        for link, (feed, entry) in new.items():
-            error = errors.get(link) or (None if link in statuses else "not indexed")
+        for feed, entry in entries:
+            detail = details.get(entry.link)
+            error = errors.get(entry.link) or (None if detail else "not indexed")
             attempts = self.subscriptions.record(feed, entry, error, now)
             if error:
                 retry = "will retry" if attempts < MAX_ENTRY_ATTEMPTS else f"given up after {attempts} attempts"
                 report.failed_entries.append((feed, entry, f"{error} ({retry})"))
-            elif statuses[link] in ("added", "updated"):
+            elif detail["status"] in ("added", "updated"):
                 report.added.append((feed, entry))
+            elif detail["status"] == "duplicate":
+                report.duplicates.append((feed, entry, detail["reason"]))
 
 
 def backoff(failures: int, poll_minutes: float) -> timedelta:

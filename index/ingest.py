@@ -4,6 +4,7 @@ IngestErrors saying why an item can't be read. The CLI, the bot and feeds share 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from index.articles import Article
@@ -43,6 +44,6 @@ def read_urls(urls: Iterable[str], fetch_article: FetchArticle) -> Iterator[Arti
     links from chats and feeds are hostile until checked."""
     for url in urls:
         try:
-            yield fetch_article(check_web_url(url))
+            yield replace(fetch_article(check_web_url(url)), origin=url)  # reported as the link given
         except IngestError as error:
-            yield error
+            yield IngestError(url, error.reason)

@@ -20,6 +20,9 @@ def register(commands, common: argparse.ArgumentParser) -> None:
     remove = sub.add_parser("remove", parents=[common], help="unsubscribe from feed N (see `feed list`)")
     remove.add_argument("number", type=int)
     remove.set_defaults(handler=remove_command)
+    resume = sub.add_parser("resume", parents=[common], help="poll paused feed N again (see `feed list`)")
+    resume.add_argument("number", type=int)
+    resume.set_defaults(handler=resume_command)
     poll = sub.add_parser("poll", parents=[common], help="index the new entries of every feed now")
     poll.set_defaults(handler=poll_command)
 
@@ -43,7 +46,9 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for feed in feeds:
         print(f"{feed.id:>3}  {feed.title}  {feed.url}")
-        if feed.failures:
+        if feed.paused_at:
+            print(f"     paused since {feed.paused_at} ({feed.last_error}); `newsbot feed resume {feed.id}` to try again")
+        elif feed.failures:
             print(f"     failing ({feed.failures}x): {feed.last_error}; next try {feed.retry_at}")
     return 0
 
@@ -57,11 +62,20 @@ def remove_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def resume_command(args: argparse.Namespace, settings: Settings) -> int:
+    feed = Wiring(settings).feed_subscriptions.resume(args.number)
+    if args.json:
+        print_json(asdict(feed))
+    else:
+        print(f"resumed feed {feed.id}: {feed.title}; it is polled again from the next poll")
+    return 0
+
+
 def poll_command(args: argparse.Namespace, settings: Settings) -> int:
     wiring = Wiring(settings, creates_index=True)
     report = wiring.feed_poller.poll(wiring.clock(), due_only=False)
     if args.json:
         print_json(report.as_json())
     else:
-        print("\n".join(report.lines()) or "no new entries")
-    return 1 if report.failed_entries or report.broken else 0
+        print("\n".join(report.lines(every_failure=True)) or "no new entries")
+    return 1 if report.failed_entries or report.broken or report.paused else 0

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     briefing_when_empty: Literal["say", "skip"] = Field("say", description="a scheduled briefing with nothing new")
     feed_poll_minutes: float = Field(15.0, description="how often the bot polls subscribed feeds")
     feed_max_entries: int = Field(20, description="new entries indexed per feed and poll")
+    feed_pause_hours: float = Field(24.0, gt=0, description="a feed failing this long is paused until resumed")
 
     @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
     @classmethod

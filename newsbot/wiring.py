@@ -4,7 +4,7 @@ CLI and the bot get everything from here; below this module, code takes plain pa
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property, partial
 
 from answers.answerer import Answerer
@@ -161,7 +161,13 @@ class Wiring:
         s = self.settings
         read = partial(read_feed, policy=self.fetch_policy)
         return FeedPoller(
-            self.feed_subscriptions, self.indexer, read, self.fetch_article, s.feed_poll_minutes, s.feed_max_entries
+            self.feed_subscriptions,
+            self.indexer,
+            read,
+            self.fetch_article,
+            s.feed_poll_minutes,
+            s.feed_max_entries,
+            timedelta(hours=s.feed_pause_hours),
         )
 
     def read_sources(self, items: list[str]):

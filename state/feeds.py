@@ -10,7 +10,7 @@ from newsbot.errors import NewsbotError
 from state.database import Database
 
 MAX_ENTRY_ATTEMPTS = 3  # an entry whose article cannot be fetched is tried at this many polls, then given up
-FEED_COLUMNS = "id, url, title, failures, retry_at, last_error"
+FEED_COLUMNS = "id, url, title, failures, retry_at, last_error, failing_since, paused_at"
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class Feed:
     failures: int  # consecutive failed polls
     retry_at: str | None  # after a failure: not polled again before this (ISO timestamp)
     last_error: str | None
+    failing_since: str | None = None  # the first failure of the current run of failures (ISO timestamp)
+    paused_at: str | None = None  # paused after failing for too long: not polled until resumed
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,11 @@ class FeedSubscriptions:
             return [Feed(**row) for row in cursor.execute(f"SELECT {FEED_COLUMNS} FROM feeds ORDER BY id").fetchall()]
 
     def due(self, now: datetime) -> list[Feed]:
-        return [feed for feed in self.feeds() if feed.retry_at is None or feed.retry_at <= stamp(now)]
+        return [feed for feed in self.active() if feed.retry_at is None or feed.retry_at <= stamp(now)]
+
+    def active(self) -> list[Feed]:
+        """The feeds that are not paused."""
+        return [feed for feed in self.feeds() if feed.paused_at is None]
 
     def remove(self, feed_id: int) -> Feed:
         with self.database.transaction() as cursor:
@@ -65,17 +71,35 @@ class FeedSubscriptions:
             raise NewsbotError(f"no feed number {feed_id}; `feed list` shows the numbers")
         return Feed(**row)
 
-    def failed(self, feed: Feed, error: str, retry_at: datetime) -> None:
+    def failed(self, feed: Feed, error: str, retry_at: datetime, now: datetime) -> None:
         with self.database.transaction() as cursor:
             cursor.execute(
-                "UPDATE feeds SET failures = failures + 1, retry_at = ?, last_error = ? WHERE id = ?",
-                (stamp(retry_at), error, feed.id),
+                "UPDATE feeds SET failures = failures + 1, retry_at = ?, last_error = ?,"
+                " failing_since = coalesce(failing_since, ?) WHERE id = ?",
+                (stamp(retry_at), error, stamp(now), feed.id),
             )
+
+    def pause(self, feed: Feed, now: datetime) -> None:
+        with self.database.transaction() as cursor:
+            cursor.execute("UPDATE feeds SET paused_at = ? WHERE id = ?", (stamp(now), feed.id))
+
+    def resume(self, feed_id: int) -> Feed:
+        """A fresh start for a feed: polled at the next poll, its failures forgotten."""
+        with self.database.transaction() as cursor:
+            row = cursor.execute(
+                "UPDATE feeds SET paused_at = NULL, failures = 0, retry_at = NULL, failing_since = NULL"
+                f" WHERE id = ? RETURNING {FEED_COLUMNS}",
+                (feed_id,),
+            ).fetchone()
+        if row is None:
+            raise NewsbotError(f"no feed number {feed_id}; `feed list` shows the numbers")
+        return Feed(**row)
 
     def succeeded(self, feed: Feed, title: str) -> None:
         with self.database.transaction() as cursor:
             cursor.execute(
-                "UPDATE feeds SET failures = 0, retry_at = NULL, last_error = NULL, title = ? WHERE id = ?",
+                "UPDATE feeds SET failures = 0, retry_at = NULL, last_error = NULL, failing_since = NULL, title = ?"
+                " WHERE id = ?",
                 (title or feed.title, feed.id),
             )
 

@@ -73,7 +73,7 @@ def test_a_broken_feed_is_reported_and_backs_off_without_stopping_the_others(set
     ((broken, error, retry_at),) = report.broken
     assert broken.url == flaky and error == f"{flaky}: HTTP 500 Internal Server Error"
     assert retry_at == T0 + timedelta(minutes=15) and len(report.added) == 1
-    assert report.lines()[1] == f"feed 2 (Flaky) failed: {error}; next try at 2024-11-13 07:15 UTC"
+    assert report.lines()[1].startswith(f"feed 2 (Flaky) failed: {error}; next try at 2024-11-13 07:15 UTC")
 
     poller.poll(T0 + timedelta(minutes=10))  # still resting
     assert requests_for(page_server, flaky) == 2  # subscribing, then the first poll
