@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
@@ -35,5 +35,12 @@ def _addressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
         update.effective_chat.type == ChatType.PRIVATE
         or text.startswith("/")
         or f"@{context.bot.username}".lower() in text.lower()
-        or (message.reply_to_message is not None and message.reply_to_message.from_user.id == context.bot.id)
+        or _replies_to_bot(message, context.bot.id)
     )
+
+
+def _replies_to_bot(message: Message, bot_id: int) -> bool:
+    """Whether `message` replies to the bot; a reply to a post sent on behalf of a chat (a channel post, an
+    anonymous admin) has no user to compare."""
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.id == bot_id

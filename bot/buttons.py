@@ -1,33 +1,41 @@
-"""The buttons under answers: Sources shows the cited passages; 👍 / 👎 are stored as feedback."""
+"""The buttons under answers: Sources shows the cited passages; 👍 / 👎 are stored as feedback. A button works
+only on the message it was sent with (its chat and message id), with the answer's unguessable token; any other
+data, forged or malformed, gets "this button has expired"."""
 
 from __future__ import annotations
 
 import asyncio
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
-from bot.keyboards import SOURCES, VOTE
+from bot.keyboards import SOURCES, parse_button
 from bot.render import quotes_messages
-from bot.replies import reply_html
+from bot.replies import reply_html, send_html
 from bot.services import services
 
 THANKS = {"up": "Thanks! Glad it helped.", "down": "Thanks — noted. We use this to improve answers."}
+EXPIRED = "This button has expired. Ask the question again for a fresh answer."
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    kind, answer_id, *rest = (query.data or "").split(":")
+    button, message = parse_button(query.data), query.message
     conversations = services(context).wiring.conversations
-    stored = await asyncio.to_thread(conversations.answer, int(answer_id)) if answer_id.isdigit() else None
+    stored = None
+    if button is not None and message is not None:  # messages sent via inline mode carry no answer buttons of ours
+        stored = await asyncio.to_thread(conversations.button_answer, button.token, message.chat.id, message.message_id)
     if stored is None:
-        await query.answer("That answer is no longer available.", show_alert=True)
+        await query.answer(EXPIRED, show_alert=True)
         return
-    if kind == SOURCES:
+    answer_id, text, citations = stored
+    if button.kind == SOURCES:
         await query.answer()
-        await reply_html(query.message, quotes_messages(*stored))
-    elif kind == VOTE and rest and rest[0] in THANKS:
-        await asyncio.to_thread(conversations.record_feedback, int(answer_id), query.from_user.id, rest[0])
-        await query.answer(THANKS[rest[0]])
+        quotes = quotes_messages(text, citations)
+        if isinstance(message, Message):
+            await reply_html(message, quotes)
+        else:  # too old for Telegram to show it to the bot: posted without quoting it
+            await send_html(context.bot, message.chat.id, quotes)
     else:
-        await query.answer("Unknown button.")
+        await asyncio.to_thread(conversations.record_feedback, answer_id, query.from_user.id, button.vote)
+        await query.answer(THANKS[button.vote])

@@ -67,10 +67,12 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: s
                 else shared.settings.stream_edit_seconds_group
             )
             result, shown = await stream_answer(wiring.answers, question, history, message, interval)
-    answer_id = await asyncio.to_thread(wiring.conversations.remember, chat.id, user.id, result)
-    keyboard = None if result.abstained else answer_keyboard(answer_id)
+    token = await asyncio.to_thread(wiring.conversations.remember, chat.id, user.id, result)
+    keyboard = None if result.abstained else answer_keyboard(token)
     parts = answer_messages(result)
     if shown is not None:
-        await replace_html(shown, parts, keyboard)
+        sent = await replace_html(shown, parts, keyboard)
     else:
-        await reply_html(message, parts, keyboard)
+        sent = await reply_html(message, parts, keyboard)
+    if keyboard is not None:  # the buttons work on this message only
+        await asyncio.to_thread(wiring.conversations.shown, token, sent.chat_id, sent.message_id)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict
 from datetime import UTC, datetime
 
 from answers.types import Answer, Citation, Turn
 from state.database import Database
+
+TOKEN_BYTES = 16  # 22 characters in callback data (64 bytes at most)
 
 
 def now_text() -> str:
@@ -27,17 +30,18 @@ class Conversations:
             ).fetchall()
         return [Turn(row["question"], row["answer"]) for row in reversed(rows)]
 
-    def remember(self, chat_id: int, user_id: int, answer: Answer) -> int:
-        """Records the turn and the answer; returns the answer's id (for its buttons)."""
-        at = now_text()
+    def remember(self, chat_id: int, user_id: int, answer: Answer) -> str:
+        """Records the turn and the answer; returns the answer's button token: random, so that buttons can't be
+        guessed (a sequential id would let anyone ask for any chat's sources)."""
+        at, token = now_text(), secrets.token_urlsafe(TOKEN_BYTES)
         with self.database.transaction() as cursor:
             cursor.execute(
                 "INSERT INTO turns (chat_id, user_id, question, answer, at) VALUES (?, ?, ?, ?, ?)",
                 (chat_id, user_id, answer.question, answer.text, at),
             )
-            row = cursor.execute(
-                "INSERT INTO answers (chat_id, user_id, question, answer, abstained, citations, answerer, at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            cursor.execute(
+                "INSERT INTO answers (chat_id, user_id, question, answer, abstained, citations, answerer, at, token)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     chat_id,
                     user_id,
@@ -47,16 +51,29 @@ class Conversations:
                     json.dumps([asdict(c) for c in answer.citations], ensure_ascii=False),
                     answer.answerer,
                     at,
+                    token,
                 ),
-            ).fetchone()
-        return int(row["id"])
+            )
+        return token
 
-    def answer(self, answer_id: int) -> tuple[str, list[Citation]] | None:
+    def shown(self, token: str, chat_id: int, message_id: int) -> None:
+        """Records the message that carries the answer's buttons: they work there only."""
         with self.database.transaction() as cursor:
-            row = cursor.execute("SELECT answer, citations FROM answers WHERE id = ?", (answer_id,)).fetchone()
+            cursor.execute(
+                "UPDATE answers SET message_id = ? WHERE token = ? AND chat_id = ?", (message_id, token, chat_id)
+            )
+
+    def button_answer(self, token: str, chat_id: int, message_id: int) -> tuple[int, str, list[Citation]] | None:
+        """(id, text, citations) of the answer whose buttons are `token` on that message of that chat; None for
+        any other token, chat or message (a forged or expired button)."""
+        with self.database.transaction() as cursor:
+            row = cursor.execute(
+                "SELECT id, answer, citations FROM answers WHERE token = ? AND chat_id = ? AND message_id = ?",
+                (token, chat_id, message_id),
+            ).fetchone()
         if row is None:
             return None
-        return row["answer"], [Citation(**c) for c in json.loads(row["citations"])]
+        return int(row["id"]), row["answer"], [Citation(**c) for c in json.loads(row["citations"])]
 
     def record_feedback(self, answer_id: int, user_id: int, vote: str) -> None:
         with self.database.transaction() as cursor:

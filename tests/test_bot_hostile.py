@@ -1,0 +1,131 @@
+"""Attack and bad-input corpus for the bot, end to end against the Bot API emulator: forged and malformed
+buttons, senders that are chats, oversized and hostile uploads, overlong topics and links that are not web
+links. Each gets a clear reply, never an exception or another chat's data."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.access import NOT_ALLOWED
+from bot.buttons import EXPIRED
+from bot.errors import APOLOGY
+from tests.bot_harness import bot_settings, running_bot
+from tests.helpers import wire
+
+QUESTION = "who denied the deployment?"
+ADMIN_ID = 4242
+
+
+@pytest.fixture
+def settings_for(emu, sample_index, copy_of, tmp_path):
+    def make(**overrides):
+        return bot_settings(emu, copy_of(sample_index), tmp_path, admin_ids=[ADMIN_ID], **overrides)
+
+    return make
+
+
+@pytest.fixture
+def bot(settings_for, embedder):
+    return wire(settings_for())
+
+
+def apologies(emu, chat) -> list:
+    return [m for m in emu.messages(chat) if m.text == APOLOGY]
+
+
+# -- buttons ------------------------------------------------------------------------------------
+
+
+async def test_a_button_forged_from_another_chats_answer_shows_nothing(emu, bot):
+    alice, mallory = emu.user("Alice", "alice"), emu.user("Mallory", "mallory")
+    alice_chat, mallory_chat = emu.private_chat(alice), emu.private_chat(mallory)
+    async with running_bot(bot):
+        emu.send(alice_chat, alice, QUESTION)
+        (alice_answer,) = await emu.wait_for_messages_async(alice_chat, 1)
+        emu.send(mallory_chat, mallory, "How many North Korean troops were sent to Russia?")
+        (mallory_answer,) = await emu.wait_for_messages_async(mallory_chat, 1)
+        sources, up, down = alice_answer.callback_data
+        answers = []
+        for data in (sources, down, "sources:1", "vote:1:down", sources.replace("sources:", "sources:x")):
+            query = emu.click(mallory_chat, mallory, mallory_answer, data, forged=True)
+            answers.append(await emu.wait_for_callback_answer_async(query))
+        await asyncio.sleep(0.3)
+    assert [(a.text, a.show_alert) for a in answers] == [(EXPIRED, True)] * 5
+    assert len(emu.messages(mallory_chat)) == 1 and len(emu.messages(alice_chat)) == 1
+    assert wire(bot.settings).conversations.feedback() == []
+
+
+async def test_a_button_works_only_on_the_message_that_carries_it(emu, bot):
+    alice = emu.user("Alice", "alice")
+    chat = emu.private_chat(alice)
+    async with running_bot(bot):
+        emu.send(chat, alice, QUESTION)
+        (first,) = await emu.wait_for_messages_async(chat, 1)
+        emu.send(chat, alice, "How many North Korean troops were sent to Russia?")
+        (_, second) = await emu.wait_for_messages_async(chat, 2)
+        moved = emu.click(chat, alice, second, first.callback_data[0], forged=True)
+        refused = await emu.wait_for_callback_answer_async(moved)
+        genuine = emu.click(chat, alice, first, first.callback_data[0])
+        await emu.wait_for_callback_answer_async(genuine)
+        (*_, quotes) = await emu.wait_for_messages_async(chat, 3)
+    assert refused.text == EXPIRED
+    assert quotes.text.startswith("[1] South Korea warns")
+
+
+@pytest.mark.parametrize("data", ["xyz", "", "sources", "vote:", "sources::", "vote:abc:up", "\u00e9" * 32, "z" * 64])
+async def test_malformed_button_data_gets_this_button_has_expired(emu, bot, data):
+    alice = emu.user("Alice", "alice")
+    chat = emu.private_chat(alice)
+    async with running_bot(bot):
+        emu.send(chat, alice, QUESTION)
+        (answer,) = await emu.wait_for_messages_async(chat, 1)
+        query = emu.click(chat, alice, answer, data, forged=True)
+        reply = await emu.wait_for_callback_answer_async(query)
+        await asyncio.sleep(0.2)
+    assert (reply.text, reply.show_alert) == (EXPIRED, True)
+    assert apologies(emu, chat) == []
+
+
+# -- senders that are chats ---------------------------------------------------------------------
+
+
+async def test_senders_that_are_chats_outside_the_allowlist_get_one_polite_line(emu, settings_for, embedder):
+    alice = emu.user("Alice", "alice")
+    group = emu.group("Elsewhere", [alice], supergroup=True)
+    channel = emu.channel("Other wire", "otherwire")
+    emu.set_member_status(group, alice, "administrator", is_anonymous=True)
+    async with running_bot(wire(settings_for(allowed_chat_ids=[-100123]))):
+        emu.send_as_chat(group, group, f"@{emu.bot.username} {QUESTION}")
+        emu.send_as_chat(group, group, "/help")
+        replies = await emu.wait_for_messages_async(group, 2)
+        post = emu.send_as_chat(channel, channel, "Morning edition")
+        emu.send_as_chat(channel, channel, "Correction to the morning edition", reply_to=post)
+        emu.send_as_chat(channel, channel, "/help")
+        (refused,) = await emu.wait_for_messages_async(channel, 1)
+        await asyncio.sleep(0.5)
+    assert [r.text for r in replies] == [NOT_ALLOWED, NOT_ALLOWED]
+    assert refused.text == NOT_ALLOWED and len(emu.messages(channel)) == 1
+
+
+async def test_senders_that_are_chats_inside_the_allowlist_are_answered(emu, settings_for, embedder):
+    alice = emu.user("Alice", "alice")
+    group = emu.group("Desk", [alice], supergroup=True)
+    channel = emu.channel("Wire", "wire")
+    emu.set_member_status(group, alice, "administrator", is_anonymous=True)
+    settings = settings_for(allowed_chat_ids=[group.id, channel.id])
+    async with running_bot(wire(settings)):
+        emu.send_as_chat(group, group, f"@{emu.bot.username} {QUESTION}")
+        (answer,) = await emu.wait_for_messages_async(group, 1)
+        emu.send_as_chat(group, channel, "/help")
+        (_, help_text) = await emu.wait_for_messages_async(group, 2)
+        emu.send_as_chat(group, group, "/add https://example.org/a")
+        (*_, refused) = await emu.wait_for_messages_async(group, 3)
+        post = emu.send_as_chat(channel, channel, "/help")
+        emu.send_as_chat(channel, channel, "a reply to our own post", reply_to=post)
+        await asyncio.sleep(0.5)
+    assert answer.text.startswith("Both North Korea and Russia have denied")
+    assert help_text.text.startswith("I answer questions") and "/add" not in help_text.text
+    assert refused.text == "Only the bot's admins can add, remove or re-index articles."
+    assert apologies(emu, group) == [] and apologies(emu, channel) == []
