@@ -1,4 +1,5 @@
-"""Answers as Telegram HTML: everything escaped, `[n]` markers, a Sources block, split under 4096 characters."""
+"""Answers as Telegram HTML: everything escaped, `[n]` markers, a Sources block, split under 4096 characters.
+Only http(s) URLs become links (an article may claim `javascript:...`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import date
 from html import escape
 
 from answers.types import Answer, Citation
+from index.fetch import is_url
 from index.types import StoredArticle
 
 MESSAGE_LIMIT = 4096
@@ -31,7 +33,7 @@ def article_line(article: StoredArticle) -> str:
 
 def _article_line(title: str, source: str, published: str | None, url: str | None) -> str:
     title_html = escape(shortened(title or "Untitled"), quote=False)
-    linked = f'<a href="{escape(url, quote=True)}">{title_html}</a>' if url else title_html
+    linked = f'<a href="{escape(url, quote=True)}">{title_html}</a>' if url and is_url(url) else title_html
     details = [escape(part, quote=False) for part in (source, human_date(published)) if part]
     return linked + (" — " + ", ".join(details) if details else "")
 

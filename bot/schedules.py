@@ -37,6 +37,7 @@ FREQUENCIES = {"daily": tuple(range(7)), "weekdays": (1, 2, 3, 4, 5), "weekends"
     day: (number,)
     for number, day in enumerate(("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"))
 }
+MAX_TOPIC = 200  # characters: a topic is a few words to search for, and it is repeated in every briefing
 CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -57,7 +58,10 @@ def parse_request(args: list[str]) -> Request:
     match = CLOCK_TIME.match(at)
     if not match:
         raise NewsbotError(f"“{at}” is not a time of day like 08:00 (24-hour clock). {USAGE}")
-    return Request(target, frequency.lower(), f"{int(match[1]):02d}:{match[2]}", " ".join(topic))
+    subject = " ".join(topic)
+    if len(subject) > MAX_TOPIC:
+        raise NewsbotError(f"The topic is {len(subject):,} characters long; keep it to {MAX_TOPIC} or fewer. {USAGE}")
+    return Request(target, frequency.lower(), f"{int(match[1]):02d}:{match[2]}", subject)
 
 
 @admins_only(REFUSAL)

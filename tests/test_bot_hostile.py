@@ -5,6 +5,7 @@ links. Each gets a clear reply, never an exception or another chat's data."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -12,7 +13,7 @@ from bot.access import NOT_ALLOWED
 from bot.buttons import EXPIRED
 from bot.errors import APOLOGY
 from tests.bot_harness import bot_settings, running_bot
-from tests.helpers import wire
+from tests.helpers import index_items, wire
 
 QUESTION = "who denied the deployment?"
 ADMIN_ID = 4242
@@ -129,3 +130,60 @@ async def test_senders_that_are_chats_inside_the_allowlist_are_answered(emu, set
     assert help_text.text.startswith("I answer questions") and "/add" not in help_text.text
     assert refused.text == "Only the bot's admins can add, remove or re-index articles."
     assert apologies(emu, group) == [] and apologies(emu, channel) == []
+
+
+# -- links that are not web links ------------------------------------------------------------------
+
+HOSTILE_LINKS = ["javascript:alert(1)", "JavaScript:alert(document.cookie)", "data:text/html,<b>x</b>", "file:///etc/passwd"]
+
+
+async def test_only_web_links_are_rendered_as_links(emu, settings_for, embedder, tmp_path):
+    settings = settings_for()
+    records = [
+        {
+            "title": f"Harbour report {n}",
+            "text": f"The harbour master said ferry route {n} reopened on Monday after the storm.",
+            "url": url,
+        }
+        for n, url in enumerate(HOSTILE_LINKS, start=1)
+    ]
+    (tmp_path / "links.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    index_items(settings, [tmp_path / "links.jsonl"])
+    alice = emu.user("Alice", "alice")
+    chat = emu.private_chat(alice)
+    async with running_bot(wire(settings)):
+        emu.send(chat, alice, "Which ferry route reopened after the storm?")
+        (reply,) = await emu.wait_for_messages_async(chat, 1)
+        emu.send(chat, alice, "/sources")
+        (_, sources) = await emu.wait_for_messages_async(chat, 2)
+        emu.click(chat, alice, reply, reply.callback_data[0])
+        (*_, quotes) = await emu.wait_for_messages_async(chat, 3)
+    for message in (reply, sources, quotes):
+        assert "Harbour report" in message.text
+        assert not [e for e in message.entities if e["type"] in ("text_link", "url")], message.entities
+
+
+def test_the_terminal_prints_only_web_links():
+    from answers.types import Answer, Citation
+    from newsbot.console import render_answer
+
+    citations = [
+        Citation(n, f"a{n}", f"Report {n}", "Wire", url, "2024-10-22", "passage")
+        for n, url in enumerate([*HOSTILE_LINKS, "https://x.example/a"], start=1)
+    ]
+    text = render_answer(Answer("q", "The route reopened [1].", False, citations))
+    assert "https://x.example/a" in text
+    assert not any(url in text for url in HOSTILE_LINKS)
+
+
+# -- overlong input -------------------------------------------------------------------------------
+
+
+async def test_a_schedule_topic_of_4000_characters_is_refused_with_the_limit(emu, bot):
+    admin = emu.user("Ada", "ada", user_id=ADMIN_ID)
+    chat = emu.private_chat(admin)
+    async with running_bot(bot):
+        emu.send(chat, admin, "/schedule here daily 08:00 " + "ukraine " * 500)
+        (reply,) = await emu.wait_for_messages_async(chat, 1)
+    assert reply.text.startswith("The topic is 3,999 characters long; keep it to 200 or fewer.")
+    assert wire(bot.settings).schedules.all() == []
