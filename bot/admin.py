@@ -1,10 +1,9 @@
-"""Admin commands: /add URL…, document uploads, /remove, /reindex and /stats, through the CLI's code."""
+"""Admin commands: /add URL…, /remove, /reindex and /stats, through the CLI's code (uploads: bot/uploads.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from telegram import Update
@@ -14,7 +13,6 @@ from bot.restricted import admins_only
 from bot.services import services
 from index.indexer import IngestReport
 from index.ingest import read_urls
-from index.readers import SUPPORTED_SUFFIXES
 from newsbot.errors import NewsbotError
 
 T = TypeVar("T")
@@ -45,27 +43,6 @@ async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     wiring = services(context).wiring
     await update.effective_message.reply_text(f"Indexing {len(urls)} URL(s)…")
     result = await index_job(lambda: wiring.indexer.add(read_urls(urls, wiring.fetch_article)))
-    await update.effective_message.reply_text(result if isinstance(result, str) else report_text(result))
-
-
-@admin_only
-async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    document = update.effective_message.document
-    name = Path(document.file_name or "upload.txt").name
-    wiring = services(context).wiring
-    if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-        await update.effective_message.reply_text(
-            f"{name}: unsupported file type; send {', '.join(SUPPORTED_SUFFIXES)}."
-        )
-        return
-    if document.file_size and document.file_size > wiring.settings.max_file_bytes:
-        await update.effective_message.reply_text(f"{name}: the file is too large ({document.file_size:,} bytes).")
-        return
-    # Kept under a stable name, so that uploading an edited file again updates its article.
-    path = wiring.settings.uploads_dir / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    await (await document.get_file()).download_to_drive(path)
-    result = await index_job(lambda: wiring.indexer.add(wiring.read_sources([str(path)])))
     await update.effective_message.reply_text(result if isinstance(result, str) else report_text(result))
 
 

@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import access, admin, basics, briefs, buttons, feeds, questions, schedules
+from bot import access, admin, basics, briefs, buttons, feeds, questions, schedules, uploads
 from bot.errors import RedactingFormatter, on_error
 from bot.network import RetryingRateLimiter
 from bot.services import KEY, Services
@@ -63,7 +63,7 @@ def add_handlers(application: Application) -> None:
     }.items():
         application.add_handler(CommandHandler(name, callback))
     application.add_handler(CallbackQueryHandler(buttons.on_button))
-    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, admin.on_document))
+    application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, uploads.on_document))
     text = filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, questions.on_private_text))
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, questions.on_group_text))

@@ -19,7 +19,7 @@ READER_COMMANDS = [
     BotCommand("brief", "A cited briefing: /brief [topic] [since]"),
 ]
 ADMIN_COMMANDS = [
-    BotCommand("add", "Index article URLs (or upload a file)"),
+    BotCommand("add", "Index article URLs, or upload a file (caption “replace”: it replaces your last file of that name)"),
     BotCommand("remove", "Remove an article by id or URL"),
     BotCommand("reindex", "Re-embed every article"),
     BotCommand("stats", "Index statistics"),

@@ -17,26 +17,26 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 ARTICLE_FIELDS = ("title", "text", "url", "published", "source")
 
 
-def read_path(path: Path, max_bytes: int) -> Iterator[Article | IngestError]:
-    """Every article in a file or, recursively, a directory; each unreadable item as an IngestError."""
+def read_path(path: Path, max_bytes: int, key: str | None = None) -> Iterator[Article | IngestError]:
+    """Every article in a file or, recursively, a directory; each unreadable item as an IngestError. A file's
+    articles are known by its path, or by `key` (an upload that replaced another keeps that one's key)."""
     if path.is_dir():
         for child in sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES):
             yield from read_path(child, max_bytes)
         return
     try:
-        yield from _read_file(path, max_bytes)
+        yield from _read_file(path, max_bytes, key or path.resolve().as_uri())
     except IngestError as error:
         yield error
 
 
-def _read_file(path: Path, max_bytes: int) -> Iterator[Article | IngestError]:
+def _read_file(path: Path, max_bytes: int, key: str) -> Iterator[Article | IngestError]:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise IngestError(
             str(path), f"unsupported file type '{suffix or path.name}'; use one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
     text = _read_text(path, max_bytes)
-    key = path.resolve().as_uri()
     if suffix in (".json", ".jsonl"):
         yield from _read_json_records(path, text, key, jsonl=suffix == ".jsonl")
     elif suffix in (".html", ".htm"):

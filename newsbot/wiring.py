@@ -21,6 +21,7 @@ from state.conversations import Conversations
 from state.database import Database, open_database
 from state.feeds import FeedSubscriptions
 from state.schedules import Schedules
+from state.uploads import Uploads
 
 
 def _llm(wiring: Wiring) -> Answerer:
@@ -83,6 +84,10 @@ class Wiring:
     @cached_property
     def feed_subscriptions(self) -> FeedSubscriptions:
         return FeedSubscriptions(self.database)
+
+    @cached_property
+    def uploads(self) -> Uploads:
+        return Uploads(self.database)
 
     @cached_property
     def indexer(self) -> Indexer:

@@ -187,3 +187,98 @@ async def test_a_schedule_topic_of_4000_characters_is_refused_with_the_limit(emu
         (reply,) = await emu.wait_for_messages_async(chat, 1)
     assert reply.text.startswith("The topic is 3,999 characters long; keep it to 200 or fewer.")
     assert wire(bot.settings).schedules.all() == []
+
+
+# -- uploads --------------------------------------------------------------------------------------
+
+FERRY = {"title": "Ferry strike ends", "text": "The ferry workers' strike ended on Friday after a pay deal.", "source": "Harbour"}
+TRAM = {"title": "Tram line opens", "text": "The new tram line to the airport opened on Monday with free rides.", "source": "Harbour"}
+
+
+def jsonl(*records) -> bytes:
+    return "".join(json.dumps(record) + "\n" for record in records).encode()
+
+
+def files_under(root) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
+
+
+async def test_uploads_with_the_same_name_are_kept_apart_unless_one_replaces_the_other(emu, bot):
+    admin = emu.user("Ada", "ada", user_id=ADMIN_ID)
+    chat = emu.private_chat(admin)
+    async with running_bot(bot):
+        emu.upload_document(chat, admin, "news.jsonl", jsonl(FERRY))
+        emu.upload_document(chat, admin, "news.jsonl", jsonl(FERRY))  # the same file again
+        emu.upload_document(chat, admin, "news.jsonl", jsonl(TRAM))  # another file, same name
+        first, same, other = await emu.wait_for_messages_async(chat, 3)
+        before = wire(bot.settings).store.stats()["articles"]
+        edited = {**TRAM, "text": TRAM["text"] + " Trams run every ten minutes."}
+        emu.upload_document(chat, admin, "news.jsonl", jsonl(edited), caption="replace")
+        (*_, replaced) = await emu.wait_for_messages_async(chat, 4)
+        emu.upload_document(chat, admin, "other.jsonl", jsonl({**FERRY, "title": "Other"}), caption="Replace")
+        (*_, nothing) = await emu.wait_for_messages_async(chat, 5)
+    assert first.text == "added 1, updated 0, unchanged 0, duplicates 0, failed 0"
+    assert same.text == "added 0, updated 0, unchanged 1, duplicates 0, failed 0"
+    assert other.text.startswith("added 1, updated 0, unchanged 0, duplicates 0, failed 0\nYou uploaded another file")
+    assert "caption “replace”" in other.text
+    assert replaced.text == "added 0, updated 1, unchanged 0, duplicates 0, failed 0\nReplaced your earlier news.jsonl."
+    assert nothing.text.startswith("other.jsonl: nothing to replace")
+    titles = [a.title for a in wire(bot.settings).store.articles()]
+    assert before == 3 and sorted(titles).count("Ferry strike ends") == 1 and titles.count("Tram line opens") == 1
+
+
+async def test_a_replacement_removes_the_articles_it_no_longer_has(emu, bot):
+    admin = emu.user("Ada", "ada", user_id=ADMIN_ID)
+    chat = emu.private_chat(admin)
+    async with running_bot(bot):
+        emu.upload_document(chat, admin, "desk.jsonl", jsonl(FERRY, TRAM))
+        await emu.wait_for_messages_async(chat, 1)
+        emu.upload_document(chat, admin, "desk.jsonl", jsonl(TRAM), caption="replace")
+        (_, replaced) = await emu.wait_for_messages_async(chat, 2)
+    assert replaced.text.endswith("Replaced your earlier desk.jsonl; removed 1 of its articles that this version no longer has.")
+    assert "Ferry strike ends" not in [a.title for a in wire(bot.settings).store.articles()]
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("ferry\x00.jsonl", "it contains a NUL byte"),
+        ("ä" * 130 + ".jsonl", "it is 266 bytes long, and file names have at most 255"),
+        ("../../../../tmp/evil.jsonl", "it contains a path separator (/ or \\)"),
+        ("..\\..\\evil.jsonl", "it contains a path separator (/ or \\)"),
+        ("..", "it names no file"),
+        ("line\nbreak.jsonl", "it contains control characters"),
+    ],
+)
+async def test_hostile_file_names_get_a_clear_reply_and_touch_no_path(emu, bot, tmp_path, name, reason):
+    admin = emu.user("Ada", "ada", user_id=ADMIN_ID)
+    chat = emu.private_chat(admin)
+    before = files_under(tmp_path)
+    async with running_bot(bot):
+        emu.upload_document(chat, admin, name, jsonl(FERRY))
+        (reply,) = await emu.wait_for_messages_async(chat, 1)
+    assert reply.text == f"That file name can't be used: {reason}; rename the file and send it again."
+    assert {path for path in files_under(tmp_path) - before if not path.startswith("bot.sqlite")} == set()
+    assert emu.api_calls("getFile") == []
+
+
+async def test_an_upload_over_the_limit_is_refused_before_downloading(emu, settings_for, embedder):
+    admin = emu.user("Ada", "ada", user_id=ADMIN_ID)
+    chat = emu.private_chat(admin)
+    async with running_bot(wire(settings_for(max_file_bytes=1000))):
+        emu.upload_document(chat, admin, "huge.jsonl", jsonl(FERRY), file_size=25 * 1024 * 1024)
+        emu.upload_document(chat, admin, "big.jsonl", jsonl(*[FERRY] * 20))
+        huge, big = await emu.wait_for_messages_async(chat, 2)
+    assert huge.text.startswith("huge.jsonl: the file is too large (26,214,400 bytes); the limit is 1,000 bytes")
+    assert big.text.startswith("big.jsonl: the file is too large (") and "Split it" in big.text
+    assert emu.api_calls("getFile") == []
+
+
+async def test_an_upload_over_telegrams_20_mb_is_refused_before_downloading(emu, bot):
+    admin = emu.user("Ada", "ada", user_id=ADMIN_ID)
+    chat = emu.private_chat(admin)
+    async with running_bot(bot):
+        emu.upload_document(chat, admin, "archive.jsonl", jsonl(FERRY), file_size=21 * 1024 * 1024)
+        (reply,) = await emu.wait_for_messages_async(chat, 1)
+    assert reply.text.startswith("archive.jsonl: the file is too large (22,020,096 bytes); the limit is 20,971,520")
+    assert emu.api_calls("getFile") == []
