@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import BotCommandScopeChat, BotCommandScopeDefault, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -20,9 +20,14 @@ from bot import access, admin, basics, briefs, buttons, feeds, questions, schedu
 from bot.errors import RedactingFormatter, on_error
 from bot.network import RetryingRateLimiter
 from bot.services import KEY, Services
+from newsbot.errors import SettingsError
 from newsbot.wiring import Wiring
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+TOKEN_REJECTED = (
+    "Telegram rejected TELEGRAM_BOT_TOKEN (wrong, or revoked); get the bot's current token from @BotFather "
+    "(/mybots → your bot → API Token) and set TELEGRAM_BOT_TOKEN in .env"
+)
 
 
 def build_application(wiring: Wiring) -> Application:
@@ -86,8 +91,16 @@ async def register_commands(application: Application) -> None:
 def configure_logging(token: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter(token, LOG_FORMAT))
+    handler.addFilter(_no_traceback_for_a_rejected_token)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _no_traceback_for_a_rejected_token(record: logging.LogRecord) -> bool:
+    """PTB logs a rejected token with its traceback; the one line of run_bot says it all."""
+    if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
+        record.exc_info, record.exc_text = None, None
+    return True
 
 
 def run_bot(wiring: Wiring) -> None:
@@ -95,14 +108,24 @@ def run_bot(wiring: Wiring) -> None:
     configure_logging(settings.telegram_bot_token)
     wiring.answers.warm_up()
     application = build_application(wiring)
-    if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        if settings.webhook_url:
+            application.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path="telegram",
+                webhook_url=settings.webhook_url,
+                secret_token=webhook_secret(wiring),
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:  # its message quotes the token
+        raise SettingsError(TOKEN_REJECTED) from None
+
+
+def webhook_secret(wiring: Wiring) -> str:
+    """WEBHOOK_SECRET, else one made for this installation and kept in the state database: Telegram sends it
+    with every update and the webhook answers 403 to requests without it, so that no one else can post
+    updates to the bot; every worker sharing the state database registers the same one."""
+    return wiring.settings.webhook_secret or wiring.secrets.get("webhook")

@@ -21,6 +21,7 @@ from state.conversations import Conversations
 from state.database import Database, open_database
 from state.feeds import FeedSubscriptions
 from state.schedules import Schedules
+from state.secrets import InstallationSecrets
 from state.uploads import Uploads
 
 
@@ -84,6 +85,10 @@ class Wiring:
     @cached_property
     def feed_subscriptions(self) -> FeedSubscriptions:
         return FeedSubscriptions(self.database)
+
+    @cached_property
+    def secrets(self) -> InstallationSecrets:
+        return InstallationSecrets(self.database)
 
     @cached_property
     def uploads(self) -> Uploads:
