@@ -33,9 +33,8 @@ def register(commands, common: argparse.ArgumentParser) -> None:
         handler=rebuild_command
     )
 
-    sub.add_parser("check", parents=[common], help="check the index for damage (exit 1: one line per problem)").set_defaults(
-        handler=check_command
-    )
+    check = sub.add_parser("check", parents=[common], help="look for damage (exit 1: one line per problem)")
+    check.set_defaults(handler=check_command)
     backup = sub.add_parser("backup", parents=[common], help="copy the index safely, even while the bot runs")
     backup.add_argument("path", metavar="PATH", help="a new (or empty) folder; the copy opens as an index")
     backup.set_defaults(handler=backup_command)
