@@ -158,7 +158,9 @@ class AnswerService:
 
 def build_service(settings: Settings, embedder: Embedder | None = None) -> AnswerService:
     """The answering service the settings describe: index, embedder, retriever and answerer."""
-    embedder = embedder or Embedder(settings)
+    embedder = embedder or Embedder(
+        settings.embedding_model, settings.embedding_backend, settings.embedding_batch_size, settings.model_cache_dir
+    )
     retriever = Retriever(IndexReader(settings.index_dir, embedder.model_id), embedder)
     generator = None
     if settings.answerer == "llm":

@@ -86,7 +86,12 @@ class IndexWriter:
     @classmethod
     def for_settings(cls, settings: Settings, embedder: Embedder | None = None) -> IndexWriter:
         """The writer of the index the settings name, passages and commits sized as they say."""
-        embedder = embedder or Embedder(settings)
+        embedder = embedder or Embedder(
+            settings.embedding_model,
+            settings.embedding_backend,
+            settings.embedding_batch_size,
+            settings.model_cache_dir,
+        )
         return cls(settings.index_dir, embedder, settings.passage_chars, settings.commit_every_passages)
 
     def __enter__(self) -> IndexWriter:

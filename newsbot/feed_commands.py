@@ -60,7 +60,10 @@ def remove_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def poll_command(args: argparse.Namespace, settings: Settings) -> int:
-    report = poll_feeds(feed_store(settings), settings, Embedder(settings), utc_now(), due_only=False)
+    embedder = Embedder(
+        settings.embedding_model, settings.embedding_backend, settings.embedding_batch_size, settings.model_cache_dir
+    )
+    report = poll_feeds(feed_store(settings), settings, embedder, utc_now(), due_only=False)
     if args.json:
         print_json(report.as_json())
     else:

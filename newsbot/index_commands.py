@@ -99,7 +99,9 @@ def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def search_command(args: argparse.Namespace, settings: Settings) -> int:
-    embedder = Embedder(settings)
+    embedder = Embedder(
+        settings.embedding_model, settings.embedding_backend, settings.embedding_batch_size, settings.model_cache_dir
+    )
     reader = IndexReader(settings.index_dir, embedder.model_id)
     hits = reader.search(embedder.embed([args.query])[0], args.k)
     if args.json:

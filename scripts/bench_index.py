@@ -83,7 +83,9 @@ def index_with_newsbot(articles: list[dict], target: Path) -> tuple[int, float]:
 
     settings = Settings(index_dir=target)
     started = time.perf_counter()
-    embedder = Embedder(settings)
+    embedder = Embedder(
+        settings.embedding_model, settings.embedding_backend, settings.embedding_batch_size, settings.model_cache_dir
+    )
     embedder.embed(["warm up"])
     load_seconds = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as scratch:
@@ -104,7 +106,7 @@ def index_naively(articles: list[dict], target: Path) -> tuple[int, float]:
     from index.embeddings import resolve_model_path
 
     started = time.perf_counter()
-    embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path(Settings().embedding_model))
+    embeddings = HuggingFaceEmbeddings(model_name=str(resolve_model_path(Settings().embedding_model)))
     embeddings.embed_query("warm up")
     load_seconds = time.perf_counter() - started
     documents = [

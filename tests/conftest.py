@@ -9,7 +9,7 @@ import pytest
 
 from index.embeddings import Embedder
 from index.ingest import add_to_index
-from newsbot.settings import Settings
+from newsbot.settings import DEFAULT_EMBEDDING_MODEL, Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = REPO / "articles"
@@ -17,7 +17,7 @@ SAMPLE_ARTICLES = REPO / "articles"
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return Embedder(Settings(_env_file=None))
+    return Embedder(DEFAULT_EMBEDDING_MODEL)
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def test_stats_and_search_on_the_sample(sample_index, embedder):
     stats = index.stats()
     assert stats["articles"] == 1 and stats["passages"] >= 4
     assert (stats["model"], stats["dimension"], stats["newest_published"]) == (
-        f"{DEFAULT_EMBEDDING_MODEL} (onnx-int8)",
+        f"{DEFAULT_EMBEDDING_MODEL} (onnx-int8, dynamic u8/s8 reduce-range per-channel)",
         384,
         "2024-10-22",
     )
@@ -132,7 +132,7 @@ def small_model(tmp_path_factory) -> str:
     from sentence_transformers import SentenceTransformer, models
 
     torch.manual_seed(0)
-    base = SentenceTransformer(resolve_model_path(DEFAULT_EMBEDDING_MODEL), device="cpu")
+    base = SentenceTransformer(str(resolve_model_path(DEFAULT_EMBEDDING_MODEL)), device="cpu")
     model = SentenceTransformer(modules=[base[0], base[1], models.Dense(384, 64)], device="cpu")
     path = tmp_path_factory.mktemp("models") / "minilm-64"
     model.save(str(path))
@@ -141,7 +141,9 @@ def small_model(tmp_path_factory) -> str:
 
 def test_a_model_change_is_refused_until_rebuild(sample_index, copy_of, small_model, tmp_path):
     settings = copy_of(sample_index).model_copy(update={"embedding_model": small_model})
-    other = Embedder(settings)
+    other = Embedder(
+        settings.embedding_model, settings.embedding_backend, settings.embedding_batch_size, settings.model_cache_dir
+    )
     (tmp_path / "new.txt").write_text(FLOOD)
     with pytest.raises(ModelMismatchError, match="newsbot index rebuild"):
         add_to_index([str(tmp_path / "new.txt")], settings, other)
