@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsbot", description="Answers questions about news articles, with sources.")
     commands = parser.add_subparsers(title="commands")
-    from newsbot import answer_commands, brief_commands, eval_commands, feed_commands, index_commands
+    from newsbot import answer_commands, brief_commands, eval_commands, feed_commands, index_commands, model_commands
 
     common = common_options()
     index_commands.register(commands, common)
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     eval_commands.register(commands, common)
     brief_commands.register(commands, common)
     feed_commands.register(commands, common)
+    model_commands.register(commands, common)
     return parser
 
 

@@ -91,7 +91,7 @@ def naive_rankings(
 
     from index.embeddings import resolve_model_path
 
-    embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path(settings.embedding_model))
+    embeddings = HuggingFaceEmbeddings(model_name=str(resolve_model_path(settings.embedding_model)))
     store = FAISS.load_local(str(naive_dir), embeddings, allow_dangerous_deserialization=True)
     rankings = []
     for question in questions:

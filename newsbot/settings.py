@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     )
     embedding_backend: str = Field("onnx-int8", description="torch, onnx or onnx-int8 (exported once, cached)")
     embedding_batch_size: int = 16
-    model_cache_dir: Path = Path("data/models")
+    model_cache_dir: Path | None = Field(None, description="where ONNX exports go; default: the per-user cache")
     passage_chars: int = Field(700, description="Target passage length in characters")
     commit_every_passages: int = Field(2048, description="Commit the index every N new passages during an add")
 

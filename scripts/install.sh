@@ -34,6 +34,8 @@ runtime() {
   # The CPU wheel on this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
   "${PIP[@]}" torch==2.13.0
   if [ "${NEWSBOT_EDITABLE:-1}" = 1 ]; then "${PIP[@]}" -e "$1"; else "${PIP[@]}" "$1"; fi
+  # The embedding model's ONNX export (torch, once per user): the first question never waits for it.
+  "$VENV/bin/newsbot" model prepare
 }
 
 llm() {

@@ -121,7 +121,7 @@ def small_model(tmp_path_factory) -> str:
     from sentence_transformers import SentenceTransformer, models
 
     torch.manual_seed(0)
-    base = SentenceTransformer(resolve_model_path(DEFAULT_EMBEDDING_MODEL), device="cpu")
+    base = SentenceTransformer(str(resolve_model_path(DEFAULT_EMBEDDING_MODEL)), device="cpu")
     model = SentenceTransformer(modules=[base[0], base[1], models.Dense(384, 64)], device="cpu")
     path = tmp_path_factory.mktemp("models") / "minilm-64"
     model.save(str(path))

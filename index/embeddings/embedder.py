@@ -1,0 +1,89 @@
+"""Texts to L2-normalised float32 vectors, with the model and backend the caller names."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from index.embeddings.export import RECIPES, ensure_exported
+from index.embeddings.model_folder import ModelFolder, l2_normalized, resolve_model_path
+from newsbot.errors import NewsbotError
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class Embedder:
+    """The model loads on first use. `threads`: onnxruntime's intra-op threads (default: every core this process
+    may use; a bot worker thread wants 1). `cache_dir`: where ONNX exports go (default: the per-user cache)."""
+
+    def __init__(
+        self,
+        model_name: str,
+        backend: str = "onnx-int8",
+        batch_size: int = 16,
+        cache_dir: Path | None = None,
+        threads: int | None = None,
+    ):
+        if backend not in BACKENDS:
+            raise NewsbotError(
+                f"embedding backend '{backend}' (EMBEDDING_BACKEND) is unknown; use one of {', '.join(BACKENDS)}"
+            )
+        self.model_name = model_name
+        self.backend = backend
+        self.batch_size = batch_size
+        self.cache_dir = cache_dir
+        self.threads = threads
+
+    @property
+    def model_id(self) -> str:
+        """What the index records: vectors from different model ids must not be mixed. The torch backend's id is
+        the bare model name, as indexes made before the ONNX backends recorded it."""
+        return self.model_name if self.backend == "torch" else f"{self.model_name} ({RECIPES[self.backend]})"
+
+    def prepare(self, notice: bool = False) -> Path:
+        """The file (ONNX) or folder (torch) the model runs from, exported first if missing."""
+        path = resolve_model_path(self.model_name)
+        if self.backend == "torch":
+            return path
+        ModelFolder(path)  # refuse a folder the ONNX backends cannot run before spending time on its export
+        return ensure_exported(path, self.model_name, self.backend, self.cache_dir, notice)
+
+    @cached_property
+    def _encoder(self):
+        if self.backend == "torch":
+            return _TorchEncoder(resolve_model_path(self.model_name), self.threads)
+        from index.embeddings.onnx_encoder import OnnxEncoder
+
+        return OnnxEncoder(ModelFolder(resolve_model_path(self.model_name)), self.prepare(notice=True), self.threads)
+
+    @property
+    def dimension(self) -> int:
+        return self._encoder.dimension
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._encoder.encode(texts, self.batch_size)
+        return np.ascontiguousarray(l2_normalized(vectors), dtype=np.float32)
+
+
+class _TorchEncoder:
+    """The model as shipped, through sentence-transformers (imports torch: seconds)."""
+
+    def __init__(self, path: Path, threads: int | None):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.model = SentenceTransformer(str(path), device="cpu")
+        self.dimension = int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        return self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)

@@ -1,0 +1,66 @@
+"""A sentence-transformers model run on onnxruntime and the `tokenizers` library alone: no torch, no transformers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from tokenizers import Tokenizer, normalizers
+
+from index.embeddings.model_folder import USE_TORCH, ModelFolder
+from newsbot.errors import NewsbotError
+
+TOKEN_OUTPUTS = ("last_hidden_state", "token_embeddings")
+FEATURES = {"input_ids", "attention_mask", "token_type_ids"}
+
+
+class OnnxEncoder:
+    """Texts to the vectors sentence-transformers would give for the same ONNX file of the model's transformer."""
+
+    def __init__(self, folder: ModelFolder, onnx_file: Path, threads: int | None = None):
+        self.folder = folder
+        self.dimension = folder.dimension
+        self.tokenizer = _tokenizer(folder)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self.inputs = {node.name for node in self.session.get_inputs()}
+        if unknown := self.inputs - FEATURES:
+            raise NewsbotError(f"{onnx_file} wants inputs {', '.join(sorted(unknown))}; {USE_TORCH}")
+        outputs = [node.name for node in self.session.get_outputs()]
+        self.output = next((name for name in TOKEN_OUTPUTS if name in outputs), outputs[0])
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        """Batches of similar length (longest first, as sentence-transformers does), padded per batch."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            vectors[rows] = self._encode_batch([texts[i] for i in rows])
+        return vectors
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        features = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
+        (hidden,) = self.session.run([self.output], {name: features[name] for name in self.inputs})
+        return self.folder.head(hidden, features["attention_mask"])
+
+
+def _tokenizer(folder: ModelFolder) -> Tokenizer:
+    """The folder's fast tokenizer, truncating at the model's limit and padding to the longest text of a batch."""
+    tokenizer = Tokenizer.from_file(str(folder.path / "tokenizer.json"))
+    padding = tokenizer.padding or {}
+    tokenizer.enable_truncation(folder.max_length)
+    tokenizer.enable_padding(pad_id=padding.get("pad_id", 0), pad_token=padding.get("pad_token", "[PAD]"))
+    if folder.lowercase:  # lowercasing twice changes nothing, so no need to look for a lowercasing normalizer
+        rest = [tokenizer.normalizer] if tokenizer.normalizer else []
+        tokenizer.normalizer = normalizers.Sequence([normalizers.Lowercase(), *rest])
+    return tokenizer
