@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from index.articles import normalize_url
 from newsbot.errors import NewsbotError
-from state.database import Database
+from state.database import Database, stamp
 
 MAX_ENTRY_ATTEMPTS = 3  # an entry whose article cannot be fetched is tried at this many polls, then given up
 FEED_COLUMNS = "id, url, title, failures, retry_at, last_error"
@@ -101,8 +101,3 @@ class FeedSubscriptions:
                 (entry.key, normalize_url(entry.link), feed.id, "failed" if error else "indexed", error, stamp(now)),
             ).fetchone()
         return int(row["attempts"])
-
-
-def stamp(moment: datetime) -> str:
-    """An aware datetime as a UTC ISO timestamp, which orders as text."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
