@@ -4,22 +4,32 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram import (
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    Update,
+)
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot import access, admin, basics, briefs, buttons, feeds, questions, schedules
+from bot import access, admin, basics, briefs, buttons, chat_settings, feeds, history, inline, questions, schedules
 from bot.errors import RedactingFormatter, on_error
+from bot.limits import limited
 from bot.network import RetryingRateLimiter
 from bot.services import KEY, Services
+from bot.startup import check_before_start
+from bot.webhook import run_webhook
 from newsbot.wiring import Wiring
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -41,6 +51,7 @@ def build_application(wiring: Wiring) -> Application:
     add_handlers(application)
     schedules.restore(application, wiring)
     feeds.start_polling(application, settings)
+    history.start_purging(application)
     return application
 
 
@@ -50,6 +61,8 @@ def add_handlers(application: Application) -> None:
         "start": basics.on_start,
         "help": basics.on_help,
         "sources": basics.on_sources,
+        "reset": basics.on_reset,
+        "new": basics.on_reset,
         "ask": questions.on_ask,
         "add": admin.on_add,
         "remove": admin.on_remove,
@@ -62,23 +75,30 @@ def add_handlers(application: Application) -> None:
         "feed": feeds.on_feed,
     }.items():
         application.add_handler(CommandHandler(name, callback))
-    application.add_handler(CallbackQueryHandler(buttons.on_button))
+    # In a channel only its admins can post: /settings there sets the channel's time zone for briefings.
+    posts = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+    application.add_handler(CommandHandler("settings", chat_settings.on_settings, posts))
+    application.add_handler(CallbackQueryHandler(limited(uses_llm=False)(buttons.on_button)))
+    application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, admin.on_document))
     text = filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, questions.on_private_text))
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, questions.on_group_text))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, basics.on_unknown))
     application.add_error_handler(on_error)
 
 
 async def register_commands(application: Application) -> None:
-    """Commands Telegram shows in its menu: readers' commands for everyone, admin commands for admins."""
+    """Commands Telegram shows in its menu: readers' commands for everyone, /settings too for the admins of a
+    chat (in a private chat, its user), and the bot's admin commands in its admins' private chats."""
     bot = application.bot
-    await bot.set_my_commands(basics.READER_COMMANDS, scope=BotCommandScopeDefault())
+    readers, chat_admins = basics.READER_COMMANDS, basics.READER_COMMANDS + basics.CHAT_ADMIN_COMMANDS
+    await bot.set_my_commands(readers, scope=BotCommandScopeDefault())
+    await bot.set_my_commands(chat_admins, scope=BotCommandScopeAllPrivateChats())
+    await bot.set_my_commands(chat_admins, scope=BotCommandScopeAllChatAdministrators())
     for admin_id in application.bot_data[KEY].settings.admin_ids:
         try:
-            await bot.set_my_commands(
-                basics.READER_COMMANDS + basics.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id)
-            )
+            await bot.set_my_commands(chat_admins + basics.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))
         except TelegramError as error:  # an admin who has not started a chat with the bot yet
             logging.getLogger("newsbot.bot").warning("admin commands not shown to %s: %s", admin_id, error)
 
@@ -91,18 +111,18 @@ def configure_logging(token: str) -> None:
 
 
 def run_bot(wiring: Wiring) -> None:
+    """Starts the bot once the Bot API and the answerer have been checked (StartupError/AnswererError: one line
+    saying what to fix); long polling, or webhook mode with WEBHOOK_URL."""
     settings = wiring.settings
     configure_logging(settings.telegram_bot_token)
+    check_before_start(wiring)
+    if wiring.answerer_problem:
+        logging.getLogger("newsbot.bot").warning(
+            "answering extractively (LLM_FALLBACK=extractive): %s", wiring.answerer_problem
+        )
     wiring.answers.warm_up()
     application = build_application(wiring)
     if settings.webhook_url:
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path="telegram",
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
-        )
+        run_webhook(application)
     else:
         application.run_polling(allowed_updates=Update.ALL_TYPES)

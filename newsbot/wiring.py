@@ -87,7 +87,7 @@ class Wiring:
 
     @cached_property
     def conversations(self) -> Conversations:
-        return Conversations(self.database)
+        return Conversations(self.database, clock=self.clock)
 
     @cached_property
     def chat_settings(self) -> ChatSettingsStore:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -11,14 +12,15 @@ from state.database import Database, stamp
 from state.limits import forget_windows
 
 
-def now_text() -> str:
-    return stamp(datetime.now(UTC))
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Conversations:
-    def __init__(self, database: Database, history_turns: int = 4):
+    def __init__(self, database: Database, history_turns: int = 4, clock: Callable[[], datetime] = utc_now):
         self.database = database
         self.history_turns = history_turns
+        self.clock = clock  # when things are stored: they are deleted HISTORY_DAYS later
 
     def history(self, chat_id: int, user_id: int) -> list[Turn]:
         with self.database.transaction() as cursor:
@@ -30,7 +32,7 @@ class Conversations:
 
     def remember(self, chat_id: int, user_id: int, answer: Answer) -> int:
         """Records the turn and the answer; returns the answer's id (for its buttons)."""
-        at = now_text()
+        at = stamp(self.clock())
         with self.database.transaction() as cursor:
             cursor.execute(
                 "INSERT INTO turns (chat_id, user_id, question, answer, at) VALUES (?, ?, ?, ?, ?)",
@@ -64,7 +66,7 @@ class Conversations:
             cursor.execute(
                 "INSERT INTO feedback (answer_id, user_id, vote, at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (answer_id, user_id) DO UPDATE SET vote = excluded.vote, at = excluded.at",
-                (answer_id, user_id, vote, now_text()),
+                (answer_id, user_id, vote, stamp(self.clock())),
             )
 
     def forget(self, chat_id: int, user_id: int) -> int:
