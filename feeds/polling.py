@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from index.articles import Article, normalize_url
 from index.indexer import Indexer
 from index.ingest import FetchArticle, read_urls
 from newsbot.errors import FeedError
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from feeds.reading import FeedContent
 
 MAX_BACKOFF = timedelta(hours=24)
-ReadFeed = Callable[[str], "FeedContent"]
+ReadFeed = Callable[..., "FeedContent"]  # (url, etag=, last_modified=): a conditional GET when they are given
 
 
 @dataclass
@@ -79,13 +80,13 @@ class FeedPoller:
         new: dict[str, tuple[Feed, Entry]] = {}
         for feed in self.subscriptions.due(now) if due_only else self.subscriptions.feeds():
             try:
-                content = self.read_feed(feed.url)
+                content = self.read_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
             except FeedError as error:
                 retry_at = now + backoff(feed.failures + 1, self.poll_minutes)
                 self.subscriptions.failed(feed, str(error), retry_at)
                 report.broken.append((feed, str(error), retry_at))
                 continue
-            self.subscriptions.succeeded(feed, content.title)
+            self.subscriptions.succeeded(feed, content.title, content.etag, content.last_modified)
             if feed.failures:
                 report.recovered.append(feed)
             for entry in self.subscriptions.unseen(content.entries)[: self.max_entries]:
@@ -95,7 +96,14 @@ class FeedPoller:
         return report
 
     def _index(self, new: dict[str, tuple[Feed, Entry]], now: datetime, report: PollReport) -> None:
-        ingested = self.indexer.add(read_urls(list(new), self.fetch_article))
+        feed_dates = {normalize_url(link): entry.published for link, (_, entry) in new.items()}
+
+        def fetch_dated(url: str) -> Article:
+            """The entry's article, dated by the feed when its page names no date."""
+            article = self.fetch_article(url)
+            return article if article.published else replace(article, published=feed_dates.get(normalize_url(url)))
+
+        ingested = self.indexer.add(read_urls(list(new), fetch_dated))
         statuses = {detail["item"]: detail["status"] for detail in ingested.details}
         errors = {failure["item"]: failure["error"] for failure in ingested.failed}
         for link, (feed, entry) in new.items():

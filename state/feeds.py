@@ -10,7 +10,7 @@ from newsbot.errors import NewsbotError
 from state.database import Database, stamp
 
 MAX_ENTRY_ATTEMPTS = 3  # an entry whose article cannot be fetched is tried at this many polls, then given up
-FEED_COLUMNS = "id, url, title, failures, retry_at, last_error"
+FEED_COLUMNS = "id, url, title, failures, retry_at, last_error, etag, last_modified"
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class Feed:
     failures: int  # consecutive failed polls
     retry_at: str | None  # after a failure: not polled again before this (ISO timestamp)
     last_error: str | None
+    etag: str | None = None  # the validators of its last response, for a conditional GET
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Entry:
     guid: str | None
     link: str
     title: str
+    published: str | None = None  # ISO, when the feed dates the entry: the article's date if its page has none
 
     @property
     def key(self) -> str:
@@ -72,11 +75,12 @@ class FeedSubscriptions:
                 (stamp(retry_at), error, feed.id),
             )
 
-    def succeeded(self, feed: Feed, title: str) -> None:
+    def succeeded(self, feed: Feed, title: str, etag: str | None = None, last_modified: str | None = None) -> None:
         with self.database.transaction() as cursor:
             cursor.execute(
-                "UPDATE feeds SET failures = 0, retry_at = NULL, last_error = NULL, title = ? WHERE id = ?",
-                (title or feed.title, feed.id),
+                "UPDATE feeds SET failures = 0, retry_at = NULL, last_error = NULL, title = ?, etag = ?,"
+                " last_modified = ? WHERE id = ?",
+                (title or feed.title, etag, last_modified, feed.id),
             )
 
     def unseen(self, entries: list[Entry]) -> list[Entry]:
