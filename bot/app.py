@@ -107,7 +107,8 @@ def configure_logging(token: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(RedactingFormatter(token, LOG_FORMAT))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for chatty in ("httpx", "openai"):  # a line per request, per retry
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def run_bot(wiring: Wiring) -> None:
@@ -116,10 +117,6 @@ def run_bot(wiring: Wiring) -> None:
     settings = wiring.settings
     configure_logging(settings.telegram_bot_token)
     check_before_start(wiring)
-    if wiring.answerer_problem:
-        logging.getLogger("newsbot.bot").warning(
-            "answering extractively (LLM_FALLBACK=extractive): %s", wiring.answerer_problem
-        )
     wiring.answers.warm_up()
     application = build_application(wiring)
     if settings.webhook_url:

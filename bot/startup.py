@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from telegram import Bot
 from telegram.error import NetworkError
@@ -39,3 +40,7 @@ def check_before_start(wiring) -> None:
     update; with LLM_FALLBACK=extractive an unusable LLM only makes answers extractive (logged, and in /stats)."""
     asyncio.run(check_telegram(wiring.settings))
     wiring.check_answerer()
+    if wiring.answerer_problem:
+        logging.getLogger("newsbot.bot").warning(
+            "answering extractively (LLM_FALLBACK=extractive): %s", wiring.answerer_problem
+        )

@@ -72,9 +72,7 @@ async def test_unknown_commands_get_one_line_pointing_to_help(emu, sample_bot):
     assert in_private.text == line and in_group.text == line and len(emu.messages(group)) == 1
 
 
-async def test_help_says_what_readers_chat_admins_and_bot_admins_can_do_and_start_tells_the_user_id(
-    emu, sample_bot
-):
+async def test_help_says_what_readers_chat_admins_and_bot_admins_can_do_and_start_tells_the_user_id(emu, sample_bot):
     reader, admin = emu.user("Rae", "rae"), emu.user("Ada", "ada", user_id=ADMIN_ID)
     reader_chat, admin_chat = emu.private_chat(reader), emu.private_chat(admin)
     async with running_bot(sample_bot()):
