@@ -53,9 +53,10 @@ def describe(refusal: Refusal, now: datetime) -> str:
     wait = refusal.wait_seconds(now)
     if refusal.limit.kind == "llm":
         hours, minutes = divmod((wait + 59) // 60, 60)
+        allowed = refusal.limit.allowed
         return (
-            f"You have asked your {refusal.limit.allowed} questions for today. Please try again after "
-            f"{refusal.retry_at:%H:%M} UTC (in {hours} h {minutes} min)."
+            f"You've asked the {allowed} question{'s' if allowed != 1 else ''} you have for today. Please try "
+            f"again after {refusal.retry_at:%H:%M} UTC (in {hours} h {minutes} min)."
         )
     return (
         f"You're asking faster than I can keep up: at most {refusal.limit.allowed} a minute. "
