@@ -62,11 +62,12 @@ def llm_server():
 
 
 @pytest.fixture
-def emu():
-    """The Telegram Bot API emulator, with the bot seeing all group messages (as a group admin would)."""
+def emu(request):
+    """The Telegram Bot API emulator, with the bot seeing all group messages (as a group admin would); with
+    inline mode in test modules that set INLINE_MODE = True."""
     from tests.telegram_emulator import TelegramEmulator
 
-    with TelegramEmulator(privacy_mode=False) as emulator:
+    with TelegramEmulator(privacy_mode=False, inline=getattr(request.module, "INLINE_MODE", False)) as emulator:
         yield emulator
 
 

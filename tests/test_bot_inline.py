@@ -7,21 +7,13 @@ import asyncio
 import json
 import logging
 
-import pytest
-
 from tests.bot_harness import running_bot
 from tests.conftest import ADMIN_ID
-from tests.telegram_emulator import TelegramEmulator
 
 QUESTION = "who denied the deployment?"
 ANSWER = "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
 SOURCE = "1. South Korea warns it may arm Ukraine over North Korean troops in Russia — sample, 22 Oct 2024"
-
-
-@pytest.fixture
-def emu():
-    with TelegramEmulator(privacy_mode=False, inline=True) as emulator:
-        yield emulator
+INLINE_MODE = True  # the emulator fixture's bot has inline mode
 
 
 async def test_an_inline_question_gets_the_cited_answer_to_send_into_any_chat(emu, sample_bot, caplog):

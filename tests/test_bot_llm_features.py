@@ -6,22 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from bot import inline
 from tests.bot_harness import running_bot
 from tests.llm_server import forced
-from tests.telegram_emulator import TelegramEmulator
 
 QUESTION = "who denied the deployment?"
 SENTENCE = "Both North Korea and Russia have denied the troop deployment [1]."
 EXTRACTIVE = "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
-
-
-@pytest.fixture
-def emu():
-    with TelegramEmulator(privacy_mode=False, inline=True) as emulator:
-        yield emulator
+INLINE_MODE = True  # the emulator fixture's bot has inline mode
 
 
 def llm_bot(sample_bot, llm_server, output: str, max_tokens: int, **settings):
