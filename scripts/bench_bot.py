@@ -275,6 +275,7 @@ def bench_process(index_dir: Path, questions: list[str], more: int) -> dict:
             BOT_STATE_PATH=str(Path(scratch) / "bot.sqlite"),
             UPLOADS_DIR=str(Path(scratch) / "uploads"),
             ANSWERER="extractive",
+            QUESTIONS_PER_MINUTE="0",
             PYTHONUNBUFFERED="1",
         )
         for name in ("ADMIN_IDS", "ALLOWED_USER_IDS", "ALLOWED_CHAT_IDS", "WEBHOOK_URL"):
