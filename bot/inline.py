@@ -58,6 +58,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await asyncio.sleep(SETTLE_SECONDS)
     if shared.inline_latest.get(query.from_user.id) != query.id:
         return  # the user typed on: the newer query is answered instead
+    del shared.inline_latest[query.from_user.id]
     key = question.lower()
     cached = _cached(shared, key)
     if cached is None:
@@ -100,7 +101,7 @@ def one_message(answer: Answer) -> str:
     """The answer's HTML in one message: the text is shortened, if need be, so that the sources fit too."""
     text = answer.text
     parts = answer_messages(answer)
-    while len(parts) > 1 and text:
+    while len(parts) > 1 and len(text) > 1:
         text = _cut(text, len(text) * 4 // 5)
         parts = answer_messages(replace(answer, text=text))
     return parts[0]

@@ -18,8 +18,9 @@ from state.limits import DAY, MINUTE, Limit, Refusal
 
 
 def subject(update: Update) -> str:
-    """Whom a limit counts: the chat a message is sent as (an anonymous admin's group, a channel), else the user."""
-    message = update.effective_message
+    """Whom a limit counts: the chat a message is sent as (an anonymous admin's group, a channel), else the user
+    (who pressed the button, asked inline, or sent the message)."""
+    message = update.message or update.channel_post
     if message is not None and message.sender_chat is not None:
         return f"chat:{message.sender_chat.id}"
     return f"user:{update.effective_user.id}"
@@ -36,9 +37,8 @@ async def wait_text(update: Update, context: ContextTypes.DEFAULT_TYPE, uses_llm
 
 
 def _from_admin(update: Update, shared: Services) -> bool:
-    message, user = update.effective_message, update.effective_user
-    sent_as_chat = message is not None and message.sender_chat is not None
-    return user is not None and not sent_as_chat and shared.is_admin(user.id)
+    user = update.effective_user
+    return not subject(update).startswith("chat:") and user is not None and shared.is_admin(user.id)
 
 
 def _limits(shared: Services, uses_llm: bool) -> list[Limit]:

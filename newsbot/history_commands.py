@@ -55,6 +55,6 @@ def purge_command(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(
             f"deleted what is older than {days} days: {deleted['turns']} conversation turns, {deleted['answers']} "
-            f"answers, {deleted['feedback']} feedback votes, {deleted['question_counts']} question counts"
+            f"answers, {deleted['feedback']} feedback votes"
         )
     return 0

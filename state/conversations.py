@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from answers.types import Answer, Citation, Turn
 from state.database import Database, stamp
-from state.limits import forget_windows
 
 
 def utc_now() -> datetime:
@@ -99,8 +98,8 @@ class Conversations:
         return counts
 
     def purge(self, before: datetime) -> dict[str, int]:
-        """Deletes the turns, answers and feedback stored before `before` (and feedback on such answers), and
-        the question counts of windows that are over; returns how many of each."""
+        """Deletes the turns, answers and feedback stored before `before` (and feedback on such answers); returns
+        how many of each."""
         cutoff = stamp(before)
         with self.database.transaction() as cursor:
             feedback = cursor.execute(
@@ -111,5 +110,4 @@ class Conversations:
                 "turns": cursor.execute("DELETE FROM turns WHERE at < ?", (cutoff,)).rowcount,
                 "answers": cursor.execute("DELETE FROM answers WHERE at < ?", (cutoff,)).rowcount,
                 "feedback": feedback,
-                "question_counts": forget_windows(cursor, before),
             }

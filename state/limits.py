@@ -47,6 +47,10 @@ class Limits:
             with self.database.transaction() as cursor:  # a refusal rolls back what was counted before it
                 for limit in (limit for limit in limits if limit.allowed > 0):
                     start = window_start(now, limit.seconds)
+                    cursor.execute(  # the subject's windows that are over: the table holds only current ones
+                        "DELETE FROM question_counts WHERE subject = ? AND kind = ? AND window_start < ?",
+                        (subject, limit.kind, start),
+                    )
                     counted = cursor.execute(
                         "INSERT INTO question_counts (subject, kind, window_start, count) VALUES (?, ?, ?, 1)"
                         " ON CONFLICT (subject, kind, window_start) DO UPDATE SET count = question_counts.count + 1"
@@ -64,9 +68,3 @@ def window_start(now: datetime, seconds: int) -> int:
     stamp = int(now.timestamp())
     return stamp - stamp % seconds
 
-
-def forget_windows(cursor, now: datetime) -> int:
-    """Deletes the counts of windows that are over (none is longer than a day)."""
-    return cursor.execute(
-        "DELETE FROM question_counts WHERE window_start < ?", (window_start(now, DAY) - DAY,)
-    ).rowcount
