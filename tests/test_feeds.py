@@ -176,6 +176,17 @@ def test_an_entry_dates_its_article_when_the_page_does_not(settings, page_server
     poller = wire(settings).feed_poller
     poller.subscribe(feed_url, T0)
     assert len(poller.poll(T0).added) == 2
+    rss_entry = {"guid": "quay", "link": page_server.add("/news/quay", UNDATED_QUAY), "title": "Quay"}
+    poller.subscribe(page_server.add("/rss.xml", rss("Gazette", [rss_entry]), content_type="application/rss+xml"), T0)
+    assert len(poller.poll(T0).added) == 1
     published = {article.title: article.published for article in wire(settings).store.articles()}
-    assert published["Harbour tolls rise"].startswith("2024-11-14T08:30:00")
-    assert published["Extra ferries cross Ellery harbour"].startswith("2024-11-13")
+    assert published["Harbour tolls rise"].startswith("2024-11-14T08:30:00")  # Atom <updated>
+    assert published["Extra ferries cross Ellery harbour"].startswith("2024-11-13")  # the page's own date
+    assert published["North quay reopens"].startswith("2024-11-13T06:00:00")  # RSS <pubDate>
+
+
+UNDATED_QUAY = (
+    "<html><head><title>North quay reopens</title></head><body><article><h1>North quay reopens</h1>"
+    "<p>The north quay reopened to fishing boats on Wednesday after two weeks of dredging work.</p>"
+    "<p>Harbour officials said the deeper berths would take larger trawlers from next month.</p></article></body></html>"
+)
