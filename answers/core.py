@@ -6,7 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 
 from answers import timeframes
@@ -16,10 +16,12 @@ from answers.evidence import Evidence, QuestionTerms, gather
 from answers.recency import freshness_note, newest_coverage, whats_new_topic
 from answers.retrieve import Retriever
 from answers.timeframes import Timeframe
-from answers.types import Answer, Citation, Turn
+from answers.topics import covering
+from answers.types import Answer, AnswerOptions, Citation, Turn
 from index.types import Filters
 
 log = logging.getLogger("newsbot.answers")
+DEFAULT_OPTIONS = AnswerOptions()
 ABSTAIN_TEXT = "The indexed articles don't say."
 FOLLOW_UP = re.compile(
     r"^(and|but|also|so|then|what about|how about)\b|\b(he|she|it|they|them|his|her|its|their|that|those|this|these)\b",
@@ -79,87 +81,122 @@ class AnswerService:
         """Load the model and the keyword index now rather than on the first question."""
         self.retriever.search("warm up", 1)
 
-    def today(self) -> date:
-        return self.clock().astimezone(self.time_zone).date()
+    def today(self, time_zone: tzinfo | None = None) -> date:
+        return self.clock().astimezone(time_zone or self.time_zone).date()
 
-    def answer(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        options: AnswerOptions = DEFAULT_OPTIONS,
+    ) -> Answer:
         final = None
-        for event in self.stream(question, history, filters):
+        for event in self.stream(question, history, filters, options):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
         return final
 
     def stream(
-        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        options: AnswerOptions = DEFAULT_OPTIONS,
     ) -> Iterator[str | Answer]:
-        """Text as it is written (LLM answers), then the final, validated Answer."""
+        """Text as it is written (LLM answers), then the final, validated Answer. `filters` replace the time words
+        of the question; `options` narrow and shape the answer (outlets and topic, time zone, length)."""
         started = time.perf_counter()
-        asked, timeframe = (question, None) if filters else self.timeframe(question)
-        evidence, unmatched = self.dated_evidence(asked, history, timeframe, filters)
+        today = self.today(options.time_zone)
+        answerer = self.fallback if options.extractive else self.answerer
+        asked, timeframe = (question, None) if filters else self.timeframe(question, today)
+        scope = filters or options.filters()
+        evidence, unmatched = self.dated_evidence(asked, history, timeframe, scope, options.topic)
         if not self.rule.answers(evidence):
-            yield self._abstain(question, started)
+            yield self._abstain(question, answerer, started)
             return
-        text, answerer = yield from self._write(question, history, evidence)
+        text, written_by = yield from self._write(question, history, evidence, today, answerer, options.detailed)
         if text is None:
-            yield self._abstain(question, started)
+            yield self._abstain(question, answerer, started)
             return
         cited_text, citations = renumber(text, [hit.passage for hit in evidence.passages])
-        note = self.note(citations, timeframe, unmatched)
+        note = self.note(citations, timeframe, unmatched, today)
         cited_text = f"{cited_text}\n\n{note}" if note else cited_text
         yield self._finish(
-            Answer(question, cited_text, abstained=False, citations=citations, answerer=answerer), started
+            Answer(question, cited_text, abstained=False, citations=citations, answerer=written_by), started
         )
 
-    def _write(self, question: str, history: Sequence[Turn], evidence: Evidence):
+    def _write(
+        self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, answerer: Answerer, detailed: bool
+    ):
         """The answerer's text (None: it abstains) and its name; the fallback's when it fails or writes nothing."""
         try:
-            text = yield from self.answerer.answer(question, history, evidence, self.today())
+            text = yield from answerer.answer(question, history, evidence, today, detailed)
         except Exception as error:  # the LLM is down or failing: the extractive answer still stands
             log.warning(
                 "the %s answerer failed (%s); answering extractively",
-                self.answerer.name,
+                answerer.name,
                 error,
                 exc_info=log.isEnabledFor(logging.DEBUG),
             )
             text = ""
-        if text or text is None:
-            return text, self.answerer.name
-        fallback = yield from self.fallback.answer(question, history, evidence, self.today())
+        if text or text is None or answerer is self.fallback:
+            return text, answerer.name
+        fallback = yield from self.fallback.answer(question, history, evidence, today, detailed)
         return fallback, self.fallback.name
 
-    def timeframe(self, question: str) -> tuple[str, Timeframe | None]:
+    def timeframe(self, question: str, today: date | None = None) -> tuple[str, Timeframe | None]:
         """The question without its time words and the publication dates they name; for "What's new about X?",
         X and the days of its newest coverage."""
-        timeframe, rest = timeframes.parse(question, self.today())
+        timeframe, rest = timeframes.parse(question, today or self.today())
         topic = whats_new_topic(question) if timeframe is None else None
         if topic:
             return topic, newest_coverage(self.retriever, topic, self.rule.min_coverage)
         return rest, timeframe
 
     def dated_evidence(
-        self, question: str, history: Sequence[Turn], timeframe: Timeframe | None, filters: Filters | None
+        self,
+        question: str,
+        history: Sequence[Turn],
+        timeframe: Timeframe | None,
+        filters: Filters | None,
+        topic: str = "",
     ) -> tuple[Evidence, Timeframe | None]:
-        """Evidence published within `timeframe` (else as `filters` say); when nothing from then answers, evidence
-        from any date, and the time frame that went unmatched."""
-        evidence = self.evidence(question, history, timeframe.filters() if timeframe else filters)
+        """Evidence published within `timeframe` (from the outlets `filters` name), else as `filters` say; when
+        nothing from then answers, evidence from any date, and the time frame that went unmatched."""
+        dated = replace(timeframe.filters(), sources=filters.sources if filters else ()) if timeframe else filters
+        evidence = self.evidence(question, history, dated, topic)
         if timeframe and not self.rule.answers(evidence):
-            return self.evidence(question, history), timeframe
+            return self.evidence(question, history, filters, topic), timeframe
         return evidence, None
 
-    def note(self, citations: list[Citation], timeframe: Timeframe | None, unmatched: Timeframe | None) -> str:
+    def note(
+        self,
+        citations: list[Citation],
+        timeframe: Timeframe | None,
+        unmatched: Timeframe | None,
+        today: date | None = None,
+    ) -> str:
         """How old the answer's information is, when that matters; "" otherwise."""
         closed_period = timeframe is not None and timeframe.end is not None and unmatched is None
         stale_after = 0 if closed_period else self.stale_after_days  # "in October" asks for old news
-        return freshness_note(citations, self.today(), stale_after, unmatched)
+        return freshness_note(citations, today or self.today(), stale_after, unmatched)
 
-    def evidence(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Evidence:
+    def evidence(
+        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, topic: str = ""
+    ) -> Evidence:
+        """The passages that best answer the question (about `topic`, when given) and how well they cover it."""
         context = history[-1].question if history and is_follow_up(question) else ""
-        hits = self.retriever.search(f"{context} {question}".strip(), self.passages, filters)
-        return gather(question, hits, QuestionTerms(question, context))
+        query = f"{context} {question}".strip()
+        if not topic:
+            hits = self.retriever.search(query, self.passages, filters)
+        else:  # a wider search, kept to the passages about the topic
+            hits = covering(self.retriever.search(query, self.passages * 4, filters), topic, self.rule.min_coverage)
+        return gather(question, hits[: self.passages], QuestionTerms(question, context))
 
-    def _abstain(self, question: str, started: float) -> Answer:
-        return self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=self.answerer.name), started)
+    def _abstain(self, question: str, answerer: Answerer, started: float) -> Answer:
+        return self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=answerer.name), started)
 
     @staticmethod
     def _finish(answer: Answer, started: float) -> Answer:

@@ -14,7 +14,8 @@ from index.passages import sentence_spans
 from index.types import Passage
 
 MAX_SENTENCES = 2
-SECOND_SENTENCE_RATIO = 0.8
+SECOND_SENTENCE_RATIO = 0.8  # a further sentence scores at least this share of the best one's score
+DETAILED = (5, 0.5)  # detailed answers: at most this many sentences, each scoring this share of the best
 LEADING_CLAUSE = re.compile(
     r"^(?:despite [^,]{3,80}|however|meanwhile|nevertheless|still|but|and|also|in addition),\s+(?!who|which|whose)(?=[a-z])",
     re.IGNORECASE,
@@ -30,8 +31,10 @@ class ExtractiveAnswerer:
     def __init__(self, embedder):
         self.embedder = embedder
 
-    def answer(self, question: str, history: Sequence[Turn], evidence: Evidence, today: date) -> Written:
-        return compose(evidence)
+    def answer(
+        self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, detailed: bool = False
+    ) -> Written:
+        return compose(evidence, *(DETAILED if detailed else (MAX_SENTENCES, SECOND_SENTENCE_RATIO)))
         yield  # a generator that writes nothing as it goes: the answer is there at once
 
     def summarise(self, passages: list[Passage], sentences: int) -> str:
@@ -62,19 +65,19 @@ class ExtractiveAnswerer:
         return " ".join(cited(candidates[i]) for i in chosen)
 
 
-def compose(evidence: Evidence) -> str:
+def compose(evidence: Evidence, sentences: int = MAX_SENTENCES, ratio: float = SECOND_SENTENCE_RATIO) -> str:
     """Sentences with `[n]` markers, n being the 1-based position of the sentence's passage in the evidence."""
-    chosen = _choose(evidence.sentences)
+    chosen = _choose(evidence.sentences, sentences, ratio)
     return " ".join(cited(sentence) for sentence in chosen)
 
 
-def _choose(sentences: list[Sentence]) -> list[Sentence]:
+def _choose(sentences: list[Sentence], most: int, ratio: float) -> list[Sentence]:
     if not sentences:
         return []
     best = sentences[0]
     chosen = [best]
     for candidate in sentences[1:]:
-        if len(chosen) == MAX_SENTENCES or candidate.score < SECOND_SENTENCE_RATIO * best.score:
+        if len(chosen) == most or candidate.score < ratio * best.score:
             break
         if not any(_similar(candidate.text, other.text) for other in chosen):
             chosen.append(candidate)

@@ -15,6 +15,7 @@ from answers.prompts import render
 from answers.safety import without_instructions
 from answers.types import Turn
 from index.types import Passage
+from newsbot.errors import AnswererError
 
 ABSTAIN_MARKER = "NOT IN ARTICLES"
 log = logging.getLogger("newsbot.answers")
@@ -40,12 +41,26 @@ class LLMAnswerer:
     streams = True
 
     def __init__(self, model, prompts_dir: Path | None = None, max_tokens: int = 300):
-        self.model = model.bind(max_tokens=max_tokens) if hasattr(model, "bind") else model
+        self.model = model
         self.prompts_dir = prompts_dir
+        self.max_tokens = max_tokens  # detailed answers may take twice as many
 
-    def answer(self, question: str, history: Sequence[Turn], evidence: Evidence, today: date) -> Written:
+    def check(self) -> None:
+        """Has the model write one token, so that a missing key or an unreachable server shows at start."""
+        try:
+            self._bound(1).invoke([("human", "Reply with OK.")])
+        except Exception as error:
+            raise AnswererError(
+                f"the LLM does not answer ({type(error).__name__}: {error}); check LLM_MODEL, LLM_BASE_URL and "
+                "LLM_API_KEY, or set ANSWERER=extractive (LLM_FALLBACK=extractive starts without the LLM)"
+            ) from error
+
+    def answer(
+        self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, detailed: bool = False
+    ) -> Written:
         passages = [hit.passage for hit in evidence.passages]
-        written = yield from self._stream(self.messages(question, history, passages, today))
+        messages = self.messages(question, history, passages, today, detailed)
+        written = yield from self._stream(messages, self.max_tokens * (2 if detailed else 1))
         if ABSTAIN_MARKER.lower() in written.lower()[:40]:
             return None
         return grounded(written, passages)
@@ -53,7 +68,7 @@ class LLMAnswerer:
     def summarise(self, passages: list[Passage], sentences: int) -> str:
         question = render(self.prompts_dir, "briefing_question", sentences=sentences)
         try:
-            written = "".join(self._stream(self.messages(question, [], passages, None)))
+            written = "".join(self._stream(self.messages(question, [], passages, None), self.max_tokens))
         except Exception as error:  # the LLM is down or failing: the caller quotes the passages instead
             log.warning(
                 "the LLM failed (%s); summarising the story extractively",
@@ -64,7 +79,12 @@ class LLMAnswerer:
         return "" if ABSTAIN_MARKER.lower() in written.lower()[:40] else grounded(written, passages)
 
     def messages(
-        self, question: str, history: Sequence[Turn], passages: list[Passage], today: date | None
+        self,
+        question: str,
+        history: Sequence[Turn],
+        passages: list[Passage],
+        today: date | None,
+        detailed: bool = False,
     ) -> list[tuple[str, str]]:
         numbered = "\n".join(
             render(
@@ -89,11 +109,15 @@ class LLMAnswerer:
             passages=numbered,
             question=question,
         )
-        return [("system", render(self.prompts_dir, "answer_system")), ("human", user)]
+        length = render(self.prompts_dir, "length_detailed" if detailed else "length_short")
+        return [("system", render(self.prompts_dir, "answer_system", length=length.strip())), ("human", user)]
 
-    def _stream(self, messages: list[tuple[str, str]]) -> Written:
+    def _bound(self, max_tokens: int):
+        return self.model.bind(max_tokens=max_tokens) if hasattr(self.model, "bind") else self.model
+
+    def _stream(self, messages: list[tuple[str, str]], max_tokens: int) -> Written:
         written = []
-        for chunk in self.model.stream(messages):
+        for chunk in self._bound(max_tokens).stream(messages):
             if chunk.content:
                 written.append(chunk.content)
                 yield chunk.content

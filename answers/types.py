@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import tzinfo
+
+from index.types import Filters
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,17 @@ class Answer:
             "answer": fields.pop("text"),
             **{k: v for k, v in fields.items() if k != "question"},
         }
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    """How one question is answered where it differs from the service's defaults (a chat's settings, a deadline)."""
+
+    sources: tuple[str, ...] = ()  # only articles from these outlets
+    topic: str = ""  # only passages about this topic
+    time_zone: tzinfo | None = None  # of time words in the question; None: the service's
+    detailed: bool = False  # a longer answer
+    extractive: bool = False  # quote the passages (the fallback answerer) instead of having the answerer write
+
+    def filters(self) -> Filters | None:
+        return Filters(sources=self.sources) if self.sources else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from telegram import Update
@@ -17,6 +18,7 @@ from newsbot.errors import NewsbotError
 
 T = TypeVar("T")
 
+PERIODS = (("Last 24 hours", timedelta(days=1)), ("Last 7 days", timedelta(days=7)))
 admin_only = admins_only("Only the bot's admins can add, remove or re-index articles.")
 
 
@@ -74,12 +76,28 @@ async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 @admin_only
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    stats = await asyncio.to_thread(services(context).wiring.store.stats)
+    wiring = services(context).wiring
+    stats = await asyncio.to_thread(wiring.store.stats)
+    now = wiring.clock()
+    activity = [
+        activity_line(label, await asyncio.to_thread(wiring.conversations.activity, now - period))
+        for label, period in PERIODS
+    ]
     lines = [
         f"Articles: {stats['articles']}",
         f"Passages: {stats['passages']}",
         f"Model: {stats['model']} ({stats['dimension']} dimensions)",
         f"Index size: {stats['bytes'] / 1_000_000:.1f} MB",
         f"Newest article: {stats['newest_published'] or 'no dates'}",
+        f"Answers: {wiring.answers.answerer.name}"
+        + (f" (the configured answerer failed at start: {wiring.answerer_problem})" if wiring.answerer_problem else ""),
+        *activity,
     ]
     await update.effective_message.reply_text("\n".join(lines))
+
+
+def activity_line(period: str, counts: dict[str, int]) -> str:
+    return (
+        f"{period}: {counts['answered']} answered, {counts['abstained']} abstained; "
+        f"feedback 👍 {counts['up']} 👎 {counts['down']}"
+    )

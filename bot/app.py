@@ -4,22 +4,45 @@ from __future__ import annotations
 
 import logging
 
-from telegram import BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram import (
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    Update,
+)
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot import access, admin, basics, briefs, buttons, feeds, questions, schedules, uploads
+from bot import (
+    access,
+    admin,
+    basics,
+    briefs,
+    buttons,
+    chat_settings,
+    feeds,
+    history,
+    inline,
+    questions,
+    schedules,
+    uploads,
+)
 from bot.errors import RedactingFormatter, on_error
+from bot.limits import limited
 from bot.network import RetryingRateLimiter
 from bot.services import KEY, Services
+from bot.startup import check_before_start
+from bot.webhook import run_webhook
 from newsbot.errors import SettingsError
 from newsbot.wiring import Wiring
 
@@ -46,6 +69,7 @@ def build_application(wiring: Wiring) -> Application:
     add_handlers(application)
     schedules.restore(application, wiring)
     feeds.start_polling(application, settings)
+    history.start_purging(application)
     return application
 
 
@@ -55,6 +79,8 @@ def add_handlers(application: Application) -> None:
         "start": basics.on_start,
         "help": basics.on_help,
         "sources": basics.on_sources,
+        "reset": basics.on_reset,
+        "new": basics.on_reset,
         "ask": questions.on_ask,
         "add": admin.on_add,
         "remove": admin.on_remove,
@@ -67,23 +93,30 @@ def add_handlers(application: Application) -> None:
         "feed": feeds.on_feed,
     }.items():
         application.add_handler(CommandHandler(name, callback))
-    application.add_handler(CallbackQueryHandler(buttons.on_button))
+    # In a channel only its admins can post: /settings there sets the channel's time zone for briefings.
+    posts = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+    application.add_handler(CommandHandler("settings", chat_settings.on_settings, posts))
+    application.add_handler(CallbackQueryHandler(limited(uses_llm=False)(buttons.on_button)))
+    application.add_handler(InlineQueryHandler(inline.on_inline_query))
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Document.ALL, uploads.on_document))
     text = filters.TEXT & ~filters.COMMAND
     application.add_handler(MessageHandler(filters.ChatType.PRIVATE & text, questions.on_private_text))
     application.add_handler(MessageHandler(filters.ChatType.GROUPS & text, questions.on_group_text))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, basics.on_unknown))
     application.add_error_handler(on_error)
 
 
 async def register_commands(application: Application) -> None:
-    """Commands Telegram shows in its menu: readers' commands for everyone, admin commands for admins."""
+    """Commands Telegram shows in its menu: readers' commands for everyone, /settings too for the admins of a
+    chat (in a private chat, its user), and the bot's admin commands in its admins' private chats."""
     bot = application.bot
-    await bot.set_my_commands(basics.READER_COMMANDS, scope=BotCommandScopeDefault())
+    readers, chat_admins = basics.READER_COMMANDS, basics.READER_COMMANDS + basics.CHAT_ADMIN_COMMANDS
+    await bot.set_my_commands(readers, scope=BotCommandScopeDefault())
+    await bot.set_my_commands(chat_admins, scope=BotCommandScopeAllPrivateChats())
+    await bot.set_my_commands(chat_admins, scope=BotCommandScopeAllChatAdministrators())
     for admin_id in application.bot_data[KEY].settings.admin_ids:
         try:
-            await bot.set_my_commands(
-                basics.READER_COMMANDS + basics.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id)
-            )
+            await bot.set_my_commands(chat_admins + basics.ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))
         except TelegramError as error:  # an admin who has not started a chat with the bot yet
             logging.getLogger("newsbot.bot").warning("admin commands not shown to %s: %s", admin_id, error)
 
@@ -93,7 +126,8 @@ def configure_logging(token: str) -> None:
     handler.setFormatter(RedactingFormatter(token, LOG_FORMAT))
     handler.addFilter(_no_traceback_for_a_rejected_token)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for chatty in ("httpx", "openai"):  # a line per request, per retry
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _no_traceback_for_a_rejected_token(record: logging.LogRecord) -> bool:
@@ -104,20 +138,16 @@ def _no_traceback_for_a_rejected_token(record: logging.LogRecord) -> bool:
 
 
 def run_bot(wiring: Wiring) -> None:
+    """Starts the bot once the Bot API and the answerer have been checked (one line saying what to fix if not):
+    long polling, or webhook mode with WEBHOOK_URL."""
     settings = wiring.settings
     configure_logging(settings.telegram_bot_token)
-    wiring.answers.warm_up()
-    application = build_application(wiring)
     try:
+        check_before_start(wiring)
+        wiring.answers.warm_up()
+        application = build_application(wiring)
         if settings.webhook_url:
-            application.run_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path="telegram",
-                webhook_url=settings.webhook_url,
-                secret_token=webhook_secret(wiring),
-                allowed_updates=Update.ALL_TYPES,
-            )
+            run_webhook(application, webhook_secret(wiring))
         else:
             application.run_polling(allowed_updates=Update.ALL_TYPES)
     except InvalidToken:  # its message quotes the token
@@ -129,3 +159,4 @@ def webhook_secret(wiring: Wiring) -> str:
     with every update and the webhook answers 403 to requests without it, so that no one else can post
     updates to the bot; every worker sharing the state database registers the same one."""
     return wiring.settings.webhook_secret or wiring.secrets.get("webhook")
+

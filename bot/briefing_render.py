@@ -20,3 +20,8 @@ def _item_block(item: BriefingItem) -> str:
     headline = shortened(item.headline)
     sources = "\n".join(source_line(citation) for citation in item.citations)
     return f"<b>{escape(headline, quote=False)}</b>\n{escape(item.text, quote=False)}\n<i>Sources</i>\n{sources}"
+
+
+def heading(briefing: Briefing, day: str) -> str:
+    subject = briefing.subject()
+    return f"Briefing {subject} — {day}" if subject else f"Briefing — {day}"

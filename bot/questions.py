@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+from html import escape
 
 from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.chat_settings import answer_options, scope_note
 from bot.keyboards import answer_keyboard
+from bot.limits import refused
+from bot.question_log import log_question
 from bot.render import answer_messages
 from bot.replies import replace_html, reply_html
 from bot.services import services
@@ -55,21 +59,28 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: s
     shared = services(context)
     wiring = shared.wiring
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if await refused(update, context, uses_llm=True):
+        return
+    chosen = await asyncio.to_thread(wiring.chat_settings.get, chat.id)
+    options = answer_options(chosen)
     history = await asyncio.to_thread(wiring.conversations.history, chat.id, user.id)
     shown = None
     async with typing(context.bot, chat.id, message.message_thread_id if message.is_topic_message else None):
         if not wiring.answers.answerer.streams:
-            result = await asyncio.to_thread(wiring.answers.answer, question, history)
+            result = await asyncio.to_thread(wiring.answers.answer, question, history, None, options)
         else:
             interval = (
                 shared.settings.stream_edit_seconds_private
                 if chat.type == ChatType.PRIVATE
                 else shared.settings.stream_edit_seconds_group
             )
-            result, shown = await stream_answer(wiring.answers, question, history, message, interval)
+            result, shown = await stream_answer(wiring.answers, question, history, options, message, interval)
     token = await asyncio.to_thread(wiring.conversations.remember, chat.id, user.id, result)
+    log_question(chat.type, result, shared.settings.log_questions)
     keyboard = None if result.abstained else answer_keyboard(token)
     parts = answer_messages(result)
+    if result.abstained and scope_note(chosen):
+        parts[-1] += "\n\n" + escape(scope_note(chosen), quote=False)
     if shown is not None:
         sent = await replace_html(shown, parts, keyboard)
     else:

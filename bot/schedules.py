@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import time
 from html import escape
+from zoneinfo import ZoneInfo
 
 from telegram import Bot, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -15,13 +16,11 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes, JobQueue
 
 from answers.timeframes import day_text
-from bot.briefing_render import briefing_messages
-from bot.briefs import heading
+from bot.briefing_render import briefing_messages, heading
 from bot.replies import send_html
 from bot.restricted import admins_only
 from bot.services import services
 from newsbot.errors import NewsbotError
-from newsbot.settings import Settings
 from newsbot.wiring import Wiring
 from state.schedules import Schedule
 
@@ -84,18 +83,20 @@ async def on_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         request.topic,
         update.effective_user.id,
     )
-    add_job(context.application, schedule, shared.settings)
-    await message.reply_text(f"Scheduled {schedule.describe()} ({shared.settings.time_zone}).")
+    zone = await asyncio.to_thread(chat_zone, shared.wiring, chat_id)
+    add_job(context.application, schedule, zone)
+    await message.reply_text(f"Scheduled {schedule.describe()} ({zone.key}).")
 
 
 @admins_only(REFUSAL)
 async def on_schedules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    settings = services(context).settings
-    schedules = await asyncio.to_thread(services(context).wiring.schedules.all)
-    lines = [schedule.describe() for schedule in schedules] or ["No briefings are scheduled. " + USAGE]
-    await update.effective_message.reply_text(
-        "\n".join(lines) + (f"\nTimes are in {settings.time_zone}." if schedules else "")
-    )
+    wiring = services(context).wiring
+    schedules = await asyncio.to_thread(wiring.schedules.all)
+    zones = await asyncio.to_thread(wiring.chat_settings.time_zones)
+    lines = [
+        f"{schedule.describe()} ({zones.get(schedule.chat_id, wiring.settings.time_zone)})" for schedule in schedules
+    ]
+    await update.effective_message.reply_text("\n".join(lines) or "No briefings are scheduled. " + USAGE)
 
 
 @admins_only(REFUSAL)
@@ -146,12 +147,12 @@ def job_name(schedule_id: int) -> str:
     return f"briefing:{schedule_id}"
 
 
-def add_job(application: Application, schedule: Schedule, settings: Settings) -> None:
+def add_job(application: Application, schedule: Schedule, zone: ZoneInfo) -> None:
     hour, minute = map(int, schedule.at.split(":"))
     job_queue: JobQueue = application.job_queue
     job_queue.run_daily(
         send_briefing,
-        time(hour, minute, tzinfo=settings.zone),
+        time(hour, minute, tzinfo=zone),
         days=FREQUENCIES[schedule.frequency],
         data=schedule.id,
         name=job_name(schedule.id),
@@ -159,9 +160,24 @@ def add_job(application: Application, schedule: Schedule, settings: Settings) ->
 
 
 def restore(application: Application, wiring: Wiring) -> None:
-    """Puts every stored schedule back on the JobQueue (at startup)."""
+    """Puts every stored schedule back on the JobQueue (at startup), in its chat's time zone."""
+    zones = wiring.chat_settings.time_zones()
     for schedule in wiring.schedules.all():
-        add_job(application, schedule, wiring.settings)
+        add_job(application, schedule, ZoneInfo(zones.get(schedule.chat_id, wiring.settings.time_zone)))
+
+
+def reschedule_chat(application: Application, wiring: Wiring, chat_id: int) -> None:
+    """Puts the chat's schedules back on the JobQueue in its time zone (after /settings timezone)."""
+    zone = chat_zone(wiring, chat_id)
+    for schedule in (schedule for schedule in wiring.schedules.all() if schedule.chat_id == chat_id):
+        for job in application.job_queue.get_jobs_by_name(job_name(schedule.id)):
+            job.schedule_removal()
+        add_job(application, schedule, zone)
+
+
+def chat_zone(wiring: Wiring, chat_id: int) -> ZoneInfo:
+    """The chat's time zone (/settings timezone), else TIME_ZONE."""
+    return ZoneInfo(wiring.chat_settings.get(chat_id).time_zone or wiring.settings.time_zone)
 
 
 async def send_briefing(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -174,8 +190,10 @@ async def send_briefing(context: ContextTypes.DEFAULT_TYPE) -> None:
         context.job.schedule_removal()
         return
     mark = await asyncio.to_thread(wiring.store.mark)
-    briefing = await asyncio.to_thread(wiring.briefer.brief, schedule.topic, None, schedule.last_mark)
-    day = day_text(wiring.answers.today())
+    chosen = await asyncio.to_thread(wiring.chat_settings.get, schedule.chat_id)
+    outlets = (chosen.outlet,) if chosen.outlet else ()
+    briefing = await asyncio.to_thread(wiring.briefer.brief, schedule.topic, None, schedule.last_mark, outlets)
+    day = day_text(wiring.answers.today(ZoneInfo(chosen.time_zone) if chosen.time_zone else None))
     if briefing.items:
         parts = briefing_messages(briefing, heading(briefing, day))
     elif shared.settings.briefing_when_empty == "say":

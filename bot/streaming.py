@@ -12,14 +12,19 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 
 from answers.core import AnswerService
-from answers.types import Answer, Turn
+from answers.types import Answer, AnswerOptions, Turn
 
 WRITING = " …"
 _DONE = object()
 
 
 async def stream_answer(
-    service: AnswerService, question: str, history: Sequence[Turn], reply_to: Message, interval: float
+    service: AnswerService,
+    question: str,
+    history: Sequence[Turn],
+    options: AnswerOptions,
+    reply_to: Message,
+    interval: float,
 ) -> tuple[Answer, Message | None]:
     """The final answer, and the message that shows the text streamed so far (None if nothing was shown).
     Flood control only delays the next edit: the final edit always carries the whole answer."""
@@ -28,7 +33,7 @@ async def stream_answer(
 
     def produce() -> None:
         try:
-            for event in service.stream(question, history):
+            for event in service.stream(question, history, None, options):
                 loop.call_soon_threadsafe(events.put_nowait, event)
         except Exception as error:  # handed to the event loop, which raises it in the handler
             loop.call_soon_threadsafe(events.put_nowait, error)

@@ -11,9 +11,9 @@ from index.store import Store
 from index.types import Filters, StoredArticle
 
 
-def briefing_filters(timeframe: Timeframe | None, added_after: int | None) -> Filters:
+def briefing_filters(timeframe: Timeframe | None, added_after: int | None, sources: tuple[str, ...] = ()) -> Filters:
     filters = timeframe.filters() if timeframe else Filters()
-    return replace(filters, added_after=added_after)
+    return replace(filters, added_after=added_after, sources=sources)
 
 
 def newest_articles(store: Store, limit: int, filters: Filters) -> list[StoredArticle]:

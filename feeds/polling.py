@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from index.articles import url_identity
+from index.articles import Article, url_identity
 from index.indexer import Indexer
 from index.ingest import FetchArticle, read_urls
 from newsbot.errors import FeedError
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 MAX_BACKOFF = timedelta(hours=24)
 PAUSE_AFTER = timedelta(hours=24)
-ReadFeed = Callable[[str], "FeedContent"]
+ReadFeed = Callable[..., "FeedContent"]  # (url, etag=, last_modified=): a conditional GET when they are given
 log = logging.getLogger("newsbot.feeds")
 
 
@@ -103,14 +103,14 @@ class FeedPoller:
         new: dict[str, tuple[Feed, Entry]] = {}  # article identity -> the first entry that links to it
         for feed in self.subscriptions.due(now) if due_only else self.subscriptions.active():
             try:
-                content = self.read_feed(feed.url)
+                content = self.read_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
                 entries = self.subscriptions.unseen(content.entries)[: self.max_entries]
             except Exception as error:  # whatever one feed does (feedparser, the state) never stops the others
                 if not isinstance(error, FeedError):
                     log.debug("feed %s failed", feed.url, exc_info=True)
                 self._failed(feed, str(error) if isinstance(error, FeedError) else f"{feed.url}: {error!r}", now, report)
                 continue
-            self.subscriptions.succeeded(feed, content.title)
+            self.subscriptions.succeeded(feed, content.title, content.etag, content.last_modified)
             if feed.failures:
                 report.recovered.append(feed)
             for entry in entries:
@@ -134,7 +134,14 @@ class FeedPoller:
 
     def _index(self, new: dict[str, tuple[Feed, Entry]], now: datetime, report: PollReport) -> None:
         entries = list(new.values())
-        ingested = self.indexer.add(read_urls([entry.link for _, entry in entries], self.fetch_article))
+        feed_dates = {url_identity(entry.link): entry.published for _, entry in entries}
+
+        def fetch_dated(url: str) -> Article:
+            """The entry's article, dated by the feed when its page names no date."""
+            article = self.fetch_article(url)
+            return article if article.published else replace(article, published=feed_dates.get(url_identity(url)))
+
+        ingested = self.indexer.add(read_urls([entry.link for _, entry in entries], fetch_dated))
         details = {detail["item"]: detail for detail in ingested.details}
         errors = {failure["item"]: failure["error"] for failure in ingested.failed}
         for feed, entry in entries:

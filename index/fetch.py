@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import httpx
@@ -55,6 +55,8 @@ class Page:
     body: bytes
     content_type: str  # without parameters, lower-cased; "" when the server sent none
     encoding: str | None
+    status: int = 200  # 304: not modified since the validators sent (If-None-Match, If-Modified-Since); no body
+    headers: Mapping[str, str] = field(default_factory=dict)  # the response's, names lower-cased
 
 
 class _Failed(Exception):
@@ -110,11 +112,13 @@ def fetch_article(url: str, policy: FetchPolicy) -> Article:
     return article_from_html(html, url, url=page.url, origin=url)
 
 
-def fetch(url: str, policy: FetchPolicy) -> Page:
-    """The page at `url`; an IngestError that says why when it cannot be had."""
+def fetch(url: str, policy: FetchPolicy, headers: Mapping[str, str] | None = None) -> Page:
+    """The page at `url`; an IngestError that says why when it cannot be had. `headers` are added to each
+    request (e.g. a conditional GET's validators; never Host, which names the checked address's site)."""
     clock = _Clock(policy.deadline)
+    extra = {name: value for name, value in (headers or {}).items() if name.lower() != "host"}
     try:
-        return _follow(url, policy, clock)
+        return _follow(url, policy, clock, extra)
     except _Failed as failure:
         raise IngestError(url, str(failure)) from failure
     except httpx.TimeoutException as error:
@@ -124,10 +128,10 @@ def fetch(url: str, policy: FetchPolicy) -> Page:
         raise IngestError(url, f"could not fetch: {error or type(error).__name__}") from error
 
 
-def _follow(url: str, policy: FetchPolicy, clock: _Clock) -> Page:
+def _follow(url: str, policy: FetchPolicy, clock: _Clock, headers: dict[str, str]) -> Page:
     target = _web_url(url)
     for redirects in range(MAX_REDIRECTS + 1):
-        with _response(target, policy, clock, redirected=redirects > 0) as response:
+        with _response(target, policy, clock, headers, redirected=redirects > 0) as response:
             location = response.headers.get("location") if response.status_code in REDIRECT_STATUSES else None
             if location is None:
                 return _page(target, response, policy, clock)
@@ -162,10 +166,13 @@ def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
 
 
 @contextmanager
-def _response(target: httpx.URL, policy: FetchPolicy, clock: _Clock, redirected: bool) -> Iterator[httpx.Response]:
+def _response(
+    target: httpx.URL, policy: FetchPolicy, clock: _Clock, headers: dict[str, str], redirected: bool
+) -> Iterator[httpx.Response]:
     addresses = _addresses(target, policy, clock, redirected)
     # A client per hop: a connection made for one name is never reused for another name on the same address.
-    with httpx.Client(trust_env=False, verify=policy.tls or True, headers={"User-Agent": USER_AGENT}) as client:
+    client_headers = {"User-Agent": USER_AGENT, **headers}
+    with httpx.Client(trust_env=False, verify=policy.tls or True, headers=client_headers) as client:
         response = _send(client, target, addresses, policy, clock)
         try:
             yield response
@@ -218,9 +225,10 @@ def _request(
 def _page(target: httpx.URL, response: httpx.Response, policy: FetchPolicy, clock: _Clock) -> Page:
     if response.status_code >= 400:
         raise _Failed(f"HTTP {response.status_code} {response.reason_phrase}".rstrip())
-    body = _read_limited(response, policy, clock)
+    body = b"" if response.status_code == 304 else _read_limited(response, policy, clock)
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    return Page(str(target), body, content_type, response.encoding)
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    return Page(str(target), body, content_type, response.encoding, response.status_code, headers)
 
 
 def _read_limited(response: httpx.Response, policy: FetchPolicy, clock: _Clock) -> bytes:

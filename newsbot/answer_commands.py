@@ -40,9 +40,16 @@ def ask_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+CHAT_HELP = """Ask a question about the indexed articles; follow-ups ("and how many did he claim?") build on the
+conversation. Commands:
+  /help           this help
+  /reset or /new  forget the conversation: the next question starts afresh
+  /quit or /exit  leave (also Ctrl-D)"""
+
+
 def chat_command(args: argparse.Namespace, settings: Settings) -> int:
     service = Wiring(settings).answers
-    print(f"Ask about the indexed articles ({service.answerer.name} answers). Ctrl-D or /quit to leave.\n")
+    print(f"Ask about the indexed articles ({service.answerer.name} answers). /help for help, Ctrl-D or /quit to leave.\n")
     history: list[Turn] = []
     while True:
         try:
@@ -50,9 +57,17 @@ def chat_command(args: argparse.Namespace, settings: Settings) -> int:
         except EOFError:
             print()
             return 0
-        if question in ("/quit", "/exit"):
+        command = question.split()[0].lower() if question.startswith("/") else None
+        if command in ("/quit", "/exit"):
             return 0
-        if question:
+        if command == "/help":
+            print(CHAT_HELP + "\n")
+        elif command in ("/reset", "/new"):
+            print(f"Forgot the conversation ({len(history)} earlier questions): the next question starts afresh.\n")
+            history = []
+        elif command:
+            print(f"Unknown command {command}; /help lists the commands.\n")
+        elif question:
             answer = _stream_to_terminal(service, question, history)
             history = (history + [Turn(question, answer.text)])[-CHAT_HISTORY:]
 

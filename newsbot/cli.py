@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -46,8 +47,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsbot", description="Answers questions about news articles, with sources.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(title="commands")
-    from newsbot import answer_commands, brief_commands, eval_commands, feed_commands, index_commands, model_commands
+    from newsbot import (
+        answer_commands,
+        brief_commands,
+        eval_commands,
+        feed_commands,
+        history_commands,
+        index_commands,
+        model_commands,
+    )
 
     common = common_options()
     index_commands.register(commands, common)
@@ -56,7 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     brief_commands.register(commands, common)
     feed_commands.register(commands, common)
     model_commands.register(commands, common)
+    history_commands.register(commands, common)
     return parser
+
+
+def version() -> str:
+    try:
+        return metadata.version("newsbot")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def common_options() -> argparse.ArgumentParser:

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     uploads_dir: Path = Path("data/uploads")
     stream_edit_seconds_private: float = 1.0
     stream_edit_seconds_group: float = 3.0
+    history_days: int = Field(30, gt=0, description="questions, answers and feedback are deleted after this many days")
+    questions_per_minute: int = Field(10, ge=0, description="per user (or sender chat): questions, /brief, buttons; 0: no limit")
+    llm_questions_per_day: int = Field(0, ge=0, description="per user, with ANSWERER=llm: questions and /brief; 0: no limit")
+    log_questions: bool = Field(False, description="put the question text in the one log line per question")
 
     # The index
     index_dir: Path = Path("data/index")
@@ -63,6 +67,9 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.0
     llm_timeout: float = 60.0
     llm_max_tokens: int = 300
+    llm_fallback: Literal["none", "extractive"] = Field(
+        "none", description="when the LLM is unusable at start: refuse to start, or answer extractively"
+    )
     # Answer only when coverage >= ABSTAIN_MIN_COVERAGE and similarity + ABSTAIN_COVERAGE_WEIGHT × coverage
     # >= ABSTAIN_MIN_SIMILARITY (and every name in the question is in the passages); calibrated by `newsbot eval`.
     abstain_min_coverage: float = 0.3

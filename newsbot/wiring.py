@@ -15,11 +15,13 @@ from briefings.core import Briefer
 from feeds.polling import FeedPoller
 from index.indexer import Indexer
 from index.store import Store, open_store
-from newsbot.errors import SettingsError
+from newsbot.errors import AnswererError, SettingsError
 from newsbot.settings import Settings
+from state.chat_settings import ChatSettingsStore
 from state.conversations import Conversations
 from state.database import Database, open_database
 from state.feeds import FeedSubscriptions
+from state.limits import Limits
 from state.schedules import Schedules
 from state.secrets import InstallationSecrets
 from state.uploads import Uploads
@@ -29,9 +31,19 @@ def _llm(wiring: Wiring) -> Answerer:
     from answers.llm import LLMAnswerer, chat_model
 
     settings = wiring.settings
-    model = chat_model(
-        settings.llm_model, settings.llm_base_url, settings.llm_api_key, settings.llm_temperature, settings.llm_timeout
-    )
+    try:
+        model = chat_model(
+            settings.llm_model,
+            settings.llm_base_url,
+            settings.llm_api_key,
+            settings.llm_temperature,
+            settings.llm_timeout,
+        )
+    except Exception as error:  # e.g. no API key: each provider says so in its own words
+        raise AnswererError(
+            f"ANSWERER=llm can't use LLM_MODEL {settings.llm_model} ({error}); set LLM_API_KEY (or the provider's "
+            "own key variable), or LLM_BASE_URL for an OpenAI-compatible server"
+        ) from error
     return LLMAnswerer(model, settings.prompts_dir, settings.llm_max_tokens)
 
 
@@ -56,6 +68,7 @@ class Wiring:
         self.settings = settings
         self.creates_index = creates_index
         self.clock = clock
+        self.answerer_problem: str | None = None  # why the configured answerer was replaced at start
         if embedder is not None:  # one already loaded (the tests share one)
             self.embedder = embedder
 
@@ -76,7 +89,15 @@ class Wiring:
 
     @cached_property
     def conversations(self) -> Conversations:
-        return Conversations(self.database)
+        return Conversations(self.database, clock=self.clock)
+
+    @cached_property
+    def chat_settings(self) -> ChatSettingsStore:
+        return ChatSettingsStore(self.database)
+
+    @cached_property
+    def limits(self) -> Limits:
+        return Limits(self.database)
 
     @cached_property
     def schedules(self) -> Schedules:
@@ -112,6 +133,22 @@ class Wiring:
         if self.settings.answerer not in ANSWERERS:
             raise SettingsError(f"ANSWERER '{self.settings.answerer}' is unknown; use one of {', '.join(ANSWERERS)}")
         return ANSWERERS[self.settings.answerer](self)
+
+    def check_answerer(self) -> None:
+        """Makes sure, before the first question, that the answerer can answer (an LLM: configured and
+        reachable). If not: AnswererError, or with LLM_FALLBACK=extractive, extractive answers from now on and
+        `answerer_problem` saying why."""
+        try:
+            check = getattr(self.answerer, "check", None)
+            if check:
+                check()
+        except AnswererError as error:
+            if self.settings.llm_fallback != "extractive":
+                raise
+            self.answerer = self.extractive
+            self.answerer_problem = str(error)
+            for built_with_it in ("answers", "briefer"):
+                vars(self).pop(built_with_it, None)
 
     @cached_property
     def rule(self) -> AbstentionRule:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -90,6 +91,11 @@ class SQLiteDatabase:
                 connection.execute("ROLLBACK")
                 raise
             connection.execute("COMMIT")
+
+
+def stamp(moment: datetime) -> str:
+    """An aware datetime as a UTC ISO timestamp, which orders as text."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def migrate(database: Database) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from index.articles import url_identity
 from newsbot.errors import NewsbotError
-from state.database import Database
+from state.database import Database, stamp
 
 MAX_ENTRY_ATTEMPTS = 3  # an entry whose article cannot be fetched is tried at this many polls, then given up
-FEED_COLUMNS = "id, url, title, failures, retry_at, last_error, failing_since, paused_at"
+FEED_COLUMNS = "id, url, title, failures, retry_at, last_error, failing_since, paused_at, etag, last_modified"
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Feed:
     last_error: str | None
     failing_since: str | None = None  # the first failure of the current run of failures (ISO timestamp)
     paused_at: str | None = None  # paused after failing for too long: not polled until resumed
+    etag: str | None = None  # the validators of its last response, for a conditional GET
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Entry:
     guid: str | None
     link: str
     title: str
+    published: str | None = None  # ISO, when the feed dates the entry: the article's date if its page has none
 
     @property
     def key(self) -> str:
@@ -95,12 +98,12 @@ class FeedSubscriptions:
             raise NewsbotError(f"no feed number {feed_id}; `feed list` shows the numbers")
         return Feed(**row)
 
-    def succeeded(self, feed: Feed, title: str) -> None:
+    def succeeded(self, feed: Feed, title: str, etag: str | None = None, last_modified: str | None = None) -> None:
         with self.database.transaction() as cursor:
             cursor.execute(
-                "UPDATE feeds SET failures = 0, retry_at = NULL, last_error = NULL, failing_since = NULL, title = ?"
-                " WHERE id = ?",
-                (title or feed.title, feed.id),
+                "UPDATE feeds SET failures = 0, retry_at = NULL, last_error = NULL, failing_since = NULL, title = ?,"
+                " etag = ?, last_modified = ? WHERE id = ?",
+                (title or feed.title, etag, last_modified, feed.id),
             )
 
     def unseen(self, entries: list[Entry]) -> list[Entry]:
@@ -125,8 +128,3 @@ class FeedSubscriptions:
                 (entry.key, url_identity(entry.link), feed.id, "failed" if error else "indexed", error, stamp(now)),
             ).fetchone()
         return int(row["attempts"])
-
-
-def stamp(moment: datetime) -> str:
-    """An aware datetime as a UTC ISO timestamp, which orders as text."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import secrets
 
-from state.conversations import now_text
-from state.database import Database
+from state.conversations import utc_now
+from state.database import Database, stamp
 
 
 class InstallationSecrets:
@@ -19,7 +19,7 @@ class InstallationSecrets:
             cursor.execute(
                 "INSERT INTO installation_secrets (name, value, created_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (name) DO NOTHING",
-                (name, secrets.token_urlsafe(32), now_text()),
+                (name, secrets.token_urlsafe(32), stamp(utc_now())),
             )
             row = cursor.execute("SELECT value FROM installation_secrets WHERE name = ?", (name,)).fetchone()
         return row["value"]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from state.conversations import now_text
-from state.database import Database
+from state.conversations import utc_now
+from state.database import Database, stamp
 
 COLUMNS = "file_unique_id, admin_id, file_name, path, article_key, articles, replaced_by"
 
@@ -54,7 +54,7 @@ class Uploads:
                     upload.path,
                     upload.article_key,
                     json.dumps(upload.articles),
-                    now_text(),
+                    stamp(utc_now()),
                 ),
             )
             if replaces is not None:

@@ -62,9 +62,27 @@ def llm_server():
 
 
 @pytest.fixture
-def emu():
-    """The Telegram Bot API emulator, with the bot seeing all group messages (as a group admin would)."""
+def emu(request):
+    """The Telegram Bot API emulator, with the bot seeing all group messages (as a group admin would); with
+    inline mode in test modules that set INLINE_MODE = True."""
     from tests.telegram_emulator import TelegramEmulator
 
-    with TelegramEmulator(privacy_mode=False) as emulator:
+    with TelegramEmulator(privacy_mode=False, inline=getattr(request.module, "INLINE_MODE", False)) as emulator:
         yield emulator
+
+
+ADMIN_ID = 4242  # the bot admin of `sample_bot`
+
+
+@pytest.fixture
+def sample_bot(emu, sample_index, copy_of, tmp_path, embedder):
+    """`sample_bot(now=None, **settings)`: the production wiring of a bot on a copy of the sample index, talking
+    to the emulator, with ADMIN_ID as its admin and its clock stopped at `now` when given."""
+    from tests.bot_harness import bot_settings
+    from tests.helpers import wire
+
+    def make(now=None, **overrides):
+        overrides.setdefault("admin_ids", [ADMIN_ID])
+        return wire(bot_settings(emu, copy_of(sample_index), tmp_path, **overrides), now)
+
+    return make

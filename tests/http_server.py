@@ -28,20 +28,32 @@ class PageServer:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
         self.host_headers: list[str] = []
+        self.request_headers: list[dict[str, str]] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 server.requests.append(self.path)
                 server.host_headers.append(self.headers.get("Host", ""))
+                server.request_headers.append(dict(self.headers.items()))
                 route = server.routes.get(self.path) or server.routes.get(
                     self.path.split("?")[0], Route(b"not found", 404, "text/plain")
                 )
+                if self._unchanged(route):
+                    route = Route(status=304, headers=route.headers)
                 time.sleep(route.delay)
                 try:
                     self._respond(route)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up, as a client with a deadline does
+
+            def _unchanged(self, route: Route) -> bool:
+                """A conditional GET whose validators match the route's ETag or Last-Modified header."""
+                sent = {name.lower(): value for name, value in route.headers.items()}
+                return any(
+                    self.headers.get(condition) is not None and self.headers.get(condition) == sent.get(validator)
+                    for condition, validator in (("If-None-Match", "etag"), ("If-Modified-Since", "last-modified"))
+                )
 
             def _respond(self, route: Route) -> None:
                 self.send_response(route.status)

@@ -180,10 +180,13 @@ async def test_admin_stats_remove_and_commands_menu(emu, bot):
         removed.text == f"Removed {article_id}: South Korea warns it may arm Ukraine over North Korean troops in Russia"
     )
     assert after.text == "The indexed articles don't say."
-    assert [c["command"] for c in emu.commands()] == ["start", "help", "ask", "sources", "brief"]
+    readers = ["start", "help", "ask", "reset", "sources", "brief"]
+    assert [c["command"] for c in emu.commands()] == readers
+    for chat_admins in ({"type": "all_private_chats"}, {"type": "all_chat_administrators"}):
+        assert [c["command"] for c in emu.commands(chat_admins)] == [*readers, "settings"]
     admin_menu = emu.commands({"type": "chat", "chat_id": ADMIN_ID})
     admin_only = ["add", "remove", "reindex", "stats", "schedule", "schedules", "unschedule", "feed"]
-    assert [c["command"] for c in admin_menu] == ["start", "help", "ask", "sources", "brief", *admin_only]
+    assert [c["command"] for c in admin_menu] == [*readers, "settings", *admin_only]
 
 
 async def test_hostile_title_is_shown_as_text(emu, settings_for, embedder, tmp_path):

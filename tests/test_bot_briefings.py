@@ -128,7 +128,7 @@ async def test_schedules_survive_a_restart_and_can_be_removed(emu, bot, admin):
         (_, removed) = await emu.wait_for_messages_async(ada_chat, 2)
         assert application.job_queue.get_jobs_by_name("briefing:1") == ()
     assert restored.next_t.astimezone(BERLIN).time() == time(18, 30) and restored.next_t.weekday() < 5
-    assert listing.text == "#1: weekdays at 18:30 to Desk on “Bank of Valdora”\nTimes are in Europe/Berlin."
+    assert listing.text == "#1: weekdays at 18:30 to Desk on “Bank of Valdora” (Europe/Berlin)"
     assert briefing.text.startswith("Briefing on Bank of Valdora — 13 Nov 2024")
     assert removed.text == "Removed schedule #1: weekdays at 18:30 to Desk on “Bank of Valdora”."
 

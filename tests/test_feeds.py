@@ -127,3 +127,66 @@ def test_the_feed_command_line(settings, page_server, capsys, monkeypatch):
     assert [feed["title"] for feed in json.loads(capsys.readouterr().out)] == ["Ellery Gazette"]
     assert main(["feed", "remove", "1", *index]) == 0 and main(["feed", "remove", "1", *index]) == 1
     assert "no feed number 1" in capsys.readouterr().err
+
+
+def test_an_unchanged_feed_answers_304_and_counts_as_success_with_nothing_new(settings, page_server):
+    ferries, market = gazette_story(page_server, *FERRIES), gazette_story(page_server, *MARKET)
+    rss_type = "application/rss+xml"
+    feed_url = page_server.add(
+        "/feed.xml", rss("Ellery Gazette", [ferries]), content_type=rss_type, headers={"ETag": '"v1"'}
+    )
+    poller = wire(settings).feed_poller
+    poller.subscribe(feed_url, T0)
+    assert [entry.title for _, entry in poller.poll(T0).added] == ["Extra ferries cross Ellery harbour"]
+
+    unchanged = poller.poll(T0 + timedelta(minutes=15))
+    assert page_server.request_headers[-1].get("If-None-Match") == '"v1"'
+    assert unchanged.lines() == [] and poller.subscriptions.feeds()[0].failures == 0
+    assert poller.subscriptions.feeds()[0].etag == '"v1"'
+
+    modified = "Wed, 13 Nov 2024 09:00:00 GMT"
+    page_server.add(
+        "/feed.xml", rss("Ellery Gazette", [market, ferries]), content_type=rss_type, headers={"Last-Modified": modified}
+    )
+    changed = poller.poll(T0 + timedelta(minutes=30))
+    assert [entry.title for _, entry in changed.added] == ["Ellery fish market moves to the north quay"]
+    feed = poller.subscriptions.feeds()[0]
+    assert (feed.etag, feed.last_modified) == (None, modified)
+    assert poller.poll(T0 + timedelta(minutes=45)).lines() == []
+    assert page_server.request_headers[-1].get("If-Modified-Since") == modified
+    assert requests_for(page_server, market["link"]) == 1
+
+
+def test_an_entry_dates_its_article_when_the_page_does_not(settings, page_server):
+    undated = page_server.add(
+        "/news/undated",
+        "<html><head><title>Harbour tolls rise</title></head><body><article><h1>Harbour tolls rise</h1>"
+        "<p>The port authority raised harbour tolls by ten percent on Wednesday, citing repair costs.</p>"
+        "<p>Shipping firms said the increase would be passed on to customers within weeks.</p></article></body></html>",
+    )
+    dated_page = gazette_story(page_server, *FERRIES)  # its page says 2024-11-13
+    atom = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Port News</title>'
+        f'<id>urn:port</id><updated>2024-11-14T10:00:00Z</updated><entry><title>Harbour tolls rise</title>'
+        f'<id>urn:tolls</id><link href="{undated}"/><updated>2024-11-14T08:30:00Z</updated></entry>'
+        f'<entry><title>Ferries</title><id>urn:ferries</id><link href="{dated_page["link"]}"/>'
+        "<updated>2024-11-20T08:30:00Z</updated></entry></feed>"
+    )
+    feed_url = page_server.add("/atom.xml", atom, content_type="application/atom+xml")
+    poller = wire(settings).feed_poller
+    poller.subscribe(feed_url, T0)
+    assert len(poller.poll(T0).added) == 2
+    rss_entry = {"guid": "quay", "link": page_server.add("/news/quay", UNDATED_QUAY), "title": "Quay"}
+    poller.subscribe(page_server.add("/rss.xml", rss("Gazette", [rss_entry]), content_type="application/rss+xml"), T0)
+    assert len(poller.poll(T0).added) == 1
+    published = {article.title: article.published for article in wire(settings).store.articles()}
+    assert published["Harbour tolls rise"].startswith("2024-11-14T08:30:00")  # Atom <updated>
+    assert published["Extra ferries cross Ellery harbour"].startswith("2024-11-13")  # the page's own date
+    assert published["North quay reopens"].startswith("2024-11-13T06:00:00")  # RSS <pubDate>
+
+
+UNDATED_QUAY = (
+    "<html><head><title>North quay reopens</title></head><body><article><h1>North quay reopens</h1>"
+    "<p>The north quay reopened to fishing boats on Wednesday after two weeks of dredging work.</p>"
+    "<p>Harbour officials said the deeper berths would take larger trawlers from next month.</p></article></body></html>"
+)

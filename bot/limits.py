@@ -1,0 +1,90 @@
+"""Per-user limits: QUESTIONS_PER_MINUTE on questions, /brief and button presses, and with an LLM answering,
+LLM_QUESTIONS_PER_DAY on questions and /brief. A sender past a limit gets one polite line saying when to try
+again. Counted per user, or per sender chat for anonymous group admins and channels; the bot's admins are
+not limited. The counts live in the state database (state/limits.py), shared by every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from datetime import datetime
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.restricted import Handler
+from bot.services import Services, services
+from state.limits import DAY, MINUTE, Limit, Refusal
+
+
+def subject(update: Update) -> str:
+    """Whom a limit counts: the chat a message is sent as (an anonymous admin's group, a channel), else the user
+    (who pressed the button, asked inline, or sent the message)."""
+    message = update.message or update.channel_post
+    if message is not None and message.sender_chat is not None:
+        return f"chat:{message.sender_chat.id}"
+    return f"user:{update.effective_user.id}"
+
+
+async def wait_text(update: Update, context: ContextTypes.DEFAULT_TYPE, uses_llm: bool) -> str | None:
+    """Counts one action of the sender; when a limit is used up, the line saying when to try again instead."""
+    shared = services(context)
+    if _from_admin(update, shared):
+        return None
+    now = shared.wiring.clock()
+    refusal = await asyncio.to_thread(shared.wiring.limits.take, subject(update), _limits(shared, uses_llm), now)
+    return describe(refusal, now) if refusal else None
+
+
+def _from_admin(update: Update, shared: Services) -> bool:
+    user = update.effective_user
+    return not subject(update).startswith("chat:") and user is not None and shared.is_admin(user.id)
+
+
+def _limits(shared: Services, uses_llm: bool) -> list[Limit]:
+    settings = shared.settings
+    limits = [Limit("questions", settings.questions_per_minute, MINUTE)]
+    if uses_llm and shared.wiring.answerer.name == "llm":
+        limits.append(Limit("llm", settings.llm_questions_per_day, DAY))
+    return limits
+
+
+def describe(refusal: Refusal, now: datetime) -> str:
+    wait = refusal.wait_seconds(now)
+    if refusal.limit.kind == "llm":
+        hours, minutes = divmod((wait + 59) // 60, 60)
+        allowed = refusal.limit.allowed
+        return (
+            f"You've asked the {allowed} question{'s' if allowed != 1 else ''} you have for today. Please try "
+            f"again after {refusal.retry_at:%H:%M} UTC (in {hours} h {minutes} min)."
+        )
+    return (
+        f"You're asking faster than I can keep up: at most {refusal.limit.allowed} a minute. "
+        f"Please try again in {wait} second{'s' if wait != 1 else ''}."
+    )
+
+
+async def refused(update: Update, context: ContextTypes.DEFAULT_TYPE, uses_llm: bool) -> bool:
+    """True, after telling the sender when to try again, when the sender is past a limit; counts it otherwise."""
+    text = await wait_text(update, context, uses_llm)
+    if text is None:
+        return False
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await update.effective_message.reply_text(text)
+    return True
+
+
+def limited(uses_llm: bool):
+    """A handler whose every call is counted (button presses; /brief)."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def counted(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            if not await refused(update, context, uses_llm):
+                await handler(update, context)
+
+        return counted
+
+    return decorate

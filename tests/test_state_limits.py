@@ -1,0 +1,41 @@
+"""Per-user limits in the state database: checked and counted in one statement, so that workers racing for
+the last question of a window never both get it; a refusal counts nothing and says when the window ends."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+from state.database import SQLiteDatabase
+from state.limits import DAY, MINUTE, Limit, Limits
+
+NOW = datetime(2024, 11, 13, 7, 0, 30, tzinfo=UTC)
+PER_MINUTE = Limit("questions", 5, MINUTE)
+PER_DAY = Limit("llm", 7, DAY)
+
+
+def test_racing_workers_take_exactly_the_allowed_questions(tmp_path):
+    limits = Limits(SQLiteDatabase(tmp_path / "state.sqlite"))
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: limits.take("user:1", [PER_MINUTE], NOW), range(20)))
+    assert results.count(None) == 5
+    refusal = next(result for result in results if result is not None)
+    assert refusal.retry_at == datetime(2024, 11, 13, 7, 1, tzinfo=UTC) and refusal.wait_seconds(NOW) == 30
+    assert limits.take("user:2", [PER_MINUTE], NOW) is None  # others have their own count
+    assert limits.take("user:1", [PER_MINUTE], NOW + timedelta(seconds=30)) is None  # the next minute
+
+
+def test_a_refused_question_counts_against_no_limit(tmp_path):
+    limits = Limits(SQLiteDatabase(tmp_path / "state.sqlite"))
+    both = [PER_MINUTE, PER_DAY]
+    taken = [limits.take("chat:-100", both, NOW + timedelta(minutes=minute)) for minute in range(7)]
+    assert taken == [None] * 7
+    refusal = limits.take("chat:-100", both, NOW + timedelta(minutes=8))
+    assert refusal.limit == PER_DAY and refusal.retry_at == datetime(2024, 11, 14, tzinfo=UTC)
+    with limits.database.transaction() as cursor:  # the minute's count was rolled back with the refusal
+        counted = cursor.execute(
+            "SELECT count FROM question_counts WHERE kind = 'questions' AND window_start = ?",
+            (int((NOW + timedelta(minutes=8)).timestamp()) // 60 * 60,),
+        ).fetchone()
+    assert counted is None
+    assert limits.take("chat:-100", [Limit("questions", 0, MINUTE)], NOW) is None  # 0: no limit
