@@ -73,8 +73,8 @@ class Settings(BaseSettings):
     # Answer only when coverage >= ABSTAIN_MIN_COVERAGE and similarity + ABSTAIN_COVERAGE_WEIGHT × coverage
     # >= ABSTAIN_MIN_SIMILARITY (and every name in the question is in the passages); calibrated by `newsbot eval`.
     abstain_min_coverage: float = 0.3
-    abstain_coverage_weight: float = 0.7
-    abstain_min_similarity: float = 0.95
+    abstain_coverage_weight: float = 0.8
+    abstain_min_similarity: float = 1.0
 
     eval_dir: Path = Path("../shared/eval")  # beside the checkout: RealTime QA for `newsbot eval`
     prompts_dir: Path | None = Field(None, description="a folder of prompt templates (default: the prompts package)")
