@@ -140,7 +140,9 @@ async def test_history_older_than_history_days_is_deleted_by_the_daily_job_and_b
         (*_, follow_up) = await emu.wait_for_messages_async(chat, 3)
         await emu.wait_for_callback_answer_async(emu.click(chat, alice, old, old.callback_data[0]))
     assert follow_up.text == "The indexed articles don't say."
-    assert bot.conversations.feedback() == [] and bot.conversations.answer(1) is None
+    with bot.database.transaction() as cursor:
+        kept = [row["question"] for row in cursor.execute("SELECT question FROM answers ORDER BY id").fetchall()]
+    assert bot.conversations.feedback() == [] and kept == [QUESTION, FOLLOW_UP]  # the first answer is deleted
     assert [turn.question for turn in bot.conversations.history(chat.id, alice.id)] == [QUESTION, FOLLOW_UP]
     monkeypatch.setenv("BOT_STATE_PATH", str(settings.bot_state_path))
     monkeypatch.setenv("HISTORY_DAYS", "2")
