@@ -15,14 +15,15 @@ from psycopg.rows import dict_row
 from index.postgres.connection import STATE_MIGRATION_LOCK, locked, pool, redacted, unreachable
 from state.database import migrate
 
-# A quoted string or identifier (left alone), a `?` placeholder, or a `%` (doubled for psycopg).
+# A quoted string or identifier (its `?` is no placeholder), a `?` placeholder, or a `%`.
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 
 
 @lru_cache(maxsize=512)
 def translated(sql: str) -> str:
-    """`sql` with `?` placeholders as `%s` and literal `%` as `%%`, outside quotes."""
-    return _TOKENS.sub(lambda m: {"?": "%s", "%": "%%"}.get(m.group(0), m.group(0)), sql)
+    """`sql` with its `?` placeholders (outside quotes) as `%s`, and every `%` doubled: psycopg reads `%` as
+    the start of a placeholder even inside quotes."""
+    return _TOKENS.sub(lambda m: "%s" if m.group(0) == "?" else m.group(0).replace("%", "%%"), sql)
 
 
 class _PostgresCursor:
