@@ -13,7 +13,8 @@ import psycopg
 from psycopg.rows import dict_row
 
 from index.postgres.connection import STATE_MIGRATION_LOCK, locked, pool, redacted, unreachable
-from state.database import migrate
+from newsbot.errors import StoreError
+from state.database import Database, migrate
 
 # A quoted string or identifier (its `?` is no placeholder), a `?` placeholder, or a `%`.
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
@@ -44,6 +45,9 @@ class _PostgresCursor:
     def fetchall(self) -> list[dict]:
         return self._cursor.fetchall()
 
+    def executemany(self, sql: str, params: list[Sequence]) -> None:
+        self._cursor.executemany(translated(sql), params)
+
 
 class PostgresDatabase:
     dialect = "postgresql"
@@ -66,3 +70,47 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self._pool.close()
+
+
+def copy_state(source: Database, target: PostgresDatabase) -> dict[str, int]:
+    """Copies every table of the SQLite state `source` into `target` (ids kept, in one transaction); returns
+    the rows copied per table. A target that already holds exactly as many rows is taken as copied before and
+    left alone; one that holds others is refused."""
+    with source.transaction() as reading:
+        tables = [
+            row["name"]
+            for row in reading.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " AND name != 'schema_version' ORDER BY rowid"
+            ).fetchall()
+        ]
+        rows = {table: reading.execute(f'SELECT * FROM "{table}"').fetchall() for table in tables}
+    with target.transaction() as writing:
+        held = {table: writing.execute(f'SELECT count(*) AS n FROM "{table}"').fetchone()["n"] for table in tables}
+        if any(held.values()):
+            if all(held[table] == len(rows[table]) for table in tables):
+                return {}
+            raise StoreError(
+                f"the bot state at {target.location} already holds other rows; `index migrate` copies into an empty "
+                "database only: use a new database, or empty this one first"
+            )
+        for table in tables:
+            _copy_rows(writing, table, rows[table])
+    return {table: len(rows[table]) for table in tables}
+
+
+def _copy_rows(cursor: _PostgresCursor, table: str, rows: list[dict]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    names = ", ".join(f'"{column}"' for column in columns)
+    insert = f'INSERT INTO "{table}" ({names}) OVERRIDING SYSTEM VALUE VALUES ({", ".join("?" * len(columns))})'
+    cursor.executemany(insert, [tuple(row[column] for column in columns) for row in rows])
+    identities = cursor.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND is_identity = 'YES'", (table,)
+    ).fetchall()
+    for identity in identities:
+        column = identity["column_name"]
+        cursor.execute(
+            f'SELECT setval(pg_get_serial_sequence(?, ?), (SELECT max("{column}") FROM "{table}"))', (table, column)
+        )
