@@ -285,9 +285,15 @@ def test_vocabulary_counts_passages_per_word(opened):
     vocabulary = store.vocabulary()
     assert vocabulary["flood"] == 6 and vocabulary["sentence"] == 6 and vocabulary["story"] == 6
     assert "the" not in vocabulary and all(word == word.lower() for word in vocabulary)
+    fill(
+        store,
+        [replace(article(5, seed=1), title="Ferry", text="Ferry strike ends.", passages=[article(5).passages[0]])],
+    )
+    replaced = store.vocabulary()
+    assert (replaced["flood"], replaced["sentence"], replaced["ferry"]) == (3, 3, 1)
     with store.writer() as writer:
         writer.remove("id0005")
-    assert store.vocabulary()["flood"] == 3
+    assert "ferry" not in store.vocabulary() and store.vocabulary()["flood"] == 3
 
 
 # -- parity between the two stores ---------------------------------------------------------------
