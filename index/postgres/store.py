@@ -137,7 +137,8 @@ class PostgresStore:
                 return []
             average_length = term_total / total if term_total else 1.0
             rows = db.execute(
-                bm25_sql(where), [terms, repeats, total, average_length, *values, pool_size(k, prior)]
+                bm25_sql(where if filters else None),
+                [terms, repeats, total, average_length, *values, pool_size(k, prior)],
             ).fetchall()
         return reranked([Hit(row[0], row[1], float(row[3]), row[2]) for row in rows], k, prior)
 

@@ -144,8 +144,9 @@ class PostgresWriter:
         if postings:
             terms_, ordinals, frequencies = (list(column) for column in zip(*postings, strict=True))
             self.db.execute(
-                "INSERT INTO postings (term, passage_id, frequency)"
-                " SELECT t.term, p.id, t.frequency FROM unnest(%s::text[], %s::int[], %s::int[]) AS t(term, ordinal, frequency)"
+                "INSERT INTO postings (term, passage_id, frequency, passage_terms)"
+                " SELECT t.term, p.id, t.frequency, p.term_count"
+                " FROM unnest(%s::text[], %s::int[], %s::int[]) AS t(term, ordinal, frequency)"
                 " JOIN passages p ON p.article_id = %s AND p.ordinal = t.ordinal",
                 (terms_, ordinals, frequencies, article_id),
             )

@@ -51,12 +51,14 @@ CREATE INDEX passages_published_day ON passages (published_day);
 CREATE INDEX passages_added_seq ON passages (added_seq);
 CREATE INDEX passages_source ON passages (source_key);
 
--- BM25 as bm25s computes it: the stemmed terms of each passage (its title included) and how often they occur.
+-- BM25 as bm25s computes it: the stemmed terms of each passage (its title included), how often they occur and
+-- the passage's length in terms; the primary key includes both, so that scoring reads the index alone.
 CREATE TABLE postings (
     term TEXT NOT NULL,
     passage_id BIGINT NOT NULL REFERENCES passages (id) ON DELETE CASCADE,
     frequency INTEGER NOT NULL,
-    PRIMARY KEY (term, passage_id)
+    passage_terms INTEGER NOT NULL,
+    PRIMARY KEY (term, passage_id) INCLUDE (frequency, passage_terms)
 );
 CREATE INDEX postings_passage ON postings (passage_id);
 
