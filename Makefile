@@ -38,6 +38,7 @@ bench: $(INSTALLED)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) scripts/bench_index.py
 	$(PY) scripts/bench_bot.py
+	$(PY) scripts/bench_backends.py
 
 eval: $(INSTALLED)
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 
+from newsbot.errors import SettingsError
 from newsbot.output import print_json
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
@@ -38,6 +39,13 @@ def register(commands, common: argparse.ArgumentParser) -> None:
     backup = sub.add_parser("backup", parents=[common], help="copy the index safely, even while the bot runs")
     backup.add_argument("path", metavar="PATH", help="a new (or empty) folder; the copy opens as an index")
     backup.set_defaults(handler=backup_command)
+    migrate = sub.add_parser(
+        "migrate",
+        parents=[common],
+        help="copy the index (INDEX_DIR, vectors included) and the bot state (BOT_STATE_PATH) into the "
+        "PostgreSQL of DATABASE_URL (from the environment or .env, never the command line)",
+    )
+    migrate.set_defaults(handler=migrate_command)
 
     search = sub.add_parser("search", parents=[common], help="the passages answers would be built from, with scores")
     search.add_argument("query")
@@ -119,6 +127,45 @@ def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
         print_json({"rebuilt": count, "model": wiring.embedder.model_id})
     else:
         print(f"re-embedded {count} articles with {wiring.embedder.model_id}")
+    return 0
+
+
+def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.database_url:
+        raise SettingsError(
+            "DATABASE_URL is not set; put postgresql://user:password@host/database in .env or the environment "
+            "(not on the command line, where others could read the password)"
+        )
+    from index.postgres import PostgresStore
+    from index.postgres.copy import copy_index
+    from state.database import SQLiteDatabase
+    from state.postgres import PostgresDatabase, copy_state
+
+    target = PostgresStore(settings.database_url, create=True)
+    try:
+        index = copy_index(settings.index_dir, target)
+    finally:
+        target.close()
+    state = {}
+    if settings.bot_state_path.exists():
+        database = PostgresDatabase(settings.database_url)
+        try:
+            state = copy_state(SQLiteDatabase(settings.bot_state_path), database)
+        finally:
+            database.close()
+    if args.json:
+        print_json({"target": target.location, "index": index, "state": state})
+        return 0
+    done = "was copied before; left as it is" if index["skipped"] else "copied"
+    print(
+        f"index {settings.index_dir} ({index['articles']} articles, {index['passages']} passages) {done}: {target.location}"
+    )
+    if not settings.bot_state_path.exists():
+        print(f"no bot state at {settings.bot_state_path}; nothing to copy")
+    elif state:
+        print(f"bot state {settings.bot_state_path} copied: " + ", ".join(f"{t} {n}" for t, n in state.items()))
+    else:
+        print(f"bot state {settings.bot_state_path} was copied before; left as it is")
     return 0
 
 

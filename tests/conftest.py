@@ -61,6 +61,23 @@ def llm_server():
         yield server
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL 16 + pgvector server (pgserver's) for the session."""
+    from tests.postgres_server import LocalPostgres
+
+    with LocalPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def database_url(postgres):
+    """The URL (with a password in it) of a new, empty database with pgvector, dropped after the test."""
+    url = postgres.new_database()
+    yield url
+    postgres.drop(url)
+
+
 @pytest.fixture
 def emu(request):
     """The Telegram Bot API emulator, with the bot seeing all group messages (as a group admin would); with

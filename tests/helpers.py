@@ -35,3 +35,17 @@ def index_items(settings: Settings, items: list, **wiring_options) -> IngestRepo
     """Indexes files, folders and URLs as `newsbot index add` does."""
     wiring = wire(settings, **wiring_options)
     return wiring.indexer.add(wiring.read_sources([str(item) for item in items]))
+
+
+def on_postgres(settings: Settings, database_url: str) -> Settings:
+    """`settings` with the index and the bot state in PostgreSQL: the SQLite index copied there as
+    `newsbot index migrate` does (no re-embedding)."""
+    from index.postgres import PostgresStore
+    from index.postgres.copy import copy_index
+
+    store = PostgresStore(database_url, create=True)
+    try:
+        copy_index(settings.index_dir, store)
+    finally:
+        store.close()
+    return settings.model_copy(update={"database_url": database_url})

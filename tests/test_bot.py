@@ -6,12 +6,13 @@ import asyncio
 import json
 import sqlite3
 
+import psycopg
 import pytest
 
 from bot.access import NOT_ALLOWED
 from bot.errors import APOLOGY
 from tests.bot_harness import bot_settings, running_bot
-from tests.helpers import index_items, wire
+from tests.helpers import index_items, on_postgres, wire
 from tests.http_server import article_html
 
 QUESTION = "who denied the deployment?"
@@ -19,10 +20,14 @@ ANSWER = "Both North Korea and Russia have denied the troop deployment and alleg
 ADMIN_ID = 4242
 
 
-@pytest.fixture
-def settings_for(emu, sample_index, copy_of, tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def settings_for(request, emu, sample_index, copy_of, tmp_path):
+    """Bot settings on a copy of the sample index, in SQLite or (copied there) in PostgreSQL."""
+    database_url = request.getfixturevalue("database_url") if request.param == "postgresql" else None
+
     def make(**overrides):
-        return bot_settings(emu, copy_of(sample_index), tmp_path, admin_ids=[ADMIN_ID], **overrides)
+        settings = bot_settings(emu, copy_of(sample_index), tmp_path, admin_ids=[ADMIN_ID], **overrides)
+        return on_postgres(settings, database_url) if database_url else settings
 
     return make
 
@@ -253,11 +258,19 @@ async def test_a_failing_handler_apologises_and_the_bot_keeps_going(emu, bot):
     alice = emu.user("Alice", "alice")
     chat = emu.private_chat(alice)
     async with running_bot(bot):
-        with sqlite3.connect(settings.bot_state_path) as db:  # a damaged state database
-            db.execute("DROP TABLE turns")
+        drop_table(settings, "turns")  # a damaged state database
         emu.send(chat, alice, QUESTION)
         (apology,) = await emu.wait_for_messages_async(chat, 1)
         emu.send(chat, alice, "/start")
         (_, welcome) = await emu.wait_for_messages_async(chat, 2)
     assert apology.text == APOLOGY
     assert welcome.text.startswith("I answer questions")
+
+
+def drop_table(settings, table: str) -> None:
+    if settings.database_url:
+        with psycopg.connect(settings.database_url) as db:
+            db.execute(f"DROP TABLE {table}")
+    else:
+        with sqlite3.connect(settings.bot_state_path) as db:
+            db.execute(f"DROP TABLE {table}")

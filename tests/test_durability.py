@@ -1,4 +1,5 @@
-"""Killing `newsbot index add` with SIGKILL at any moment leaves an index that opens and is consistent."""
+"""Killing `newsbot index add` with SIGKILL at any moment leaves an index that opens and is consistent: the
+SQLite + FAISS folder, and the PostgreSQL database of DATABASE_URL."""
 
 from __future__ import annotations
 
@@ -10,11 +11,16 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from index.postgres import PostgresStore
 from index.sqlite import SQLiteStore
+from index.terms import words
 
 WORDS = (
     "council budget river flood minister election court ruling market shares storm coast army border talks "
@@ -32,8 +38,8 @@ def synthetic_corpus(path: Path, articles: int, seed: int = 7) -> Path:
     return path
 
 
-def start_add(corpus: Path, index_dir: Path) -> subprocess.Popen:
-    env = {**os.environ, "COMMIT_EVERY_PASSAGES": "24"}
+def start_add(corpus: Path, index_dir: Path, database_url: str | None = None) -> subprocess.Popen:
+    env = {**os.environ, "COMMIT_EVERY_PASSAGES": "24", "DATABASE_URL": database_url or ""}
     command = [
         sys.executable,
         "-m",
@@ -57,9 +63,17 @@ def committed_generation(index_dir: Path) -> int:
         return 0
 
 
-def kill_after_commits(process: subprocess.Popen, index_dir: Path, commits: int) -> None:
+def committed_batches(database_url: str) -> int:
+    """How many transactions wrote the articles there are (each row holds the id of the one that wrote it)."""
+    with psycopg.connect(database_url) as db:
+        if db.execute("SELECT to_regclass('articles')").fetchone()[0] is None:
+            return 0
+        return db.execute("SELECT count(DISTINCT xmin::text) FROM articles").fetchone()[0]
+
+
+def kill_after_commits(process: subprocess.Popen, progress: Callable[[], int], commits: int) -> None:
     deadline = time.monotonic() + 120
-    while committed_generation(index_dir) < commits:
+    while progress() < commits:
         assert process.poll() is None, process.stderr.read().decode()
         assert time.monotonic() < deadline, "the add made no progress"
         time.sleep(0.02)
@@ -84,17 +98,50 @@ def assert_consistent(index_dir: Path) -> int:
     return stats["articles"]
 
 
+def assert_consistent_in_postgres(database_url: str) -> int:
+    """Every article whole (its passages, postings and counts), and the vocabulary exactly its passages' words."""
+    reader = PostgresStore(database_url)
+    with psycopg.connect(database_url) as db:
+        broken = db.execute(
+            "SELECT count(*) FROM articles a WHERE passage_count != (SELECT count(*) FROM passages p WHERE p.article_id = a.id)"
+            " OR passage_count = 0 OR term_count != (SELECT coalesce(sum(term_count), 0) FROM passages p WHERE p.article_id = a.id)"
+        ).fetchone()[0]
+        assert broken == 0, "an article without all its passages: a half-written add"
+        unindexed = db.execute(
+            "SELECT count(*) FROM passages p WHERE NOT EXISTS (SELECT 1 FROM postings o WHERE o.passage_id = p.id)"
+        ).fetchone()[0]
+        assert unindexed == 0, "a passage without its keyword postings"
+    counts: Counter[str] = Counter()
+    for passage in reader.passages(range(1, 100_000)).values():
+        counts.update(set(words(f"{passage.article.title}\n{passage.text}")))
+    assert dict(reader.vocabulary()) == dict(counts)
+    articles = reader.stats()["articles"]
+    reader.close()
+    return articles
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path):
+    """(DATABASE_URL or None, committed articles so far, check the index and count its articles)"""
+    if request.param == "sqlite":
+        index_dir = tmp_path / "index"
+        return None, lambda: committed_generation(index_dir), lambda: assert_consistent(index_dir)
+    url = request.getfixturevalue("database_url")
+    return url, lambda: committed_batches(url), lambda: assert_consistent_in_postgres(url)
+
+
 @pytest.mark.parametrize("commits", [2, 6])
-def test_sigkill_during_add_leaves_a_consistent_index_and_rerun_completes(tmp_path, commits):
+def test_sigkill_during_add_leaves_a_consistent_index_and_rerun_completes(tmp_path, commits, backend):
+    database_url, progress, check = backend
     corpus = synthetic_corpus(tmp_path / "corpus.jsonl", articles=120)
     index_dir = tmp_path / "index"
-    kill_after_commits(start_add(corpus, index_dir), index_dir, commits)
-    partial = assert_consistent(index_dir)
+    kill_after_commits(start_add(corpus, index_dir, database_url), progress, commits)
+    partial = check()
     assert 0 < partial < 120
 
-    finished = start_add(corpus, index_dir)
+    finished = start_add(corpus, index_dir, database_url)
     out, err = finished.communicate(timeout=300)
     assert finished.returncode == 0, err.decode()
     report = json.loads(out)
     assert (report["added"], report["unchanged"], report["failed"]) == (120 - partial, partial, [])
-    assert assert_consistent(index_dir) == 120
+    assert check() == 120

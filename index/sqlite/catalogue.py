@@ -11,7 +11,7 @@ from datetime import date
 import faiss
 import numpy as np
 
-from index.types import DatePrior, Filters, day_number, iso_day
+from index.types import Filters, day_number, iso_day
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,6 @@ class Catalogue:
         bits[self.passage_ids[allowed]] = True
         bitmap = np.packbits(bits, bitorder="little")
         return faiss.IDSelectorBitmap(size, faiss.swig_ptr(bitmap)), bitmap
-
-    def prior_factors(self, passage_ids: np.ndarray, prior: DatePrior) -> np.ndarray:
-        positions = np.searchsorted(self.passage_ids, passage_ids)
-        return np.array([prior.factor(self.day(position)) for position in positions], dtype=np.float32)
 
     def day(self, position: int) -> date | None:
         number = int(self.days[position])

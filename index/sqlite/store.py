@@ -15,6 +15,7 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
+from index.ranking import pool_size, reranked
 from index.sqlite import vectors
 from index.sqlite.catalogue import Catalogue
 from index.sqlite.database import (
@@ -36,7 +37,6 @@ from index.types import DatePrior, Filters, Hit, Passage, StoredArticle
 from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
 
 LOCK_NAME = "write.lock"
-PRIOR_POOL = 4  # with a date prior, a search re-ranks this many times the passages it returns
 
 
 @dataclass
@@ -141,7 +141,7 @@ class SQLiteStore:
                 return []
             selector, bitmap = catalogue.selector(allowed)
             params = faiss.SearchParameters(sel=selector)
-        pool = min(index.ntotal, k * PRIOR_POOL if prior else k)
+        pool = min(index.ntotal, pool_size(k, prior))
         scores, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), pool, params=params)
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
         return _ranked(found, k, catalogue, prior)
@@ -156,7 +156,7 @@ class SQLiteStore:
         allowed = catalogue.allowed(filters) if filters else None
         if allowed is not None and not allowed.any():
             return []
-        found = keywords.search(query, k * PRIOR_POOL if prior else k, allowed)
+        found = keywords.search(query, pool_size(k, prior), allowed)
         return _ranked(found, k, catalogue, prior)
 
     def vocabulary(self) -> Mapping[str, int]:
@@ -308,18 +308,12 @@ class SQLiteStore:
 
 def _ranked(found: list[tuple[int, float]], k: int, catalogue: Catalogue, prior: DatePrior | None) -> list[Hit]:
     """The hits, re-ranked by score × the prior's factor when there is a prior, best `k` first."""
-    if not found:
-        return []
-    ids = np.array([passage_id for passage_id, _ in found], dtype=np.int64)
-    scores = np.array([score for _, score in found], dtype=np.float32)
-    if prior:
-        scores = scores * catalogue.prior_factors(ids, prior)
-    order = np.argsort(-scores, kind="stable")[:k]
-    positions = np.searchsorted(catalogue.passage_ids, ids[order])
-    return [
-        Hit(int(ids[i]), str(catalogue.article_ids[p]), float(scores[i]), catalogue.day(p))
-        for i, p in zip(order, positions, strict=True)
+    positions = [catalogue.position(passage_id) for passage_id, _ in found]
+    hits = [
+        Hit(passage_id, str(catalogue.article_ids[p]), score, catalogue.day(p))
+        for (passage_id, score), p in zip(found, positions, strict=True)
     ]
+    return reranked(hits, k, prior)
 
 
 def _conditions(filters: Filters) -> tuple[str, list]:

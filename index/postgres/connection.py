@@ -1,0 +1,98 @@
+"""Connecting to PostgreSQL: URLs with the password redacted (what every message shows), connections and pools
+that fail with one clear line, and the advisory locks that let processes on several machines take turns."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from newsbot.errors import StoreError
+
+# Advisory lock keys (64-bit, per database): one per thing processes must do one at a time.
+INDEX_WRITER_LOCK = 0x6E657773_00000001
+INDEX_MIGRATION_LOCK = 0x6E657773_00000002
+STATE_MIGRATION_LOCK = 0x6E657773_00000003
+LOCK_POLL_SECONDS = 0.05
+POOL_SIZE = 8  # connections a process keeps at most: the bot's threads searching and answering at once
+POOL_TIMEOUT = 30.0  # seconds to wait for a free connection before failing
+POOL_IDLE_SECONDS = 300.0  # an unused connection is closed after this long
+
+
+def redacted(url: str) -> str:
+    """The URL with any password (in the address or as a `password=` parameter) replaced by ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        credentials, host = netloc.rsplit("@", 1)
+        user, has_password, password = credentials.partition(":")
+        netloc = f"{user}:***@{host}" if has_password and password else f"{user}@{host}"
+    query = urlencode(
+        [(key, "***" if key == "password" else value) for key, value in parse_qsl(parts.query, keep_blank_values=True)],
+        safe="/",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def secret_free(message: str, url: str) -> str:
+    """`message` with the URL's password taken out, should a driver's error repeat it."""
+    password = urlsplit(url).password or dict(parse_qsl(urlsplit(url).query)).get("password")
+    return message.replace(password, "***") if password else message
+
+
+def unreachable(url: str, error: Exception) -> StoreError:
+    reason = secret_free(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__, url)
+    return StoreError(
+        f"can't use the database at {redacted(url)} ({reason}); check DATABASE_URL and that the server is up"
+    )
+
+
+def connect(url: str, **options) -> psycopg.Connection:
+    try:
+        return psycopg.connect(url, connect_timeout=10, **options)
+    except psycopg.Error as error:
+        raise unreachable(url, error) from None
+
+
+def pool(url: str, name: str, configure: Callable[[psycopg.Connection], None] | None = None) -> ConnectionPool:
+    """A pool of connections: opened when needed, closed after a while unused, checked before each use (so a
+    restarted server is survived)."""
+    return ConnectionPool(
+        url,
+        min_size=0,
+        max_size=POOL_SIZE,
+        max_idle=POOL_IDLE_SECONDS,
+        num_workers=1,
+        timeout=POOL_TIMEOUT,
+        name=name,
+        kwargs={"connect_timeout": 10},
+        configure=configure,
+        check=ConnectionPool.check_connection,
+        open=True,
+    )
+
+
+def try_lock(connection: psycopg.Connection, key: int, wait: float) -> bool:
+    """Takes the session-level advisory lock `key`, waiting up to `wait` seconds; False when it stayed taken."""
+    deadline = time.monotonic() + wait
+    while True:
+        if connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(LOCK_POLL_SECONDS)
+
+
+@contextmanager
+def locked(url: str, key: int) -> Iterator[None]:
+    """Holds the advisory lock `key` (waiting as long as it takes) on a connection of its own."""
+    with connect(url, autocommit=True) as connection:
+        connection.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))

@@ -1,0 +1,78 @@
+"""Copying an embedded index (SQLite + FAISS) into PostgreSQL as it is: articles, passages and their vectors
+(nothing is embedded again), when each article was added and its added mark. One transaction: a copy that is
+interrupted leaves the target as it was."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from index.postgres.store import PostgresStore
+from index.sqlite.database import connect, get_meta
+from index.types import ArticleWrite, PassageWrite
+from newsbot.errors import StoreError
+
+LOCK_WAIT_SECONDS = 60.0
+
+
+def copy_index(source: Path, target: PostgresStore) -> dict:
+    """Copies the index in the folder `source` into the empty `target`. Returns {"articles", "passages",
+    "skipped"}: skipped when the target already holds exactly these articles (a copy run before)."""
+    db = connect(source)
+    try:
+        model, dimension = get_meta(db, "model"), get_meta(db, "dimension")
+        held = dict(db.execute("SELECT id, content_hash FROM articles").fetchall())
+        passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        if _already_copied(held, target):
+            return {"articles": len(held), "passages": passages, "skipped": True}
+        with target.writer(wait=LOCK_WAIT_SECONDS) as writer:
+            if model and dimension:
+                writer.set_model(model, int(dimension))
+            failed = writer.copy(_articles(db, int(dimension or 0)))
+        if failed:
+            raise StoreError(f"article {failed[0][0]} {failed[0][1]}; nothing was copied")
+        return {"articles": len(held), "passages": passages, "skipped": False}
+    finally:
+        db.close()
+
+
+def _already_copied(held: dict[str, str], target: PostgresStore) -> bool:
+    count = target.stats()["articles"]
+    if count == 0:
+        return False
+    if count == len(held) and all(target.content_hash(article_id) == digest for article_id, digest in held.items()):
+        return True
+    raise StoreError(
+        f"the index at {target.location} already holds {count} articles, not the ones in this index; "
+        "`index migrate` copies into an empty database only: use a new database, or empty this one first"
+    )
+
+
+def _articles(db, dimension: int) -> Iterator[tuple[ArticleWrite, str, int]]:
+    rows = db.execute(
+        "SELECT id, identity, title, source, url, published, content_hash, text, extra, added_at, added_seq"
+        " FROM articles ORDER BY added_seq, id"
+    )
+    for row in rows:
+        passages = [
+            PassageWrite(start, end, np.frombuffer(vector, dtype=np.float32).reshape(dimension))
+            for start, end, vector in db.execute(
+                'SELECT start, "end", vector FROM passages WHERE article_id = ? ORDER BY ordinal', (row["id"],)
+            )
+        ]
+        article = ArticleWrite(
+            id=row["id"],
+            identity=row["identity"],
+            title=row["title"],
+            source=row["source"],
+            url=row["url"],
+            published=row["published"],
+            content_hash=row["content_hash"],
+            text=row["text"],
+            extra=json.loads(row["extra"]),
+            passages=passages,
+        )
+        yield article, row["added_at"], row["added_seq"]

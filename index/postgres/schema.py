@@ -1,0 +1,107 @@
+"""The index's tables in PostgreSQL: versioned migrations (index/postgres/migrations/NNN_name.sql, applied in
+order under an advisory lock and recorded in `index_schema_version`), the model and dimension, the filters as
+SQL, and rows as the index's types."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import psycopg
+
+from index.postgres.connection import INDEX_MIGRATION_LOCK
+from index.types import Filters, Passage, StoredArticle
+
+ARTICLE_COLUMNS = "a.id, a.title, a.source, a.url, a.published, a.added_at, a.content_hash, a.extra"
+PASSAGE_COLUMNS = 'p.id AS passage_id, p.ordinal, p.start, p."end", substr(a.text, p.start + 1, p."end" - p.start)'
+HNSW_INDEX = "passages_embedding"
+
+
+def migrations() -> list[tuple[int, str]]:
+    folder = resources.files("index.postgres").joinpath("migrations")
+    files = [item for item in folder.iterdir() if item.name.endswith(".sql")]
+    return sorted((int(item.name.split("_")[0]), item.read_text()) for item in files)
+
+
+def schema_version(connection: psycopg.Connection) -> int | None:
+    """The newest migration applied; None when the database holds no index."""
+    if connection.execute("SELECT to_regclass('index_schema_version')").fetchone()[0] is None:
+        return None
+    return connection.execute("SELECT coalesce(max(version), 0) FROM index_schema_version").fetchone()[0]
+
+
+def migrate(connection: psycopg.Connection) -> None:
+    """Applies the migrations the database has not had, in one transaction; concurrent migrators take turns."""
+    with connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(%s)", (INDEX_MIGRATION_LOCK,))
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS index_schema_version"
+            " (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        current = schema_version(connection) or 0
+        for version, script in migrations():
+            if version > current:
+                connection.execute(script)
+                connection.execute("INSERT INTO index_schema_version (version) VALUES (%s)", (version,))
+
+
+def get_meta(connection: psycopg.Connection, key: str) -> str | None:
+    row = connection.execute("SELECT value FROM index_meta WHERE key = %s", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(connection: psycopg.Connection, key: str, value: object) -> None:
+    connection.execute(
+        "INSERT INTO index_meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, str(value)),
+    )
+
+
+def model(connection: psycopg.Connection) -> tuple[str, int] | None:
+    rows = dict(connection.execute("SELECT key, value FROM index_meta WHERE key IN ('model', 'dimension')").fetchall())
+    return (rows["model"], int(rows["dimension"])) if rows.get("model") and rows.get("dimension") else None
+
+
+def set_dimension(connection: psycopg.Connection, dimension: int) -> None:
+    """Gives `passages.embedding` the type vector(dimension) and an HNSW index (cosine) on it. Changing the
+    dimension takes an exclusive lock on the passages, so only a rebuild with a new model does it, and only
+    after deleting them."""
+    current = connection.execute(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = 'passages'::regclass AND attname = 'embedding'"
+    ).fetchone()[0]
+    if current != f"vector({dimension})":
+        connection.execute(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
+        connection.execute(f"ALTER TABLE passages ALTER COLUMN embedding TYPE vector({int(dimension)})")
+    connection.execute(f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON passages USING hnsw (embedding vector_cosine_ops)")
+
+
+def conditions(filters: Filters | None, table: str) -> tuple[str, list]:
+    """`filters` as an SQL condition on the filter columns of `table` (an alias of articles or passages)."""
+    clauses, values = ["TRUE"], []
+    filters = filters or Filters()
+    if filters.sources:
+        clauses.append(f"{table}.source_key = ANY(%s)")
+        values.append([source.lower() for source in filters.sources])
+    if filters.published_from:
+        clauses.append(f"{table}.published_day >= %s")
+        values.append(filters.published_from)
+    if filters.published_to:
+        clauses.append(f"{table}.published_day <= %s")
+        values.append(filters.published_to)
+    if filters.until:
+        clauses.append(f"{table}.day <= %s")
+        values.append(filters.until)
+    if filters.added_after is not None:
+        clauses.append(f"{table}.added_seq > %s")
+        values.append(filters.added_after)
+    return " AND ".join(clauses), values
+
+
+def article_from_row(row: tuple) -> StoredArticle:
+    article_id, title, source, url, published, added_at, content_hash, extra = row
+    return StoredArticle(article_id, title, source, url, published, added_at, content_hash, extra)
+
+
+def passage_from_row(row: tuple) -> Passage:
+    passage_id, ordinal, start, end, text = row[:5]
+    return Passage(passage_id, article_from_row(row[5:]), ordinal, start, end, text)

@@ -1,0 +1,291 @@
+"""The server store: PostgreSQL + pgvector, for several processes on several machines. Every read is one
+transaction on a pooled connection; the one writer holds an advisory lock on a connection of its own.
+
+Dense search uses the HNSW index when enough passages pass the filters for it to fill the results, else an
+exact scan of the passages that pass them: pgvector 0.6 (what pgserver ships) has no iterative index scans, so
+an HNSW scan with a selective filter would return too few rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+
+from index.postgres import schema
+from index.postgres.connection import INDEX_WRITER_LOCK, connect, pool, redacted, try_lock, unreachable
+from index.postgres.keywords import bm25_sql, query_terms
+from index.postgres.schema import ARTICLE_COLUMNS, PASSAGE_COLUMNS, conditions
+from index.postgres.writer import PostgresWriter
+from index.ranking import pool_size, reranked
+from index.types import DatePrior, Filters, Hit, Passage, StoredArticle
+from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
+
+EXACT_BELOW = 20_000  # passages: scanning this many exactly takes a few milliseconds, and is never approximate
+HNSW_MAX_EF = 1000  # pgvector's largest hnsw.ef_search
+HNSW_MARGIN = 2  # the HNSW scan is used when it should find this many times the rows asked for
+
+
+def _configure(connection: psycopg.Connection) -> None:
+    register_vector(connection)
+    connection.commit()
+
+
+class PostgresStore:
+    exact_below = EXACT_BELOW
+
+    def __init__(self, location: str, expected_model: str | None = None, create: bool = False):
+        self.url = location
+        self.location = redacted(location)
+        self.expected_model = expected_model
+        with connect(location, autocommit=True) as connection:
+            if create:
+                schema.migrate(connection)
+            elif schema.schema_version(connection) is None:
+                raise StoreError(f"no index at {self.location}: add articles first with `newsbot index add PATH|URL`")
+        try:
+            self._pool = pool(location, "newsbot-index", _configure)
+        except psycopg.Error as error:
+            raise unreachable(location, error) from None
+
+    def close(self) -> None:
+        self._pool.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection in a transaction: one consistent view of the index."""
+        try:
+            with self._pool.connection() as connection:
+                yield connection
+        except psycopg.OperationalError as error:
+            raise unreachable(self.url, error) from None
+
+    def model(self) -> tuple[str, int] | None:
+        with self._read() as db:
+            return schema.model(db)
+
+    def _check_model(self, db: psycopg.Connection) -> None:
+        recorded = schema.get_meta(db, "model")
+        if self.expected_model and recorded and recorded != self.expected_model:
+            raise ModelMismatchError(
+                f"the index at {self.location} was built with the model '{recorded}', but EMBEDDING_MODEL is "
+                f"'{self.expected_model}'; run `newsbot index rebuild` to re-embed every article with it"
+            )
+
+    # -- search ----------------------------------------------------------------------------------
+
+    def dense_search(
+        self, vector: np.ndarray, k: int, filters: Filters | None = None, prior: DatePrior | None = None
+    ) -> list[Hit]:
+        if k <= 0:
+            return []
+        wanted = pool_size(k, prior)
+        where, values = conditions(filters, "p")
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        with self._read() as db:
+            self._check_model(db)
+            total, _, matching = self._counts(db, filters)
+            wanted = min(wanted, matching)
+            if wanted == 0:
+                return []
+            sql = (
+                "SELECT p.id, p.article_id, p.day, 1 - (p.embedding <=> %s) FROM passages p"
+                f" WHERE {where} ORDER BY p.embedding <=> %s LIMIT %s"
+            )
+            params = [query, *values, query, wanted]
+            ef = self._hnsw_ef(total, matching, wanted)
+            rows = []
+            if ef:
+                db.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef),))
+                rows = db.execute(sql, params).fetchall()
+            if len(rows) < wanted:  # exact: no HNSW, or it came back short
+                db.execute("SET LOCAL enable_indexscan = off")
+                rows = db.execute(sql, params).fetchall()
+        return reranked([Hit(row[0], row[1], float(row[3]), row[2]) for row in rows], k, prior)
+
+    def _hnsw_ef(self, total: int, matching: int, wanted: int) -> int | None:
+        """The HNSW scan's breadth (hnsw.ef_search) when it should find `wanted` rows among the `matching`
+        passages of `total`; None when an exact scan is the better plan."""
+        ef = min(HNSW_MAX_EF, max(40, HNSW_MARGIN * wanted))
+        if matching < self.exact_below or ef * matching / total < HNSW_MARGIN * wanted:
+            return None
+        return ef
+
+    def _counts(self, db: psycopg.Connection, filters: Filters | None) -> tuple[int, int, int]:
+        """(passages, their terms, passages passing `filters`), from the per-article counts."""
+        where, values = conditions(filters, "a")
+        row = db.execute(
+            "SELECT coalesce(sum(passage_count), 0), coalesce(sum(term_count), 0),"
+            f" coalesce(sum(passage_count) FILTER (WHERE {where}), 0) FROM articles a",
+            values,
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def keyword_search(
+        self, query: str, k: int, filters: Filters | None = None, prior: DatePrior | None = None
+    ) -> list[Hit]:
+        terms, repeats = query_terms(query)
+        if k <= 0 or not terms:
+            return []
+        where, values = conditions(filters, "p")
+        with self._read() as db:
+            self._check_model(db)
+            total, term_total, matching = self._counts(db, filters)
+            if matching == 0:
+                return []
+            average_length = term_total / total if term_total else 1.0
+            rows = db.execute(
+                bm25_sql(where if filters else None),
+                [terms, repeats, total, average_length, *values, pool_size(k, prior)],
+            ).fetchall()
+        return reranked([Hit(row[0], row[1], float(row[3]), row[2]) for row in rows], k, prior)
+
+    def vocabulary(self) -> Mapping[str, int]:
+        with self._read() as db:
+            self._check_model(db)
+            return dict(db.execute("SELECT word, passages FROM words").fetchall())
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT {PASSAGE_COLUMNS}, {ARTICLE_COLUMNS} FROM passages p JOIN articles a ON a.id = p.article_id"
+                " WHERE p.id = ANY(%s)",
+                (list(ids),),
+            ).fetchall()
+        return {row[0]: schema.passage_from_row(row) for row in rows}
+
+    def lead_passages(self, article_ids: Sequence[str], per_article: int) -> dict[str, list[Passage]]:
+        leads: dict[str, list[Passage]] = {article_id: [] for article_id in article_ids}
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT {PASSAGE_COLUMNS}, {ARTICLE_COLUMNS} FROM passages p JOIN articles a ON a.id = p.article_id"
+                " WHERE p.article_id = ANY(%s) AND p.ordinal < %s ORDER BY p.article_id, p.ordinal",
+                (list(leads), per_article),
+            ).fetchall()
+        for row in rows:
+            passage = schema.passage_from_row(row)
+            leads[passage.article.id].append(passage)
+        return leads
+
+    def article_vectors(self, article_ids: Sequence[str]) -> np.ndarray:
+        rows_of = {article_id: row for row, article_id in enumerate(article_ids)}
+        model = self.model()
+        means = np.zeros((len(rows_of), model[1] if model else 0), dtype=np.float32)
+        with self._read() as db:
+            for article_id, mean in db.execute(
+                "SELECT article_id, avg(embedding) FROM passages WHERE article_id = ANY(%s) GROUP BY article_id",
+                (list(rows_of),),
+            ):
+                means[rows_of[article_id]] = mean.to_numpy()
+        return means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+
+    def articles(self, limit: int | None = None, filters: Filters | None = None) -> list[StoredArticle]:
+        where, values = conditions(filters, "a")
+        with self._read() as db:
+            rows = db.execute(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles a WHERE {where} ORDER BY a.day DESC, a.added_seq DESC LIMIT %s",
+                [*values, limit],
+            ).fetchall()
+        return [schema.article_from_row(row) for row in rows]
+
+    def find(self, article_id: str, identity: str | None = None) -> StoredArticle | None:
+        with self._read() as db:
+            row = db.execute(
+                f"SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.id = %s OR a.identity = %s", (article_id, identity)
+            ).fetchone()
+        return schema.article_from_row(row) if row else None
+
+    def content_hash(self, article_id: str) -> str | None:
+        with self._read() as db:
+            row = db.execute("SELECT content_hash FROM articles WHERE id = %s", (article_id,)).fetchone()
+        return row[0] if row else None
+
+    def duplicate_of(self, content_hash: str, article_id: str) -> str | None:
+        with self._read() as db:
+            row = db.execute(
+                "SELECT id FROM articles WHERE content_hash = %s AND id != %s LIMIT 1", (content_hash, article_id)
+            ).fetchone()
+        return row[0] if row else None
+
+    def texts(self) -> Iterator[tuple[str, str, str]]:
+        with self._read() as db, db.cursor(name="newsbot_texts") as cursor:
+            cursor.itersize = 64
+            yield from cursor.execute("SELECT id, title, text FROM articles ORDER BY id")
+
+    def mark(self) -> int:
+        with self._read() as db:
+            return int(db.execute("SELECT coalesce(max(added_seq), 0) FROM articles").fetchone()[0])
+
+    def stats(self) -> dict:
+        with self._read() as db:
+            articles, passages, newest, size = db.execute(
+                "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages),"
+                " (SELECT max(published) FROM articles),"
+                " pg_total_relation_size('articles') + pg_total_relation_size('passages')"
+                " + pg_total_relation_size('postings') + pg_total_relation_size('words')"
+            ).fetchone()
+            model = schema.model(db)
+        return {
+            "articles": articles,
+            "passages": passages,
+            "model": model[0] if model else None,
+            "dimension": model[1] if model else None,
+            "bytes": int(size or 0),
+            "newest_published": newest,
+        }
+
+    # -- checking and backing up ------------------------------------------------------------------
+
+    def check(self) -> list[str]:
+        """The schema version, a model recorded when there are passages, vector dimensions and passages whose
+        articles are gone (PostgreSQL checks its own pages; `amcheck` goes further)."""
+        with self._read() as db:
+            problems = []
+            version, latest = schema.schema_version(db) or 0, schema.migrations()[-1][0]
+            if version != latest:
+                problems.append(f"{self.location}: index schema version {version}, this newsbot writes {latest}")
+            passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
+            model = schema.model(db)
+            if model is None:
+                if passages:
+                    problems.append(f"{self.location}: no embedding model is recorded; run `newsbot index rebuild`")
+                return problems
+            wrong = db.execute(
+                "SELECT count(*) FROM passages WHERE vector_dims(embedding) != %s", (model[1],)
+            ).fetchone()[0]
+            if wrong:
+                problems.append(
+                    f"{self.location}: {wrong} passage vectors are not of dimension {model[1]}; "
+                    "run `newsbot index rebuild`"
+                )
+            orphans = db.execute(
+                "SELECT count(*) FROM passages p WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = p.article_id)"
+            ).fetchone()[0]
+            if orphans:
+                problems.append(f"{self.location}: {orphans} passages belong to no article")
+        return problems
+
+    def backup(self, path: str) -> str:
+        raise StoreError(
+            f"the index is in PostgreSQL ({self.location}): back it up with the database's own tools, e.g. "
+            "`pg_dump --format=custom --file=newsbot.dump DBNAME`, or your provider's snapshots"
+        )
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self, wait: float = 0.0) -> Iterator[PostgresWriter]:
+        with connect(self.url) as connection:
+            connection.autocommit = True
+            if not try_lock(connection, INDEX_WRITER_LOCK, wait):
+                raise IndexBusyError(
+                    f"index is busy: another newsbot process is writing to {self.location}; "
+                    "try again when it has finished"
+                )
+            connection.autocommit = False
+            _configure(connection)
+            yield PostgresWriter(connection)

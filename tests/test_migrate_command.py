@@ -1,0 +1,95 @@
+"""`newsbot index migrate`: the embedded index and bot state copied into PostgreSQL, vectors and ids included,
+with DATABASE_URL from the environment only and its password in no message."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from index.store import open_store
+from index.types import Filters
+from state.conversations import Conversations
+from state.database import open_database
+from state.schedules import Schedules
+from tests.helpers import wire
+from tests.postgres_server import PASSWORD
+
+QUESTION = "who denied the deployment?"
+
+
+def migrate(settings, database_url: str | None, *options: str) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "INDEX_DIR": str(settings.index_dir),
+        "BOT_STATE_PATH": str(settings.bot_state_path),
+        "DATABASE_URL": database_url or "",
+    }
+    command = [sys.executable, "-m", "newsbot.cli", "index", "migrate", *options]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_migrate_copies_the_index_and_the_state_and_a_second_run_changes_nothing(sample_index, copy_of, database_url):
+    settings = copy_of(sample_index)
+    wiring = wire(settings)
+    answer = wiring.answers.answer(QUESTION)
+    token = wiring.conversations.remember(-100123, 7, answer)
+    wiring.conversations.shown(token, -100123, 555)
+    schedule = wiring.schedules.add(-100123, "Desk", "daily", "08:00", "", 7)
+    wiring.schedules.mark(schedule.id, wiring.store.mark())
+
+    first = migrate(settings, database_url, "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["index"] == {"articles": 1, "passages": sample_index_passages(settings), "skipped": False}
+    assert report["state"]["answers"] == 1 and report["state"]["schedules"] == 1
+    assert PASSWORD not in first.stdout + first.stderr
+
+    postgres = open_store(database_url, wiring.embedder.model_id)
+    sqlite = wiring.store
+    vector = wiring.embedder.embed([QUESTION])[0]
+    assert [(h.article_id, round(h.score, 4)) for h in postgres.dense_search(vector, 5)] == [
+        (h.article_id, round(h.score, 4)) for h in sqlite.dense_search(vector, 5)
+    ]
+    assert postgres.articles()[0] == sqlite.articles()[0]  # when it was added included
+    assert postgres.mark() == sqlite.mark() and postgres.articles(filters=Filters(added_after=sqlite.mark())) == []
+    postgres.close()
+
+    again = migrate(settings, database_url)
+    assert again.returncode == 0, again.stderr
+    assert "copied before" in again.stdout and PASSWORD not in again.stdout
+
+    state = open_database(database_url)
+    assert Conversations(state).button_answer(token, -100123, 555)[1] == answer.text
+    assert Schedules(state).get(schedule.id).last_mark == sqlite.mark()
+    assert Schedules(state).add(-100123, "Desk", "monday", "09:00", "", 7).id == schedule.id + 1  # ids go on
+    state.close()
+    diverged = migrate(settings, database_url)
+    assert diverged.returncode == 1 and "bot state" in diverged.stderr and "already holds other rows" in diverged.stderr
+
+
+def test_migrate_refuses_a_database_holding_another_index(sample_index, copy_of, database_url, tmp_path):
+    settings = copy_of(sample_index)
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"title": "Ferry strike ends", "text": "The ferry strike ended on Friday."}) + "\n")
+    wire(settings.model_copy(update={"database_url": database_url})).indexer.add(
+        wire(settings).read_sources([str(other)])
+    )
+    refused = migrate(settings, database_url)
+    assert refused.returncode != 0
+    assert "already holds 1 articles" in refused.stderr and "empty database" in refused.stderr
+    assert PASSWORD not in refused.stderr + refused.stdout
+
+
+def test_migrate_needs_database_url_from_the_environment(sample_index, copy_of):
+    refused = migrate(copy_of(sample_index), None)
+    assert refused.returncode != 0 and "DATABASE_URL is not set" in refused.stderr
+
+
+def sample_index_passages(settings) -> int:
+    store = open_store(str(settings.index_dir))
+    try:
+        return store.stats()["passages"]
+    finally:
+        store.close()
