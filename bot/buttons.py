@@ -1,5 +1,5 @@
 """The buttons under answers: Sources shows the cited passages; 👍 / 👎 are stored as feedback. A button works
-only on the message it was sent with (its chat and message id), with the answer's unguessable token; any other
+only in the chat of its answer, on the message that carries it, with the answer's unguessable token; any other
 data, forged or malformed, gets "this button has expired"."""
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     conversations = services(context).wiring.conversations
     stored = None
     if button is not None and message is not None:  # messages sent via inline mode carry no answer buttons of ours
-        stored = await asyncio.to_thread(conversations.button_answer, button.token, message.chat.id, message.message_id)
+        # Telegram's own copy of the message shows its buttons: when it has this one, the message carries it
+        # (even before the bot has recorded which message it was); an old message shows none: its id must match.
+        message_id = None if _carries(message, query.data) else message.message_id
+        stored = await asyncio.to_thread(conversations.button_answer, button.token, message.chat.id, message_id)
     if stored is None:
         await query.answer(EXPIRED, show_alert=True)
         return
@@ -39,3 +42,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         await asyncio.to_thread(conversations.record_feedback, answer_id, query.from_user.id, button.vote)
         await query.answer(THANKS[button.vote])
+
+
+def _carries(message, data: str) -> bool:
+    keyboard = getattr(message, "reply_markup", None)
+    return keyboard is not None and any(
+        button.callback_data == data for row in keyboard.inline_keyboard for button in row
+    )

@@ -65,13 +65,15 @@ class Conversations:
                 "UPDATE answers SET message_id = ? WHERE token = ? AND chat_id = ?", (message_id, token, chat_id)
             )
 
-    def button_answer(self, token: str, chat_id: int, message_id: int) -> tuple[int, str, list[Citation]] | None:
-        """(id, text, citations) of the answer whose buttons are `token` on that message of that chat; None for
-        any other token, chat or message (a forged or expired button)."""
+    def button_answer(self, token: str, chat_id: int, message_id: int | None) -> tuple[int, str, list[Citation]] | None:
+        """(id, text, citations) of the answer whose buttons are `token` in that chat (and on that message, when
+        given); None for any other token, chat or message (a forged or expired button)."""
+        on_message, values = (
+            ("", (token, chat_id)) if message_id is None else (" AND message_id = ?", (token, chat_id, message_id))
+        )
         with self.database.transaction() as cursor:
             row = cursor.execute(
-                "SELECT id, answer, citations FROM answers WHERE token = ? AND chat_id = ? AND message_id = ?",
-                (token, chat_id, message_id),
+                f"SELECT id, answer, citations FROM answers WHERE token = ? AND chat_id = ?{on_message}", values
             ).fetchone()
         if row is None:
             return None

@@ -37,7 +37,7 @@ class Uploads:
         with self.database.transaction() as cursor:
             row = cursor.execute(
                 f"SELECT {COLUMNS} FROM uploads WHERE admin_id = ? AND file_name = ? AND replaced_by IS NULL"
-                " ORDER BY at DESC, rowid DESC LIMIT 1",
+                " ORDER BY at DESC, id DESC LIMIT 1",
                 (admin_id, file_name),
             ).fetchone()
         return _upload(row) if row else None

@@ -2,7 +2,7 @@
 -- article_key: the identity its articles are indexed under (kept when a later file replaces it on purpose);
 -- articles: the ids of its articles (JSON), so that a replacement removes the ones it no longer has.
 CREATE TABLE uploads (
-    file_unique_id TEXT PRIMARY KEY, admin_id BIGINT NOT NULL, file_name TEXT NOT NULL, path TEXT NOT NULL,
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, file_unique_id TEXT NOT NULL UNIQUE, admin_id BIGINT NOT NULL, file_name TEXT NOT NULL, path TEXT NOT NULL,
     article_key TEXT NOT NULL, articles TEXT NOT NULL DEFAULT '[]', replaced_by TEXT, at TEXT NOT NULL
 );
 CREATE INDEX uploads_by_name ON uploads(admin_id, file_name);
