@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 
 from answers import timeframes
 from answers.answerer import Answerer
 from answers.citations import renumber
+from answers.date_prior import DatePrior
 from answers.evidence import Evidence, QuestionTerms, gather
 from answers.recency import freshness_note, newest_coverage, whats_new_topic
-from answers.retrieve import Retriever
+from answers.retrieve import RankedArticle, Retriever
 from answers.timeframes import Timeframe
 from answers.types import Answer, Citation, Turn
 from index.types import Filters
@@ -53,7 +55,8 @@ class AbstentionRule:
 class AnswerService:
     """Retrieves passages, decides whether they answer the question, and has the answerer write the answer
     (quoting the passages instead when it writes nothing usable). Time words in a question ("since Monday")
-    are read relative to `clock()` in `time_zone`."""
+    are read relative to `clock()` in `time_zone`; with `cutoff` (a clock set by hand: `--now`), articles
+    published after its day don't exist."""
 
     def __init__(
         self,
@@ -65,6 +68,7 @@ class AnswerService:
         time_zone: tzinfo = UTC,
         stale_after_days: int = 0,
         clock: Callable[[], datetime] = utc_now,
+        cutoff: bool = False,
     ):
         self.retriever = retriever
         self.answerer = answerer
@@ -74,6 +78,13 @@ class AnswerService:
         self.time_zone = time_zone
         self.stale_after_days = stale_after_days  # answers whose newest source is older get a note; 0: never
         self.clock = clock
+        self.cutoff = cutoff
+
+    def at(self, now: datetime) -> AnswerService:
+        """This service with its clock stopped at `now`, articles published later hidden."""
+        stopped = copy.copy(self)
+        stopped.clock, stopped.cutoff = (lambda: now), True
+        return stopped
 
     def warm_up(self) -> None:
         """Load the model and the keyword index now rather than on the first question."""
@@ -134,18 +145,41 @@ class AnswerService:
         timeframe, rest = timeframes.parse(question, self.today())
         topic = whats_new_topic(question) if timeframe is None else None
         if topic:
-            return topic, newest_coverage(self.retriever, topic, self.rule.min_coverage)
-        return rest, timeframe
+            return topic, newest_coverage(self.retriever, topic, self.rule.min_coverage, self.limited(None))
+        return (question if timeframe and timeframe.named else rest), timeframe
 
     def dated_evidence(
         self, question: str, history: Sequence[Turn], timeframe: Timeframe | None, filters: Filters | None
     ) -> tuple[Evidence, Timeframe | None]:
         """Evidence published within `timeframe` (else as `filters` say); when nothing from then answers, evidence
-        from any date, and the time frame that went unmatched."""
-        evidence = self.evidence(question, history, timeframe.filters() if timeframe else filters)
-        if timeframe and not self.rule.answers(evidence):
-            return self.evidence(question, history), timeframe
+        from any date, and the time frame that went unmatched. A named period is not a filter: its coverage is
+        preferred."""
+        prior = self.prior(timeframe)
+        if timeframe is None or timeframe.named:
+            return self.evidence(question, history, filters, prior), None
+        evidence = self.evidence(question, history, timeframe.filters(), prior)
+        if not self.rule.answers(evidence):
+            return self.evidence(question, history, prior=prior), timeframe
         return evidence, None
+
+    def search(self, question: str, articles: int, passages: int = 2) -> list[RankedArticle]:
+        """The articles an answer to `question` draws on, best first, each with its best passages: retrieved as
+        answers retrieve (time words, the clock's cutoff, the date prior)."""
+        asked, timeframe = self.timeframe(question)
+        _, unmatched = self.dated_evidence(asked, (), timeframe, None)
+        filters = timeframe.filters() if timeframe and not timeframe.named and unmatched is None else None
+        return self.retriever.articles(asked, articles, self.limited(filters), self.prior(timeframe), passages)
+
+    def limited(self, filters: Filters | None) -> Filters | None:
+        """`filters` and, with a cutoff, no article published after today."""
+        return replace(filters or Filters(), until=self.today()) if self.cutoff else filters
+
+    def prior(self, timeframe: Timeframe | None) -> DatePrior:
+        """Coverage of the named period, else recent coverage: up to today with a cutoff, else up to the newest
+        article found."""
+        if timeframe and timeframe.named:
+            return DatePrior(timeframe.start, timeframe.end)
+        return DatePrior(end=self.today() if self.cutoff else None)
 
     def note(self, citations: list[Citation], timeframe: Timeframe | None, unmatched: Timeframe | None) -> str:
         """How old the answer's information is, when that matters; "" otherwise."""
@@ -153,9 +187,16 @@ class AnswerService:
         stale_after = 0 if closed_period else self.stale_after_days  # "in October" asks for old news
         return freshness_note(citations, self.today(), stale_after, unmatched)
 
-    def evidence(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Evidence:
+    def evidence(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        prior: DatePrior | None = None,
+    ) -> Evidence:
         context = history[-1].question if history and is_follow_up(question) else ""
-        hits = self.retriever.search(f"{context} {question}".strip(), self.passages, filters)
+        query, limited = f"{context} {question}".strip(), self.limited(filters)
+        hits = self.retriever.search(query, self.passages, limited, prior=prior or self.prior(None))
         return gather(question, hits, QuestionTerms(question, context))
 
     def _abstain(self, question: str, started: float) -> Answer:

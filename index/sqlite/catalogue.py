@@ -1,5 +1,5 @@
-"""What filters and date priors need to know about every passage, as arrays held with each index generation:
-its article's date, outlet and added mark. Filtering is then a few vector operations, never a list of
+"""What filters and hits need to know about every passage, as arrays held with each index generation: its
+article, the article's date, outlet and added mark. Filtering is then a few vector operations, never a list of
 allowed passages fetched from SQLite."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import date
 import faiss
 import numpy as np
 
-from index.types import DatePrior, Filters, day_number, iso_day
+from index.types import Filters, day_number, iso_day
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,6 @@ class Catalogue:
         bitmap = np.packbits(bits, bitorder="little")
         return faiss.IDSelectorBitmap(size, faiss.swig_ptr(bitmap)), bitmap
 
-    def prior_factors(self, passage_ids: np.ndarray, prior: DatePrior) -> np.ndarray:
-        positions = np.searchsorted(self.passage_ids, passage_ids)
-        return np.array([prior.factor(self.day(position)) for position in positions], dtype=np.float32)
-
     def day(self, position: int) -> date | None:
         number = int(self.days[position])
         return date.fromordinal(number) if number > 0 else None
-
-    def position(self, passage_id: int) -> int:
-        return int(np.searchsorted(self.passage_ids, passage_id))

@@ -32,11 +32,10 @@ from index.sqlite.database import (
 )
 from index.sqlite.keywords import KeywordIndex
 from index.sqlite.writer import SQLiteWriter
-from index.types import DatePrior, Filters, Hit, Passage, StoredArticle
+from index.types import Filters, Hit, Passage, StoredArticle
 from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
 
 LOCK_NAME = "write.lock"
-PRIOR_POOL = 4  # with a date prior, a search re-ranks this many times the passages it returns
 
 
 @dataclass
@@ -127,9 +126,7 @@ class SQLiteStore:
 
     # -- search ----------------------------------------------------------------------------------
 
-    def dense_search(
-        self, vector: np.ndarray, k: int, filters: Filters | None = None, prior: DatePrior | None = None
-    ) -> list[Hit]:
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
         snapshot = self.snapshot()
         index, catalogue = snapshot.faiss, snapshot.catalogue
         if index.ntotal == 0 or k <= 0:
@@ -141,14 +138,13 @@ class SQLiteStore:
                 return []
             selector, bitmap = catalogue.selector(allowed)
             params = faiss.SearchParameters(sel=selector)
-        pool = min(index.ntotal, k * PRIOR_POOL if prior else k)
-        scores, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), pool, params=params)
+        scores, ids = index.search(
+            np.asarray(vector, dtype=np.float32).reshape(1, -1), min(index.ntotal, k), params=params
+        )
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        return _ranked(found, k, catalogue, prior)
+        return _hits(found, catalogue)
 
-    def keyword_search(
-        self, query: str, k: int, filters: Filters | None = None, prior: DatePrior | None = None
-    ) -> list[Hit]:
+    def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         snapshot = self.snapshot()
         if k <= 0:
             return []
@@ -156,8 +152,7 @@ class SQLiteStore:
         allowed = catalogue.allowed(filters) if filters else None
         if allowed is not None and not allowed.any():
             return []
-        found = keywords.search(query, k * PRIOR_POOL if prior else k, allowed)
-        return _ranked(found, k, catalogue, prior)
+        return _hits(keywords.search(query, k, allowed), catalogue)
 
     def vocabulary(self) -> Mapping[str, int]:
         return self._keywords(self.snapshot()).vocabulary(self._passage_texts)
@@ -263,7 +258,9 @@ class SQLiteStore:
             return problems
         sizes = db.execute("SELECT count(*) FROM passages WHERE length(vector) != ?", (4 * model[1],)).fetchone()[0]
         if sizes:
-            problems.append(f"{path}: {sizes} passage vectors are not of dimension {model[1]}; run `newsbot index rebuild`")
+            problems.append(
+                f"{path}: {sizes} passage vectors are not of dimension {model[1]}; run `newsbot index rebuild`"
+            )
         _, faiss_problem = vectors.inspect(self.directory, generation(db), passages, model[1])
         if faiss_problem:
             problems.append(f"{faiss_problem}; it is rebuilt from the database on the next search")
@@ -306,19 +303,16 @@ class SQLiteStore:
             lock.release()
 
 
-def _ranked(found: list[tuple[int, float]], k: int, catalogue: Catalogue, prior: DatePrior | None) -> list[Hit]:
-    """The hits, re-ranked by score × the prior's factor when there is a prior, best `k` first."""
+def _hits(found: list[tuple[int, float]], catalogue: Catalogue) -> list[Hit]:
+    """(passage id, score) pairs, best first, as hits with their article and its day."""
     if not found:
         return []
-    ids = np.array([passage_id for passage_id, _ in found], dtype=np.int64)
-    scores = np.array([score for _, score in found], dtype=np.float32)
-    if prior:
-        scores = scores * catalogue.prior_factors(ids, prior)
-    order = np.argsort(-scores, kind="stable")[:k]
-    positions = np.searchsorted(catalogue.passage_ids, ids[order])
+    positions = np.searchsorted(
+        catalogue.passage_ids, np.array([passage_id for passage_id, _ in found], dtype=np.int64)
+    )
     return [
-        Hit(int(ids[i]), str(catalogue.article_ids[p]), float(scores[i]), catalogue.day(p))
-        for i, p in zip(order, positions, strict=True)
+        Hit(passage_id, str(catalogue.article_ids[p]), score, catalogue.day(p))
+        for (passage_id, score), p in zip(found, positions, strict=True)
     ]
 
 
