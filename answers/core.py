@@ -163,12 +163,17 @@ class AnswerService:
         return evidence, None
 
     def search(self, question: str, articles: int, passages: int = 2) -> list[RankedArticle]:
-        """The articles an answer to `question` draws on, best first, each with its best passages: retrieved as
-        answers retrieve (time words, the clock's cutoff, the date prior)."""
+        """The articles an answer to `question` draws on, best first, each with its best passages."""
+        asked, filters, prior = self.retrieval(question)
+        return self.retriever.articles(asked, articles, filters, prior, passages)
+
+    def retrieval(self, question: str) -> tuple[str, Filters | None, DatePrior]:
+        """What answering `question` searches: its words, filters and date prior, as `stream` decides them (time
+        words, the clock's cutoff, and the time frame dropped when nothing in it answers)."""
         asked, timeframe = self.timeframe(question)
         _, unmatched = self.dated_evidence(asked, (), timeframe, None)
         filters = timeframe.filters() if timeframe and not timeframe.named and unmatched is None else None
-        return self.retriever.articles(asked, articles, self.limited(filters), self.prior(timeframe), passages)
+        return asked, self.limited(filters), self.prior(timeframe)
 
     def limited(self, filters: Filters | None) -> Filters | None:
         """`filters` and, with a cutoff, no article published after today."""

@@ -2,8 +2,9 @@
 diversified by article.
 
 A passage's score is the log-odds that its article is the one the question is about, up to a constant:
-relevance (its cosine similarity, its BM25 score relative to the query's best, and its article's second-best
-passage similarity, weighted) plus the log of the date prior (answers.date_prior). The weights and the prior
+relevance (its cosine similarity, its BM25 score relative to the query's best, its article's second-best
+passage similarity, and whether it is the article's lead, weighted) plus the log of the date prior
+(answers.date_prior). The weights and the prior
 were fitted together by maximum likelihood on RealTime QA's dev questions (`scripts/fit_ranking.py`), so that
 relevance and recency are in the same units: recency decides close calls, and never outweighs an article that
 clearly answers.
@@ -12,7 +13,8 @@ clearly answers.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -30,9 +32,10 @@ class Relevance:
     similarity: float  # the passage's cosine similarity to the question
     keyword: float  # its BM25 score divided by the best BM25 score of the question
     second: float  # its article's second-best passage similarity: articles about the question, not mentioning it
+    lead: float  # for the article's first passage, where news says what happened
 
 
-RELEVANCE = Relevance(similarity=10.7, keyword=7.1, second=8.9)
+RELEVANCE = Relevance(similarity=4.40, keyword=6.74, second=9.95, lead=1.19)
 
 
 @dataclass(frozen=True)
@@ -55,13 +58,13 @@ class Candidates:
     """The passages either search found, and per passage what scoring needs."""
 
     hits: list[Hit]
-    signals: np.ndarray  # per passage: similarity, keyword score / the query's best, article's second-best similarity
+    signals: np.ndarray  # per passage, a column per Relevance weight, in its order
     similarity: np.ndarray  # cosine similarity, 0 when only the keyword search found it
     keyword_score: np.ndarray  # BM25, 0 when only the dense search found it
     days: np.ndarray  # its article's day number (index.types.day_number)
 
     def scores(self, relevance: Relevance, prior: DatePrior | None) -> np.ndarray:
-        total = self.signals @ np.array([relevance.similarity, relevance.keyword, relevance.second])
+        total = self.signals @ np.array(astuple(relevance))
         return total + prior.log_factors(self.days) if prior else total
 
 
@@ -71,6 +74,7 @@ class Retriever:
         self.embedder = embedder
         self.candidates = candidates
         self.relevance = relevance
+        self.vector = lru_cache(maxsize=2)(self._embed)  # one answer may search its question twice (time words)
 
     def search(
         self,
@@ -114,10 +118,12 @@ class Retriever:
 
     def found(self, query: str, filters: Filters | None = None) -> Candidates:
         """What the dense and keyword searches find for `query`, as candidates to score."""
-        vector = self.embedder.embed([query])[0]
-        dense = self.store.dense_search(vector, self.candidates, filters)
+        dense = self.store.dense_search(self.vector(query), self.candidates, filters)
         keyword = self.store.keyword_search(query, self.candidates, filters)
         return candidates(dense, keyword, self.candidates)
+
+    def _embed(self, query: str) -> np.ndarray:
+        return self.embedder.embed([query])[0]
 
 
 def candidates(dense: list[Hit], keyword: list[Hit], depth: int) -> Candidates:
@@ -128,9 +134,10 @@ def candidates(dense: list[Hit], keyword: list[Hit], depth: int) -> Candidates:
     keyword_score, _ = _scores(keyword, hits, depth)
     best_keyword = max(keyword[0].score, 1e-9) if keyword else 1.0
     second = _second_best([hit.article_id for hit in hits], similarity, unseen_similarity)
+    lead = np.array([hit.ordinal == 0 for hit in hits], dtype=np.float64)
     return Candidates(
         hits,
-        np.column_stack([similarity, keyword_score / best_keyword, second]).reshape(len(hits), 3),
+        np.column_stack([similarity, keyword_score / best_keyword, second, lead]).reshape(len(hits), 4),
         np.where(_within(dense, hits), similarity, 0.0),
         np.where(_within(keyword, hits), keyword_score, 0.0),
         np.array([day_number(hit.day) for hit in hits], dtype=np.int64),
@@ -151,11 +158,14 @@ def _within(ranking: list[Hit], hits: list[Hit]) -> np.ndarray:
 
 def _second_best(articles: list[str], similarity: np.ndarray, unseen: float) -> np.ndarray:
     """Per passage: the second-best similarity among its article's passages (`unseen` when it has one)."""
-    values: dict[str, list[float]] = {}
-    for article_id, value in zip(articles, similarity, strict=True):
-        values.setdefault(article_id, []).append(float(value))
-    second = {article_id: sorted(found)[-2] if len(found) > 1 else unseen for article_id, found in values.items()}
-    return np.array([second[article_id] for article_id in articles], dtype=np.float64)
+    _, article_rows = np.unique(np.array(articles, dtype=object), return_inverse=True)
+    order = np.lexsort((-similarity, article_rows))  # by article, best first within each
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = article_rows[order][1:] != article_rows[order][:-1]
+    second = np.full(article_rows.max() + 1 if len(order) else 0, unseen)
+    runners_up = np.flatnonzero(~first & np.roll(first, 1))  # the second passage of each article, in `order`
+    second[article_rows[order][runners_up]] = similarity[order][runners_up]
+    return second[article_rows]
 
 
 def _ranked(found: Candidates, relevance: Relevance, prior: DatePrior | None) -> list[tuple[int, float]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from answers.answerer import Answerer
 from answers.citations import renumber
 from answers.retrieve import Retriever
@@ -36,10 +38,16 @@ class Briefer:
         self.story_similarity = story_similarity  # cosine at which two articles are one story
         self.min_coverage = min_coverage  # how much of a topic's words an article must hold to be about it
 
-    def brief(self, topic: str = "", timeframe: Timeframe | None = None, indexed_after: int | None = None) -> Briefing:
+    def brief(
+        self,
+        topic: str = "",
+        timeframe: Timeframe | None = None,
+        indexed_after: int | None = None,
+        until: date | None = None,
+    ) -> Briefing:
         """One item per story among the newest articles (or those most about `topic`) published within
-        `timeframe` and, when given, indexed after the store's mark `indexed_after`."""
-        filters = briefing_filters(timeframe, indexed_after)
+        `timeframe` and, when given, indexed after the store's mark `indexed_after` and published by `until`."""
+        filters = briefing_filters(timeframe, indexed_after, until)
         if topic:
             articles = topic_articles(self.retriever, topic, self.articles, self.min_coverage, filters)
         else:

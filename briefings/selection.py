@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from answers.retrieve import Retriever
 from answers.timeframes import Timeframe
@@ -11,9 +12,9 @@ from index.store import Store
 from index.types import Filters, StoredArticle
 
 
-def briefing_filters(timeframe: Timeframe | None, added_after: int | None) -> Filters:
+def briefing_filters(timeframe: Timeframe | None, added_after: int | None, until: date | None = None) -> Filters:
     filters = timeframe.filters() if timeframe else Filters()
-    return replace(filters, added_after=added_after)
+    return replace(filters, added_after=added_after, until=until)
 
 
 def newest_articles(store: Store, limit: int, filters: Filters) -> list[StoredArticle]:

@@ -46,7 +46,7 @@ class Store(Protocol):
 
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
         """The `k` passages most similar to `vector` (cosine) that pass `filters`, best first, each with its
-        article's day (publication, else added). Filters apply inside the search (k are returned whenever k
+        article's day (publication, else added) and its ordinal. Filters apply inside the search (k are returned whenever k
         pass), `until` included: an article published after it, or undated and added after it, is never found.
         Retrieval asks for a few hundred passages per question: this must stay cheap for k = 300."""
         ...

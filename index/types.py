@@ -47,12 +47,14 @@ class Passage:
 
 @dataclass(frozen=True)
 class Hit:
-    """A passage found by a search, with its article's id and when it counts as published."""
+    """A passage found by a search, with its article's id, when that counts as published, and where in it the
+    passage is."""
 
     passage_id: int
     article_id: str
     score: float  # cosine similarity (dense) or BM25 (keyword)
     day: date | None = None  # its article's publication day, else the day it was added
+    ordinal: int | None = None  # the passage's position in its article, from 0 (the lead)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ def parse_now(text: str, zone: tzinfo, name: str = "--now") -> datetime:
     value = text.strip()
     try:
         if len(value) == len("YYYY-MM-DD"):
-            return datetime.combine(date.fromisoformat(value), time.max, zone)
+            return end_of(date.fromisoformat(value), zone)
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise NewsbotError(f"{name} '{text}' is not a date; {EXAMPLE}") from None
@@ -39,3 +39,13 @@ def parse_now(text: str, zone: tzinfo, name: str = "--now") -> datetime:
 def stopped_at(moment: datetime):
     """A clock that always says `moment`."""
     return lambda: moment
+
+
+def clock_of(args: argparse.Namespace, zone: tzinfo):
+    """The clock `--now` sets (None without it: the system clock)."""
+    return stopped_at(parse_now(args.now, zone)) if getattr(args, "now", None) is not None else None
+
+
+def end_of(day: date, zone: tzinfo) -> datetime:
+    """The last moment of `day` in `zone`: everything published that day exists."""
+    return datetime.combine(day, time.max, zone)

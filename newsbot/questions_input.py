@@ -12,6 +12,9 @@ from datetime import datetime, tzinfo
 from newsbot.clock import parse_now
 from newsbot.errors import NewsbotError
 
+EXAMPLE = '{"question": "Who won?", "now": "2024-11-13"}'
+STDIN_HELP = f"one per line, plain or as JSON like {EXAMPLE} (its own --now)"
+
 
 @dataclass(frozen=True)
 class Asked:
@@ -23,7 +26,8 @@ def read_questions(argument: str, lines: Iterable[str], zone: tzinfo) -> Iterato
     """The questions to answer, in order; a line that is not a question becomes a NewsbotError naming it, and
     the lines after it are still read."""
     if argument != "-":
-        yield Asked(argument, None)
+        if argument.strip():
+            yield Asked(argument.strip(), None)
         return
     for number, line in enumerate(lines, start=1):
         text = line.strip()
@@ -48,8 +52,7 @@ def parse_line(text: str, zone: tzinfo) -> Asked:
     return Asked(record["question"].strip(), parse_now(now, zone, '"now"') if now else None)
 
 
-EXAMPLE = '{"question": "Who won?", "now": "2024-11-13"}'
-
-
-def report(error: NewsbotError) -> None:
+def report(error: NewsbotError) -> bool:
+    """Prints the one-line message of a line that was not a question; True (something failed)."""
     print(f"error: {error}", file=sys.stderr)
+    return True

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from functools import partial
 
 import pytest
 
 from index.sqlite import SQLiteStore
 from index.sqlite.vectors import vectors_path
-from newsbot.cli import main
 from tests.helpers import index_items, wire
 
 BUDGET = "The city council approved the new budget on Tuesday. Critics said it was too small to repair the bridges."
@@ -20,17 +20,9 @@ PAGE = 4096
 
 
 @pytest.fixture
-def cli(settings, monkeypatch, capsys, embedder):
-    """`newsbot ...` in this process, on the test's index and state, with the suite's loaded model."""
-    monkeypatch.setenv("BOT_STATE_PATH", str(settings.bot_state_path))
-    monkeypatch.setattr("index.embeddings.Embedder", lambda *args, **kwargs: embedder)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main([*args, "--index-dir", str(settings.index_dir)])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
+def cli(settings, cli):
+    """`newsbot ...` on the test's index and state."""
+    return partial(cli, settings)
 
 
 def write_jsonl(path, *records):
@@ -40,7 +32,10 @@ def write_jsonl(path, *records):
 
 @pytest.fixture
 def indexed(settings, tmp_path):
-    records = [{"title": f"Budget {n}", "text": f"{BUDGET} Item {n} of the plan.", "url": f"https://x.example/{n}"} for n in range(60)]
+    records = [
+        {"title": f"Budget {n}", "text": f"{BUDGET} Item {n} of the plan.", "url": f"https://x.example/{n}"}
+        for n in range(60)
+    ]
     index_items(settings, [write_jsonl(tmp_path / "a.jsonl", *records, {"title": "Flood", "text": FLOOD})])
     return settings
 
@@ -103,7 +98,7 @@ def test_check_reports_each_problem_in_one_line(indexed, cli):
     assert code == 1 and out == "" and len(lines) == 3, lines
     assert "row 62 of passages refers to a missing row of articles" in lines[0]
     assert "1 passage vectors are not of dimension 384" in lines[1]
-    assert "can't be read (Index type 0x42524147 (\"GARB\") not recognized)" in lines[2]
+    assert 'can\'t be read (Index type 0x42524147 ("GARB") not recognized)' in lines[2]
 
 
 def _generation(settings) -> int:
@@ -145,7 +140,9 @@ def garbled_vectors(indexed):
 
 
 def test_a_damaged_faiss_file_does_not_stop_adding(garbled_vectors, tmp_path, embedder):
-    report = index_items(garbled_vectors, [write_jsonl(tmp_path / "n.jsonl", {"title": "Storm", "text": FLOOD + " A storm followed."})])
+    report = index_items(
+        garbled_vectors, [write_jsonl(tmp_path / "n.jsonl", {"title": "Storm", "text": FLOOD + " A storm followed."})]
+    )
     assert report.added == 1 and not report.failed
     store = wire(garbled_vectors).store
     assert store.snapshot().faiss.ntotal == store.stats()["passages"] == 62 and store.check() == []

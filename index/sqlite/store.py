@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import faiss
@@ -304,15 +305,18 @@ class SQLiteStore:
 
 
 def _hits(found: list[tuple[int, float]], catalogue: Catalogue) -> list[Hit]:
-    """(passage id, score) pairs, best first, as hits with their article and its day."""
+    """(passage id, score) pairs, best first, as hits with their article, its day and their place in it."""
     if not found:
         return []
     positions = np.searchsorted(
         catalogue.passage_ids, np.array([passage_id for passage_id, _ in found], dtype=np.int64)
     )
+    articles, days, ordinals = (
+        values[positions].tolist() for values in (catalogue.article_ids, catalogue.days, catalogue.ordinals)
+    )
     return [
-        Hit(passage_id, str(catalogue.article_ids[p]), score, catalogue.day(p))
-        for (passage_id, score), p in zip(found, positions, strict=True)
+        Hit(passage_id, article_id, score, date.fromordinal(day) if day > 0 else None, ordinal)
+        for (passage_id, score), article_id, day, ordinal in zip(found, articles, days, ordinals, strict=True)
     ]
 
 
