@@ -32,9 +32,7 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     if not args.index_dir:
         settings = settings.model_copy(update={"index_dir": DEFAULT_INDEX})
-    now = (
-        parse_now(args.now, settings.zone) if args.now is not None else None
-    )  # a retrieval row with every question asked then
+    now = parse_now(args.now, settings.zone) if args.now is not None else None  # one more retrieval row
     if args.eval_dir:
         settings = settings.model_copy(update={"eval_dir": Path(args.eval_dir)})
     if not index_exists(settings.index_dir):
