@@ -182,3 +182,9 @@ def test_a_bad_now_is_one_line_naming_it(newsroom, cli, command, value):
         err
         == f"error: --now '{value}' is not a date; use YYYY-MM-DD (2024-11-13) or a date and time (2024-11-13T09:30)\n"
     )
+
+
+def test_a_briefing_with_now_leaves_out_what_was_published_later(newsroom, cli):
+    code, out, _ = cli(newsroom, "brief", "--now", "2024-11-11", "--json")
+    published = [c["published"] for item in json.loads(out)["items"] for c in item["citations"]]
+    assert code == 0 and published and max(published) == "2024-11-11"
