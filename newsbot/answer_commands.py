@@ -10,7 +10,7 @@ from answers.types import Answer, Turn
 from newsbot.clock import clock_of, clock_options
 from newsbot.console import render_answer
 from newsbot.output import print_json
-from newsbot.questions_input import STDIN_HELP, read_questions, report
+from newsbot.questions_input import STDIN_HELP, QuestionsInput
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
 
@@ -32,18 +32,15 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
 def ask_command(args: argparse.Namespace, settings: Settings) -> int:
     service = Wiring(settings, clock=clock_of(args, settings.zone)).answers
-    failed = False
-    for asked in read_questions(args.question, sys.stdin, settings.zone):
-        if isinstance(asked, Exception):
-            failed = report(asked)
-            continue
-        answer = (service.at(asked.now) if asked.now else service).answer(asked.question)
+    questions = QuestionsInput(args.question, settings.zone)
+    for question, asking in questions.asked_of(service):
+        answer = asking.answer(question)
         if args.json:
             print_json(answer.as_json())
             sys.stdout.flush()
         else:
             print(render_answer(answer) + "\n")
-    return 1 if failed else 0
+    return 1 if questions.failed else 0
 
 
 def chat_command(args: argparse.Namespace, settings: Settings) -> int:

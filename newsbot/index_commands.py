@@ -10,7 +10,7 @@ from dataclasses import asdict
 from answers.retrieve import RankedArticle
 from newsbot.clock import clock_of, clock_options
 from newsbot.output import print_json
-from newsbot.questions_input import STDIN_HELP, read_questions, report
+from newsbot.questions_input import STDIN_HELP, QuestionsInput
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
 
@@ -131,27 +131,23 @@ def search_command(args: argparse.Namespace, settings: Settings) -> int:
     """Per question, the articles ranked as answers rank them (time words, --now's cutoff, the date prior), each
     with its best passages; with --json, one JSON line per question."""
     service = Wiring(settings, clock=clock_of(args, settings.zone)).answers
-    failed = False
-    for asked in read_questions(args.query, sys.stdin, settings.zone):
-        if isinstance(asked, Exception):
-            failed = report(asked)
-            continue
-        asking = service.at(asked.now) if asked.now else service
-        ranked = asking.search(asked.question, args.k)
+    questions = QuestionsInput(args.query, settings.zone)
+    for question, asking in questions.asked_of(service):
+        ranked = asking.search(question, args.k)
         now = asking.today().isoformat() if asking.cutoff else None
         if args.json:
-            print_json({"question": asked.question, "now": now, "articles": [_article_json(a) for a in ranked]})
+            print_json({"question": question, "now": now, "articles": [_article_json(a) for a in ranked]})
             sys.stdout.flush()
             continue
         if args.query == "-":
-            print(f"? {asked.question}" + (f"  (now: {now})" if now else ""))
+            print(f"? {question}" + (f"  (now: {now})" if now else ""))
         for article in ranked:
             print(
                 f"{article.score:7.2f}  [{article.article.id}] {article.article.published or '-':10.10}  {article.article.title}"
             )
             for hit in article.passages:
                 print(f"         {hit.passage.text[:300]}")
-    return 1 if failed else 0
+    return 1 if questions.failed else 0
 
 
 def _article_json(ranked: RankedArticle) -> dict:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from answers.core import AnswerService
 from newsbot.clock import parse_now
 from newsbot.errors import NewsbotError
 
@@ -16,30 +16,38 @@ EXAMPLE = '{"question": "Who won?", "now": "2024-11-13"}'
 STDIN_HELP = f"one per line, plain or as JSON like {EXAMPLE} (its own --now)"
 
 
-@dataclass(frozen=True)
-class Asked:
-    question: str
-    now: datetime | None  # None: the command's clock
+class QuestionsInput:
+    """The questions of one command, each with the service that answers it at its clock. A line that is not a
+    question gets one line on stderr naming it, the lines after it are still read, and `failed` is set."""
+
+    def __init__(self, argument: str, zone: tzinfo, lines: Iterable[str] | None = None):
+        self.argument = argument
+        self.zone = zone
+        self.lines = lines
+        self.failed = False
+
+    def asked_of(self, service: AnswerService) -> Iterator[tuple[str, AnswerService]]:
+        for question, now in self._questions():
+            yield question, service.at(now) if now else service
+
+    def _questions(self) -> Iterator[tuple[str, datetime | None]]:
+        if self.argument != "-":
+            if self.argument.strip():
+                yield self.argument.strip(), None
+            return
+        for number, line in enumerate(sys.stdin if self.lines is None else self.lines, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                yield parse_line(text, self.zone) if text.startswith("{") else (text, None)
+            except NewsbotError as error:
+                print(f"error: line {number}: {error}", file=sys.stderr)
+                self.failed = True
 
 
-def read_questions(argument: str, lines: Iterable[str], zone: tzinfo) -> Iterator[Asked | NewsbotError]:
-    """The questions to answer, in order; a line that is not a question becomes a NewsbotError naming it, and
-    the lines after it are still read."""
-    if argument != "-":
-        if argument.strip():
-            yield Asked(argument.strip(), None)
-        return
-    for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text:
-            continue
-        try:
-            yield parse_line(text, zone) if text.startswith("{") else Asked(text, None)
-        except NewsbotError as error:
-            yield NewsbotError(f"line {number}: {error}")
-
-
-def parse_line(text: str, zone: tzinfo) -> Asked:
+def parse_line(text: str, zone: tzinfo) -> tuple[str, datetime | None]:
+    """A JSON line's question and its clock (None: the command's)."""
     try:
         record = json.loads(text)
     except ValueError as error:
@@ -49,10 +57,4 @@ def parse_line(text: str, zone: tzinfo) -> Asked:
     now = record.get("now")
     if now is not None and not isinstance(now, str):
         raise NewsbotError(f'"now" must be a string like "2024-11-13"; {EXAMPLE}')
-    return Asked(record["question"].strip(), parse_now(now, zone, '"now"') if now else None)
-
-
-def report(error: NewsbotError) -> bool:
-    """Prints the one-line message of a line that was not a question; True (something failed)."""
-    print(f"error: {error}", file=sys.stderr)
-    return True
+    return record["question"].strip(), parse_now(now, zone, '"now"') if now else None
