@@ -146,7 +146,7 @@ def search_command(args: argparse.Namespace, settings: Settings) -> int:
                 f"{article.score:7.2f}  [{article.article.id}] {article.article.published or '-':10.10}  {article.article.title}"
             )
             for hit in article.passages:
-                print(f"         {hit.passage.text[:300]}")
+                print(f"         {' '.join(hit.passage.text.split())[:300]}")
     return 1 if questions.failed else 0
 
 
