@@ -3,15 +3,16 @@ on RealTime QA's dev questions, and shows how the retrieval rows move when each 
 
     PYTHONPATH=. python scripts/fit_ranking.py --index-dir data/bench/newsbot-index [--eval-dir ../shared/eval]
 
-Every question is asked as `newsbot eval` asks it: on its date (live), 30 and 90 days later, and with no clock. For each,
-the production path decides the words, filters and the prior's centre (AnswerService.retrieval, with the current
-parameters), and the retriever's candidates are kept. Model: the gold article is drawn from the candidate
-articles with probability ∝ exp(its best passage's score), the score being relevance + log prior
-(answers.retrieve). Maximised over the relevance weights and the half-life (Nelder-Mead, from several starts), on
-all questions of the four moments at once: a bot is asked about the news as it happens and later. The floor is
-set, not fitted: these questions are never about old news, so the data would take it to 0, and the floor is what
-lets an old article that clearly answers still win. The fit is also made on alternate weeks, each half scored
-with the parameters of the other (held out), as a check on overfitting.
+Every question is asked as `newsbot eval` asks it: on its date (live), 30 and 90 days later, and with no
+clock. For each, the production path decides the words, filters and the prior's centre
+(AnswerService.retrieval, with the current parameters), and the retriever's candidates are kept. Model: the
+gold article is drawn from the candidate articles with probability ∝ exp(its best passage's score), the score
+being relevance + log prior (answers.retrieve). Maximised over the relevance weights and the half-life
+(Nelder-Mead, from several starts), on all questions of the four moments at once: a bot is asked about the
+news as it happens and later. The floor is set, not fitted: these questions are never about old news, so the
+data would take it to 0, and the floor is what lets an old article that clearly answers still win. The fit is
+also made on alternate weeks, each half scored with the parameters of the other (held out), as a check on
+overfitting. Run it again after a change: the current parameters are its fixed point when it prints them back.
 """
 
 from __future__ import annotations
