@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import time
@@ -12,9 +13,10 @@ from datetime import UTC, date, datetime, tzinfo
 from answers import timeframes
 from answers.answerer import Answerer
 from answers.citations import renumber
+from answers.date_prior import DatePrior
 from answers.evidence import Evidence, QuestionTerms, gather
 from answers.recency import freshness_note, newest_coverage, whats_new_topic
-from answers.retrieve import Retriever
+from answers.retrieve import RankedArticle, Retriever
 from answers.timeframes import Timeframe
 from answers.topics import covering
 from answers.types import Answer, AnswerOptions, Citation, Turn
@@ -55,7 +57,8 @@ class AbstentionRule:
 class AnswerService:
     """Retrieves passages, decides whether they answer the question, and has the answerer write the answer
     (quoting the passages instead when it writes nothing usable). Time words in a question ("since Monday")
-    are read relative to `clock()` in `time_zone`."""
+    are read relative to `clock()` in `time_zone`; with `cutoff` (a clock set by hand: `--now`), articles
+    published after its day don't exist."""
 
     def __init__(
         self,
@@ -67,6 +70,7 @@ class AnswerService:
         time_zone: tzinfo = UTC,
         stale_after_days: int = 0,
         clock: Callable[[], datetime] = utc_now,
+        cutoff: bool = False,
     ):
         self.retriever = retriever
         self.answerer = answerer
@@ -76,6 +80,13 @@ class AnswerService:
         self.time_zone = time_zone
         self.stale_after_days = stale_after_days  # answers whose newest source is older get a note; 0: never
         self.clock = clock
+        self.cutoff = cutoff
+
+    def at(self, now: datetime) -> AnswerService:
+        """This service with its clock stopped at `now`, articles published later hidden."""
+        stopped = copy.copy(self)
+        stopped.clock, stopped.cutoff = (lambda: now), True
+        return stopped
 
     def warm_up(self) -> None:
         """Load the model and the keyword index now rather than on the first question."""
@@ -128,7 +139,13 @@ class AnswerService:
         )
 
     def _write(
-        self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, answerer: Answerer, detailed: bool
+        self,
+        question: str,
+        history: Sequence[Turn],
+        evidence: Evidence,
+        today: date,
+        answerer: Answerer,
+        detailed: bool,
     ):
         """The answerer's text (None: it abstains) and its name; the fallback's when it fails or writes nothing."""
         try:
@@ -152,8 +169,8 @@ class AnswerService:
         timeframe, rest = timeframes.parse(question, today or self.today())
         topic = whats_new_topic(question) if timeframe is None else None
         if topic:
-            return topic, newest_coverage(self.retriever, topic, self.rule.min_coverage)
-        return rest, timeframe
+            return topic, newest_coverage(self.retriever, topic, self.rule.min_coverage, self.limited(None))
+        return (question if timeframe and timeframe.named else rest), timeframe
 
     def dated_evidence(
         self,
@@ -164,12 +181,40 @@ class AnswerService:
         topic: str = "",
     ) -> tuple[Evidence, Timeframe | None]:
         """Evidence published within `timeframe` (from the outlets `filters` name), else as `filters` say; when
-        nothing from then answers, evidence from any date, and the time frame that went unmatched."""
-        dated = replace(timeframe.filters(), sources=filters.sources if filters else ()) if timeframe else filters
-        evidence = self.evidence(question, history, dated, topic)
-        if timeframe and not self.rule.answers(evidence):
-            return self.evidence(question, history, filters, topic), timeframe
+        nothing from then answers, evidence from any date, and the time frame that went unmatched. A named period
+        ("in October") is not a filter: its coverage is preferred."""
+        prior = self.prior(timeframe)
+        if timeframe is None or timeframe.named:
+            return self.evidence(question, history, filters, topic, prior), None
+        dated = replace(timeframe.filters(), sources=filters.sources if filters else ())
+        evidence = self.evidence(question, history, dated, topic, prior)
+        if not self.rule.answers(evidence):
+            return self.evidence(question, history, filters, topic, prior), timeframe
         return evidence, None
+
+    def search(self, question: str, articles: int, passages: int = 2) -> list[RankedArticle]:
+        """The articles an answer to `question` draws on, best first, each with its best passages."""
+        asked, filters, prior = self.retrieval(question)
+        return self.retriever.articles(asked, articles, filters, prior, passages)
+
+    def retrieval(self, question: str) -> tuple[str, Filters | None, DatePrior]:
+        """What answering `question` searches: its words, filters and date prior, as `stream` decides them (time
+        words, the clock's cutoff, and the time frame dropped when nothing in it answers)."""
+        asked, timeframe = self.timeframe(question)
+        _, unmatched = self.dated_evidence(asked, (), timeframe, None)
+        filters = timeframe.filters() if timeframe and not timeframe.named and unmatched is None else None
+        return asked, self.limited(filters), self.prior(timeframe)
+
+    def limited(self, filters: Filters | None) -> Filters | None:
+        """`filters` and, with a cutoff, no article published after today."""
+        return replace(filters or Filters(), until=self.today()) if self.cutoff else filters
+
+    def prior(self, timeframe: Timeframe | None) -> DatePrior:
+        """Coverage of the named period, else recent coverage: up to today with a cutoff, else up to the newest
+        article found."""
+        if timeframe and timeframe.named:
+            return DatePrior(timeframe.start, timeframe.end)
+        return DatePrior(end=self.today() if self.cutoff else None)
 
     def note(
         self,
@@ -184,15 +229,22 @@ class AnswerService:
         return freshness_note(citations, today or self.today(), stale_after, unmatched)
 
     def evidence(
-        self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, topic: str = ""
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        topic: str = "",
+        prior: DatePrior | None = None,
     ) -> Evidence:
         """The passages that best answer the question (about `topic`, when given) and how well they cover it."""
         context = history[-1].question if history and is_follow_up(question) else ""
-        query = f"{context} {question}".strip()
+        query, limited, prior = f"{context} {question}".strip(), self.limited(filters), prior or self.prior(None)
         if not topic:
-            hits = self.retriever.search(query, self.passages, filters)
+            hits = self.retriever.search(query, self.passages, limited, prior=prior)
         else:  # a wider search, kept to the passages about the topic
-            hits = covering(self.retriever.search(query, self.passages * 4, filters), topic, self.rule.min_coverage)
+            hits = covering(
+                self.retriever.search(query, self.passages * 4, limited, prior=prior), topic, self.rule.min_coverage
+            )
         return gather(question, hits[: self.passages], QuestionTerms(question, context))
 
     def _abstain(self, question: str, answerer: Answerer, started: float) -> Answer:

@@ -9,6 +9,7 @@ from answers.retrieve import Retriever
 from answers.timeframes import Timeframe, day_text
 from answers.topics import on_topic
 from answers.types import Citation
+from index.types import Filters
 
 WHATS_NEW = re.compile(
     r"^\s*(?:(?:what(?:'s|’s| is| are)|any)\s+(?:new|the\s+latest|latest|news)|(?:the\s+)?latest(?:\s+news)?)"
@@ -25,9 +26,12 @@ def whats_new_topic(question: str) -> str | None:
     return match.group("topic") if match else None
 
 
-def newest_coverage(retriever: Retriever, topic: str, min_coverage: float) -> Timeframe | None:
-    """The days of the newest articles about `topic`, or None when no dated article is about it."""
-    hits = on_topic(retriever.search(topic, CANDIDATES, per_article=1), topic, min_coverage)
+def newest_coverage(
+    retriever: Retriever, topic: str, min_coverage: float, filters: Filters | None = None
+) -> Timeframe | None:
+    """The days of the newest articles about `topic` (of those `filters` allow), or None when no dated article
+    is about it."""
+    hits = on_topic(retriever.search(topic, CANDIDATES, filters, per_article=1), topic, min_coverage)
     dates = [published for hit in hits if (published := published_date(hit.passage.article.published))]
     return Timeframe(max(dates) - timedelta(days=COVERAGE_DAYS - 1), None) if dates else None
 

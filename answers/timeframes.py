@@ -1,5 +1,9 @@
-"""Time words in a question ("since Monday", "this week", "yesterday", "in October", "past 3 days") as a range
-of publication dates, relative to today in the configured time zone.
+"""Time words in a question as a range of dates, relative to today in the configured time zone.
+
+Relative words ("since Monday", "this week", "yesterday", "past 3 days", "since 3 October") say when the
+articles were published: answers filter by them. Named months, days and years ("in October", "on 12 November",
+"the 1953 treaty") say when something happened: coverage of that period and after is preferred (a date prior
+centred on it), no article is ruled out by its publication date.
 
 Weekdays alone ("on Tuesday") are left alone: in a question about the news they usually repeat the day an
 article reports, not a day relative to now. "Since <weekday>" and "last <weekday>" mean the latest such day
@@ -51,10 +55,12 @@ _UNIT = r"(?P<unit>days?|weeks?|months?)"
 
 @dataclass(frozen=True)
 class Timeframe:
-    """Articles published from `start` to `end` (inclusive); None is open."""
+    """From `start` to `end` (inclusive); None is open. `named`: a named month, day or year, when something
+    happened (answers prefer its coverage); otherwise when the articles were published (answers filter)."""
 
     start: date | None
     end: date | None
+    named: bool = False
 
     def filters(self) -> Filters:
         return Filters(published_from=self.start, published_to=self.end)
@@ -119,10 +125,10 @@ def _yesterday(_: re.Match, today: date) -> Timeframe:
 def _calendar_period(match: re.Match, today: date) -> Timeframe:
     unit, previous = match.group("period").lower(), match.group("which").lower() == "last"
     if unit == "week":
+        if not previous:  # news "this week" on a Thursday includes the weekend's stories: the last seven days
+            return Timeframe(today - timedelta(days=6), today)
         monday = today - timedelta(days=today.weekday())
-        return (
-            Timeframe(monday - timedelta(days=7), monday - timedelta(days=1)) if previous else Timeframe(monday, today)
-        )
+        return Timeframe(monday - timedelta(days=7), monday - timedelta(days=1))
     if unit == "month":
         first = today.replace(day=1)
         if previous:
@@ -163,7 +169,7 @@ def _since_date(match: re.Match, today: date) -> Timeframe | None:
 
 def _on_date(match: re.Match, today: date) -> Timeframe | None:
     day = _date(match, today)
-    return Timeframe(day, day) if day else None
+    return Timeframe(day, day, named=True) if day else None
 
 
 def _since_month(match: re.Match, today: date) -> Timeframe:
@@ -172,7 +178,12 @@ def _since_month(match: re.Match, today: date) -> Timeframe:
 
 
 def _in_month(match: re.Match, today: date) -> Timeframe:
-    return Timeframe(*_month_range(match, today))
+    return Timeframe(*_month_range(match, today), named=True)
+
+
+def _year_named(match: re.Match, _: date) -> Timeframe:
+    year = int(match.group("year"))
+    return Timeframe(date(year, 1, 1), date(year, 12, 31), named=True)
 
 
 def _date(match: re.Match, today: date) -> date | None:
@@ -214,4 +225,6 @@ PATTERNS: list[tuple[re.Pattern, Resolver]] = [
     (_compile(rf"since\s+{_month()}(?:\s+{_year()})?"), _since_month),
     (_compile(rf"on\s+(?:the\s+)?{_DATE}"), _on_date),
     (_compile(rf"(?:in|during)\s+{_month()}(?:\s+{_year()})?"), _in_month),
+    (_compile(rf"{_month()}\s+{_year()}"), _in_month),
+    (re.compile(rf"(?<![$£€\d.,-])\b(?:(?:in|during)\s+)?{_year()}\b(?![-%.,/]\d|%)", re.IGNORECASE), _year_named),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from answers.answerer import Answerer
 from answers.citations import renumber
 from answers.retrieve import Retriever
@@ -42,10 +44,12 @@ class Briefer:
         timeframe: Timeframe | None = None,
         indexed_after: int | None = None,
         sources: tuple[str, ...] = (),
+        until: date | None = None,
     ) -> Briefing:
         """One item per story among the newest articles (or those most about `topic`) published within
-        `timeframe`, when given indexed after the store's mark `indexed_after` and from the outlets `sources`."""
-        filters = briefing_filters(timeframe, indexed_after, sources)
+        `timeframe`, and when given: indexed after the store's mark `indexed_after`, from the outlets `sources`,
+        published by `until`."""
+        filters = briefing_filters(timeframe, indexed_after, sources, until)
         if topic:
             articles = topic_articles(self.retriever, topic, self.articles, self.min_coverage, filters)
         else:

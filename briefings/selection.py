@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from answers.retrieve import Retriever
 from answers.timeframes import Timeframe
@@ -11,9 +12,11 @@ from index.store import Store
 from index.types import Filters, StoredArticle
 
 
-def briefing_filters(timeframe: Timeframe | None, added_after: int | None, sources: tuple[str, ...] = ()) -> Filters:
+def briefing_filters(
+    timeframe: Timeframe | None, added_after: int | None, sources: tuple[str, ...] = (), until: date | None = None
+) -> Filters:
     filters = timeframe.filters() if timeframe else Filters()
-    return replace(filters, added_after=added_after, sources=sources)
+    return replace(filters, added_after=added_after, sources=sources, until=until)
 
 
 def newest_articles(store: Store, limit: int, filters: Filters) -> list[StoredArticle]:

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.types import ArticleWrite, DatePrior, Filters, Hit, Passage, PassageWrite, StoredArticle
+from index.types import ArticleWrite, Filters, Hit, Passage, PassageWrite, StoredArticle
 
 
 class StoreWriter(Protocol):
@@ -44,17 +44,16 @@ class Store(Protocol):
 
     # -- search ----------------------------------------------------------------------------------
 
-    def dense_search(
-        self, vector: np.ndarray, k: int, filters: Filters | None = None, prior: DatePrior | None = None
-    ) -> list[Hit]:
-        """The `k` passages most similar to `vector` (cosine) that pass `filters`, best first; with a prior,
-        ranked by similarity × the prior's factor for the article's date."""
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
+        """The `k` passages most similar to `vector` (cosine) that pass `filters`, best first, each with its
+        article's day (publication, else added) and its ordinal. Filters apply inside the search (k are returned whenever k
+        pass), `until` included: an article published after it, or undated and added after it, is never found.
+        Retrieval asks for a few hundred passages per question: this must stay cheap for k = 300."""
         ...
 
-    def keyword_search(
-        self, query: str, k: int, filters: Filters | None = None, prior: DatePrior | None = None
-    ) -> list[Hit]:
-        """The `k` passages that best match the words of `query`, as `dense_search` filters and ranks."""
+    def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
+        """The `k` passages that best match the words of `query` (BM25 over the article title and the passage),
+        filtered as `dense_search`; only passages that share a word with the query."""
         ...
 
     def vocabulary(self) -> Mapping[str, int]:

@@ -1,5 +1,4 @@
-"""What the index stores and returns: articles, passages, search hits, and the filters and date prior that
-searches apply."""
+"""What the index stores and returns: articles, passages, search hits, and the filters that searches apply."""
 
 from __future__ import annotations
 
@@ -48,12 +47,14 @@ class Passage:
 
 @dataclass(frozen=True)
 class Hit:
-    """A passage found by a search, with its article's id and when it counts as published."""
+    """A passage found by a search, with its article's id, when that counts as published, and where in it the
+    passage is."""
 
     passage_id: int
     article_id: str
-    score: float  # cosine similarity (dense) or BM25 (keyword), times the date prior when one was given
-    day: date | None = None
+    score: float  # cosine similarity (dense) or BM25 (keyword)
+    day: date | None = None  # its article's publication day, else the day it was added
+    ordinal: int | None = None  # the passage's position in its article, from 0 (the lead)
 
 
 @dataclass(frozen=True)
@@ -95,27 +96,6 @@ class Filters:
 
     def __bool__(self) -> bool:
         return any(value not in (None, ()) for value in vars(self).values())
-
-
-@dataclass(frozen=True)
-class DatePrior:
-    """A preference for articles published near `centre` (or, for recency, up to it): a search score is
-    multiplied by `floor + (1 - floor) * 0.5 ** (distance in days / half_life_days)`, so an old article that is
-    clearly the answer still wins while, among close calls, the article nearer the centre does."""
-
-    centre: date
-    half_life_days: float
-    floor: float = 0.5
-    after_only: bool = False  # distance counts only before the centre (events "in October" are reported after)
-
-    def factor(self, day: date | None) -> float:
-        if day is None:
-            return self.floor + (1 - self.floor) * 0.5
-        distance = (self.centre - day).days
-        if self.after_only and distance < 0:
-            distance = 0
-        decay = 0.5 ** (abs(distance) / self.half_life_days) if self.half_life_days > 0 else 1.0
-        return self.floor + (1 - self.floor) * decay
 
 
 def iso_day(value: str | None) -> date | None:

@@ -7,8 +7,10 @@ import sys
 
 from answers.core import AnswerService
 from answers.types import Answer, Turn
+from newsbot.clock import clock_of, clock_options
 from newsbot.console import render_answer
 from newsbot.output import print_json
+from newsbot.questions_input import STDIN_HELP, QuestionsInput
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
 
@@ -16,28 +18,29 @@ CHAT_HISTORY = 6
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:
-    ask = commands.add_parser("ask", parents=[common], help="answer one question (or one per line from stdin with -)")
-    ask.add_argument("question", help="the question, or - to read one question per line from stdin")
+    clock = clock_options()
+    ask = commands.add_parser(
+        "ask", parents=[common, clock], help="answer one question (or one per line from stdin with -)"
+    )
+    ask.add_argument("question", help=f"the question, or - to read questions from stdin: {STDIN_HELP}")
     ask.set_defaults(handler=ask_command)
-    chat = commands.add_parser("chat", parents=[common], help="a conversation in the terminal, with follow-ups")
+    chat = commands.add_parser("chat", parents=[common, clock], help="a conversation in the terminal, with follow-ups")
     chat.set_defaults(handler=chat_command)
     run = commands.add_parser("run", parents=[common], help="start the Telegram bot (or chat, without a token)")
     run.set_defaults(handler=run_command)
 
 
 def ask_command(args: argparse.Namespace, settings: Settings) -> int:
-    service = Wiring(settings).answers
-    questions = (line.strip() for line in sys.stdin) if args.question == "-" else iter([args.question])
-    for question in questions:
-        if not question:
-            continue
-        answer = service.answer(question)
+    service = Wiring(settings, clock=clock_of(args, settings.zone)).answers
+    questions = QuestionsInput(args.question, settings.zone)
+    for question, asking in questions.asked_of(service):
+        answer = asking.answer(question)
         if args.json:
             print_json(answer.as_json())
             sys.stdout.flush()
         else:
             print(render_answer(answer) + "\n")
-    return 0
+    return 1 if questions.failed else 0
 
 
 CHAT_HELP = """Ask a question about the indexed articles; follow-ups ("and how many did he claim?") build on the
@@ -48,7 +51,7 @@ conversation. Commands:
 
 
 def chat_command(args: argparse.Namespace, settings: Settings) -> int:
-    service = Wiring(settings).answers
+    service = Wiring(settings, clock=clock_of(args, settings.zone)).answers
     print(f"Ask about the indexed articles ({service.answerer.name} answers). /help for help, Ctrl-D or /quit to leave.\n")
     history: list[Turn] = []
     while True:

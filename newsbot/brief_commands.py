@@ -7,6 +7,7 @@ import argparse
 from answers.timeframes import day_text, parse_period
 from answers.types import Answer
 from briefings.types import Briefing
+from newsbot.clock import clock_of, clock_options
 from newsbot.console import render_answer
 from newsbot.errors import NewsbotError
 from newsbot.output import print_json
@@ -15,14 +16,16 @@ from newsbot.wiring import Wiring
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:
-    brief = commands.add_parser("brief", parents=[common], help="a cited digest of the newest stories (or a topic's)")
+    brief = commands.add_parser(
+        "brief", parents=[common, clock_options()], help="a cited digest of the newest stories (or a topic's)"
+    )
     brief.add_argument("--topic", default="", help="only stories about this")
     brief.add_argument("--since", help="only articles published since: 2024-10-01, monday, yesterday, 'this week', ...")
     brief.set_defaults(handler=brief_command)
 
 
 def brief_command(args: argparse.Namespace, settings: Settings) -> int:
-    wiring = Wiring(settings)
+    wiring = Wiring(settings, clock=clock_of(args, settings.zone))
     service = wiring.answers
     timeframe = None
     if args.since:
@@ -32,7 +35,8 @@ def brief_command(args: argparse.Namespace, settings: Settings) -> int:
                 f"--since '{args.since}' is not a date or time; use e.g. 2024-10-01, 3 October, monday, yesterday "
                 "or 'this week'"
             )
-    briefing = wiring.briefer.brief(args.topic.strip(), timeframe)
+    until = service.today() if service.cutoff else None
+    briefing = wiring.briefer.brief(args.topic.strip(), timeframe, until=until)
     if args.json:
         print_json(briefing.as_json())
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from index.sqlite.store import index_exists
 from newsbot import realtimeqa
+from newsbot.clock import clock_options, parse_now
 from newsbot.evaluation import evaluate
 from newsbot.output import print_json
 from newsbot.reading_eval import reading_report
@@ -20,7 +21,9 @@ DEFAULT_NAIVE = Path("data/bench/naive-index")
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:
-    parser = commands.add_parser("eval", parents=[common], help="measure retrieval, answers and abstention")
+    parser = commands.add_parser(
+        "eval", parents=[common, clock_options()], help="measure retrieval, answers and abstention"
+    )
     parser.add_argument("--eval-dir", help="folder holding realtimeqa/ (setting EVAL_DIR, default ../shared/eval)")
     parser.add_argument("--naive-dir", default=str(DEFAULT_NAIVE), help="the naive LangChain FAISS index to compare")
     parser.set_defaults(handler=eval_command)
@@ -29,12 +32,13 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     if not args.index_dir:
         settings = settings.model_copy(update={"index_dir": DEFAULT_INDEX})
+    now = parse_now(args.now, settings.zone) if args.now is not None else None  # one more retrieval row
     if args.eval_dir:
         settings = settings.model_copy(update={"eval_dir": Path(args.eval_dir)})
     if not index_exists(settings.index_dir):
         _build_realtimeqa_index(settings)
     report = evaluate(
-        settings, Path(args.naive_dir), progress=lambda message: print(f"eval: {message}", file=sys.stderr)
+        settings, Path(args.naive_dir), progress=lambda message: print(f"eval: {message}", file=sys.stderr), now=now
     )
     report["reading"] = reading_report(settings, lambda message: print(f"eval: {message}", file=sys.stderr))
     if args.json:

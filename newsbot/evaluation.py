@@ -8,13 +8,14 @@ import statistics
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from importlib import resources
 from pathlib import Path
 
 from answers.core import AbstentionRule, AnswerService
 from index.types import Filters
 from newsbot import realtimeqa
+from newsbot.clock import end_of
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
 
@@ -64,20 +65,54 @@ def _normalize(text: str) -> str:
     return " ".join(PUNCTUATION.sub(" ", text.lower()).split())
 
 
+def asked_on(question: realtimeqa.Question) -> date:
+    return date(*map(int, question.date.split("/")))
+
+
 def as_of(question: realtimeqa.Question) -> Filters:
-    """What a reader asking on the question's date can have: articles of the RECENT_DAYS before it."""
-    asked = date(*map(int, question.date.split("/")))
+    """The articles of the RECENT_DAYS before the question's date: a filter the bot never applies (it keeps every
+    article it indexed), kept for comparison with earlier figures."""
+    asked = asked_on(question)
     return Filters(published_from=asked - timedelta(days=RECENT_DAYS), published_to=asked)
 
 
+@dataclass(frozen=True)
+class Setting:
+    """How the questions are asked: `later` days after each question's date with the clock set (None: no clock),
+    or, with `window`, inside the RECENT_DAYS before it."""
+
+    description: str
+    later: int | None = None
+    window: bool = False
+
+    def service(self, service: AnswerService, question: realtimeqa.Question, zone: tzinfo) -> AnswerService:
+        if self.later is None:
+            return service
+        return service.at(end_of(asked_on(question) + timedelta(days=self.later), zone))
+
+
+SETTINGS = {
+    "live": Setting("as a deployed bot: --now at each question's date, every article published by then", later=0),
+    "question_only": Setting("no clock: every article, the question alone"),
+    "later_30_days": Setting("--now 30 days after each question's date: a reader asking later", later=30),
+    "later_90_days": Setting("--now 90 days after each question's date", later=90),
+    "window_14_days": Setting(
+        f"only the articles of the {RECENT_DAYS} days before each question: a filter the bot doesn't apply", window=True
+    ),
+}
+
+
 def newsbot_rankings(
-    service: AnswerService, questions: Sequence[realtimeqa.Question], time_aware: bool
+    service: AnswerService, questions: Sequence[realtimeqa.Question], setting: Setting, zone: tzinfo
 ) -> list[list[str]]:
+    """Each question's 10 best articles (normalised URLs), ranked as answers rank them."""
     rankings = []
     for question in questions:
-        filters = as_of(question) if time_aware else None
-        hits = service.retriever.search(question.sentence, k=10, filters=filters, per_article=1)
-        rankings.append([realtimeqa.protocol_url(hit.passage.article.url or "") for hit in hits])
+        if setting.window:
+            found = service.retriever.articles(question.sentence, 10, as_of(question), service.prior(None), 1)
+        else:
+            found = setting.service(service, question, zone).search(question.sentence, 10, passages=1)
+        rankings.append([realtimeqa.protocol_url(ranked.article.url or "") for ranked in found])
     return rankings
 
 
@@ -209,25 +244,34 @@ def offtopic_questions() -> list[str]:
 
 
 def realtimeqa_report(
-    settings: Settings, naive_dir: Path | None, progress: Callable[[str], None]
+    settings: Settings, naive_dir: Path | None, progress: Callable[[str], None], now: datetime | None = None
 ) -> tuple[dict, list[Labelled]]:
+    """Retrieval in each setting (SETTINGS; with `now`, also every question asked then), answers live and with
+    no clock, and the abstention features."""
     questions = realtimeqa.questions(settings.eval_dir)
     gold = [q.gold_urls for q in questions]
     service = Wiring(settings).answers
-    report: dict = {}
-    for mode, time_aware in (("no_time_context", False), ("as_of_question_date", True)):
-        progress(f"retrieval on {len(questions)} questions ({mode})")
-        report[f"newsbot_retrieval_{mode}"] = retrieval_metrics(newsbot_rankings(service, questions, time_aware), gold)
-        if naive_dir and naive_dir.exists():
-            progress(f"retrieval with the naive LangChain index ({mode})")
+    settings_asked = dict(SETTINGS)
+    if now:
+        settings_asked[f"now_{now.date().isoformat()}"] = Setting(f"--now {now.date()} for every question")
+    retrieval: dict = {"headline": "live"}
+    for name, setting in settings_asked.items():
+        progress(f"retrieval on {len(questions)} questions ({name})")
+        asked = service.at(now) if name.startswith("now_") else service
+        rankings = newsbot_rankings(asked, questions, setting, settings.zone)
+        retrieval[name] = {"setting": setting.description, **retrieval_metrics(rankings, gold)}
+    if naive_dir and naive_dir.exists():
+        for name, time_aware in (("question_only", False), ("window_14_days", True)):
+            progress(f"retrieval with the naive LangChain index ({name})")
             rankings = naive_rankings(naive_dir, settings, questions, time_aware)
-            report[f"naive_langchain_retrieval_{mode}"] = retrieval_metrics(rankings, gold)
+            retrieval[f"naive_langchain_{name}"] = retrieval_metrics(rankings, gold)
+    report: dict = {"retrieval": retrieval}
     progress("answers")
-    for mode, time_aware in (("no_time_context", False), ("as_of_question_date", True)):
-        answers = [service.answer(q.sentence, filters=as_of(q) if time_aware else None) for q in questions]
+    for name in ("live", "question_only"):
+        answers = [SETTINGS[name].service(service, q, settings.zone).answer(q.sentence) for q in questions]
         latencies = sorted(a.latency_ms for a in answers)
-        report[f"answers_{mode}"] = {
-            "answerer": service.answerer,
+        report[f"answers_{name}"] = {
+            "answerer": service.answerer.name,
             "answer_hit_rate": round(
                 sum(answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions, strict=True))
                 / len(questions),
@@ -243,11 +287,14 @@ def realtimeqa_report(
 
 
 def evaluate(
-    settings: Settings, naive_dir: Path | None, progress: Callable[[str], None] = lambda message: None
+    settings: Settings,
+    naive_dir: Path | None,
+    progress: Callable[[str], None] = lambda message: None,
+    now: datetime | None = None,
 ) -> dict:
     progress("the sample article")
     sample, sample_labelled = sample_article_report(settings)
-    report, realtime_labelled = realtimeqa_report(settings, naive_dir, progress)
+    report, realtime_labelled = realtimeqa_report(settings, naive_dir, progress, now)
     labelled = sample_labelled + realtime_labelled
     current, calibrated = Wiring(settings).rule, calibrate(labelled, sample_labelled)
     report["sample_article"] = sample

@@ -7,8 +7,11 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 
+from answers.retrieve import RankedArticle
+from newsbot.clock import clock_of, clock_options
 from newsbot.errors import SettingsError
 from newsbot.output import print_json
+from newsbot.questions_input import STDIN_HELP, QuestionsInput
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
 
@@ -47,8 +50,10 @@ def register(commands, common: argparse.ArgumentParser) -> None:
     )
     migrate.set_defaults(handler=migrate_command)
 
-    search = sub.add_parser("search", parents=[common], help="the passages answers would be built from, with scores")
-    search.add_argument("query")
+    search = sub.add_parser(
+        "search", parents=[common, clock_options()], help="the articles answers would draw on, with their scores"
+    )
+    search.add_argument("query", help=f"the question, or - to read questions from stdin: {STDIN_HELP}")
     search.add_argument("-k", type=positive, default=5, help="how many articles (at least 1)")
     search.set_defaults(handler=search_command)
 
@@ -170,27 +175,41 @@ def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def search_command(args: argparse.Namespace, settings: Settings) -> int:
-    hits = Wiring(settings).retriever.search(args.query, args.k, per_article=1)
-    if args.json:
-        print_json(
-            [
-                {
-                    "score": round(hit.score, 4),
-                    "similarity": round(hit.similarity, 4),
-                    "article_id": hit.passage.article.id,
-                    "url": hit.passage.article.url,
-                    "title": hit.passage.article.title,
-                    "published": hit.passage.article.published,
-                    "passage": hit.passage.text,
-                }
-                for hit in hits
-            ]
-        )
-        return 0
-    for hit in hits:
-        print(f"{hit.score:.4f}  [{hit.passage.article.id}] {hit.passage.article.title}")
-        print(f"        {hit.passage.text[:300]}")
-    return 0
+    """Per question, the articles ranked as answers rank them (time words, --now's cutoff, the date prior), each
+    with its best passages; with --json, one JSON line per question."""
+    service = Wiring(settings, clock=clock_of(args, settings.zone)).answers
+    questions = QuestionsInput(args.query, settings.zone)
+    for question, asking in questions.asked_of(service):
+        ranked = asking.search(question, args.k)
+        now = asking.today().isoformat() if asking.cutoff else None
+        if args.json:
+            print_json({"question": question, "now": now, "articles": [_article_json(a) for a in ranked]})
+            sys.stdout.flush()
+            continue
+        if args.query == "-":
+            print(f"? {question}" + (f"  (now: {now})" if now else ""))
+        for article in ranked:
+            print(
+                f"{article.score:7.2f}  [{article.article.id}] {article.article.published or '-':10.10}  {article.article.title}"
+            )
+            for hit in article.passages:
+                print(f"         {' '.join(hit.passage.text.split())[:300]}")
+    return 1 if questions.failed else 0
+
+
+def _article_json(ranked: RankedArticle) -> dict:
+    article = ranked.article
+    return {
+        "article_id": article.id,
+        "url": article.url,
+        "title": article.title,
+        "published": article.published,
+        "score": round(ranked.score, 4),
+        "passages": [
+            {"text": hit.passage.text, "score": round(hit.score, 4), "similarity": round(hit.similarity, 4)}
+            for hit in ranked.passages
+        ],
+    }
 
 
 def check_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -56,18 +56,21 @@ ANSWERERS: dict[str, Callable[[Wiring], Answerer]] = {
 
 class Wiring:
     """The parts of newsbot for one process. `creates_index`: commands that write may create the index;
-    the others fail with a clear message when there is none. `clock`: the moment the bot believes it is."""
+    the others fail with a clear message when there is none. `clock`: the moment the bot believes it is; a clock
+    given here (`--now`, tests) also hides articles published after its day, the system clock does not (an
+    article dated ahead by its time zone must not vanish)."""
 
     def __init__(
         self,
         settings: Settings,
         creates_index: bool = False,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] | None = None,
         embedder=None,
     ):
         self.settings = settings
         self.creates_index = creates_index
-        self.clock = clock
+        self.clock = clock or utc_now
+        self.clock_is_set = clock is not None
         self.answerer_problem: str | None = None  # why the configured answerer was replaced at start
         if embedder is not None:  # one already loaded (the tests share one)
             self.embedder = embedder
@@ -166,6 +169,7 @@ class Wiring:
             time_zone=s.zone,
             stale_after_days=s.stale_after_days,
             clock=self.clock,
+            cutoff=self.clock_is_set,
         )
 
     @cached_property

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.embeddings import Embedder
+from newsbot.cli import main
 from newsbot.settings import Settings
 from tests.helpers import index_items, shared_embedder, test_settings
 
@@ -32,6 +33,21 @@ def sample_index(tmp_path_factory) -> Settings:
     report = index_items(settings, [SAMPLE_ARTICLES])
     assert report.added == 1, report
     return settings
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys, embedder, tmp_path):
+    """`newsbot ...` in this process on the index `settings` name, with the suite's loaded model:
+    `cli(settings, *args)` -> (exit code, stdout, stderr)."""
+    monkeypatch.setattr("index.embeddings.Embedder", lambda *args, **kwargs: embedder)
+
+    def run(settings: Settings, *args: str) -> tuple[int, str, str]:
+        monkeypatch.setenv("BOT_STATE_PATH", str(settings.bot_state_path))
+        code = main([*args, "--index-dir", str(settings.index_dir)])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
 
 
 @pytest.fixture

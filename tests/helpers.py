@@ -6,7 +6,6 @@ from datetime import datetime
 from functools import cache
 from pathlib import Path
 
-from answers.core import utc_now
 from index.embeddings import Embedder
 from index.indexer import IngestReport
 from newsbot.settings import DEFAULT_EMBEDDING_MODEL, Settings
@@ -27,7 +26,7 @@ def test_settings(directory: Path, **overrides) -> Settings:
 
 def wire(settings: Settings, now: datetime | None = None, creates_index: bool = True) -> Wiring:
     """The production wiring of `settings`, with the shared model, its clock stopped at `now` when given."""
-    clock = (lambda: now) if now else utc_now
+    clock = (lambda: now) if now else None
     return Wiring(settings, creates_index=creates_index, clock=clock, embedder=shared_embedder())
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from functools import partial
 
 import pytest
 
 from index.sqlite import SQLiteStore
 from index.sqlite.vectors import vectors_path
-from newsbot.cli import main
 from tests.helpers import index_items, wire
 
 BUDGET = "The city council approved the new budget on Tuesday. Critics said it was too small to repair the bridges."
@@ -20,17 +20,9 @@ PAGE = 4096
 
 
 @pytest.fixture
-def cli(settings, monkeypatch, capsys, embedder):
-    """`newsbot ...` in this process, on the test's index and state, with the suite's loaded model."""
-    monkeypatch.setenv("BOT_STATE_PATH", str(settings.bot_state_path))
-    monkeypatch.setattr("index.embeddings.Embedder", lambda *args, **kwargs: embedder)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main([*args, "--index-dir", str(settings.index_dir)])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
+def cli(settings, cli):
+    """`newsbot ...` on the test's index and state."""
+    return partial(cli, settings)
 
 
 def write_jsonl(path, *records):

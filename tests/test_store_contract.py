@@ -17,7 +17,7 @@ import pytest
 
 from index.postgres import PostgresStore
 from index.store import open_store
-from index.types import ArticleWrite, DatePrior, Filters, PassageWrite
+from index.types import ArticleWrite, Filters, PassageWrite
 from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
 from tests.postgres_server import PASSWORD
 
@@ -254,19 +254,16 @@ def test_an_undated_article_counts_as_published_when_it_was_added(opened):
     assert undated.day == date.today()
 
 
-def test_a_date_prior_reranks_dense_and_keyword_hits(opened):
+def test_hits_carry_the_day_and_place_the_retrievers_date_prior_reads(opened):
     store = opened()
-    vector, text = unit(np.ones(DIMENSION)), "Ferry strike ends after pay deal."
-    for number, published in ((1, "2024-01-01"), (2, "2024-10-01")):  # alike but for their dates
+    vector, text = unit(np.ones(DIMENSION)), "Ferry strike ends after pay deal. Talks went on all night."
+    for number, published in ((1, "2024-01-01"), (2, "2024-10-01T18:30:00+02:00")):
         base = article(number, published=published, text=text)
-        fill(store, [replace(base, title="Ferry", passages=[PassageWrite(0, len(text), vector)])])
-    near_january = DatePrior(date(2024, 1, 2), half_life_days=10)
-    near_october = DatePrior(date(2024, 10, 2), half_life_days=10)
+        lead, second = PassageWrite(0, 33, vector), PassageWrite(34, len(text), unit(np.arange(DIMENSION) + 1.0))
+        fill(store, [replace(base, title="Ferry", passages=[lead, second])])
     for search, query in ((store.dense_search, vector), (store.keyword_search, "ferry strike")):
-        assert [h.article_id for h in search(query, 2, prior=near_january)] == ["id0001", "id0002"]
-        assert [h.article_id for h in search(query, 2, prior=near_october)] == ["id0002", "id0001"]
-        plain, favoured = search(query, 1)[0].score, search(query, 1, prior=near_october)[0].score
-        assert favoured == pytest.approx(plain * near_october.factor(date(2024, 10, 1)), rel=1e-5)
+        hits = {(h.article_id, h.ordinal): h.day for h in search(query, 4)}
+        assert hits[("id0001", 0)] == date(2024, 1, 1) and hits[("id0002", 0)] == date(2024, 10, 1)
 
 
 def test_keyword_search_matches_words_and_applies_filters(opened):
@@ -311,12 +308,11 @@ def test_both_stores_return_the_same_hits(both):
         Filters(published_from=date(2024, 10, 20)),
         Filters(until=date(2024, 10, 2)),
     ]
-    prior = DatePrior(date(2024, 10, 15), half_life_days=5)
     for seed, chosen in enumerate(filters):
         vector = query_vector(seed)
-        assert identified(sqlite, sqlite.dense_search(vector, 8, chosen, prior)) == identified(
-            postgres, postgres.dense_search(vector, 8, chosen, prior)
-        )
+        dense = sqlite.dense_search(vector, 8, chosen), postgres.dense_search(vector, 8, chosen)
+        assert identified(sqlite, dense[0]) == identified(postgres, dense[1])
+        assert [(h.day, h.ordinal) for h in dense[0]] == [(h.day, h.ordinal) for h in dense[1]]
         for query in ("river flood warning", "court appeal story 7", "number 21"):
             expected, found = sqlite.keyword_search(query, 8, chosen), postgres.keyword_search(query, 8, chosen)
             assert [h.score for h in found] == pytest.approx([h.score for h in expected], rel=1e-4), query

@@ -51,5 +51,5 @@ def bm25_sql(where: str | None) -> str:
             FROM weights w JOIN postings o ON o.term = w.term {filtered}
             GROUP BY o.passage_id ORDER BY score DESC, o.passage_id LIMIT %s
         )
-        SELECT s.passage_id, p.article_id, p.day, s.score FROM scores s JOIN passages p ON p.id = s.passage_id
+        SELECT s.passage_id, p.article_id, p.day, s.score, p.ordinal FROM scores s JOIN passages p ON p.id = s.passage_id
         ORDER BY s.score DESC, s.passage_id"""

@@ -19,8 +19,7 @@ from index.postgres.connection import INDEX_WRITER_LOCK, connect, pool, redacted
 from index.postgres.keywords import bm25_sql, query_terms
 from index.postgres.schema import ARTICLE_COLUMNS, PASSAGE_COLUMNS, conditions
 from index.postgres.writer import PostgresWriter
-from index.ranking import pool_size, reranked
-from index.types import DatePrior, Filters, Hit, Passage, StoredArticle
+from index.types import Filters, Hit, Passage, StoredArticle
 from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
 
 EXACT_BELOW = 20_000  # passages: scanning this many exactly takes a few milliseconds, and is never approximate
@@ -76,12 +75,10 @@ class PostgresStore:
 
     # -- search ----------------------------------------------------------------------------------
 
-    def dense_search(
-        self, vector: np.ndarray, k: int, filters: Filters | None = None, prior: DatePrior | None = None
-    ) -> list[Hit]:
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
         if k <= 0:
             return []
-        wanted = pool_size(k, prior)
+        wanted = k
         where, values = conditions(filters, "p")
         query = np.asarray(vector, dtype=np.float32).ravel()
         with self._read() as db:
@@ -91,7 +88,7 @@ class PostgresStore:
             if wanted == 0:
                 return []
             sql = (
-                "SELECT p.id, p.article_id, p.day, 1 - (p.embedding <=> %s) FROM passages p"
+                "SELECT p.id, p.article_id, p.day, 1 - (p.embedding <=> %s), p.ordinal FROM passages p"
                 f" WHERE {where} ORDER BY p.embedding <=> %s LIMIT %s"
             )
             params = [query, *values, query, wanted]
@@ -103,7 +100,7 @@ class PostgresStore:
             if len(rows) < wanted:  # exact: no HNSW, or it came back short
                 db.execute("SET LOCAL enable_indexscan = off")
                 rows = db.execute(sql, params).fetchall()
-        return reranked([Hit(row[0], row[1], float(row[3]), row[2]) for row in rows], k, prior)
+        return [_hit(row) for row in rows[:k]]
 
     def _hnsw_ef(self, total: int, matching: int, wanted: int) -> int | None:
         """The HNSW scan's breadth (hnsw.ef_search) when it should find `wanted` rows among the `matching`
@@ -123,9 +120,7 @@ class PostgresStore:
         ).fetchone()
         return int(row[0]), int(row[1]), int(row[2])
 
-    def keyword_search(
-        self, query: str, k: int, filters: Filters | None = None, prior: DatePrior | None = None
-    ) -> list[Hit]:
+    def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         terms, repeats = query_terms(query)
         if k <= 0 or not terms:
             return []
@@ -138,9 +133,9 @@ class PostgresStore:
             average_length = term_total / total if term_total else 1.0
             rows = db.execute(
                 bm25_sql(where if filters else None),
-                [terms, repeats, total, average_length, *values, pool_size(k, prior)],
+                [terms, repeats, total, average_length, *values, k],
             ).fetchall()
-        return reranked([Hit(row[0], row[1], float(row[3]), row[2]) for row in rows], k, prior)
+        return [_hit(row) for row in rows]
 
     def vocabulary(self) -> Mapping[str, int]:
         with self._read() as db:
@@ -289,3 +284,8 @@ class PostgresStore:
             connection.autocommit = False
             _configure(connection)
             yield PostgresWriter(connection)
+
+
+def _hit(row: tuple) -> Hit:
+    """(passage id, article id, day, score, ordinal) as a Hit."""
+    return Hit(row[0], row[1], float(row[3]), row[2], row[4])

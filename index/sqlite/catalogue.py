@@ -1,5 +1,5 @@
-"""What filters and date priors need to know about every passage, as arrays held with each index generation:
-its article's date, outlet and added mark. Filtering is then a few vector operations, never a list of
+"""What filters and hits need to know about every passage, as arrays held with each index generation: its
+article, the article's date, outlet and added mark. Filtering is then a few vector operations, never a list of
 allowed passages fetched from SQLite."""
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ class Catalogue:
     dated: np.ndarray  # per passage: whether the article has a publication date
     sources: np.ndarray  # per passage: its article's outlet, lower case
     marks: np.ndarray  # per passage: its article's added mark
+    ordinals: np.ndarray  # per passage: its position in its article, from 0 (the lead)
 
     @classmethod
     def load(cls, connection: sqlite3.Connection) -> Catalogue:
         rows = connection.execute(
-            "SELECT p.id, a.published, a.added_at, lower(a.source), a.added_seq, a.id FROM passages p "
+            "SELECT p.id, a.published, a.added_at, lower(a.source), a.added_seq, a.id, p.ordinal FROM passages p "
             "JOIN articles a ON a.id = p.article_id ORDER BY p.id"
         ).fetchall()
         published = [iso_day(row[1]) for row in rows]
@@ -39,6 +40,7 @@ class Catalogue:
             dated=np.array([day is not None for day in published], dtype=bool),
             sources=np.array([row[3] for row in rows], dtype=object),
             marks=np.fromiter((row[4] for row in rows), dtype=np.int64, count=len(rows)),
+            ordinals=np.fromiter((row[6] for row in rows), dtype=np.int32, count=len(rows)),
         )
 
     def allowed(self, filters: Filters) -> np.ndarray:
@@ -67,6 +69,3 @@ class Catalogue:
     def day(self, position: int) -> date | None:
         number = int(self.days[position])
         return date.fromordinal(number) if number > 0 else None
-
-    def position(self, passage_id: int) -> int:
-        return int(np.searchsorted(self.passage_ids, passage_id))

@@ -73,12 +73,16 @@ class KeywordIndex:
         """(passage id, BM25 score) of the best `k` passages; only where `allowed` (one flag per document) is set."""
         if len(self.ids) == 0:
             return []
-        tokens = [[term for term in terms(query) if term in self.bm25.vocab_dict]]
-        if not tokens[0]:
+        tokens = [term for term in terms(query) if term in self.bm25.vocab_dict]
+        if not tokens:
             return []
         mask = allowed.astype(np.float32) if allowed is not None else None
-        rows, scores = self.bm25.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False, weight_mask=mask)
-        return [(int(self.ids[row]), float(score)) for row, score in zip(rows[0], scores[0], strict=True) if score > 0]
+        scores = self.bm25.get_scores(tokens, weight_mask=mask)
+        rows = np.flatnonzero(scores > 0)  # selecting among the zeros too is slow (numpy's argpartition on ties)
+        if len(rows) > k:
+            rows = rows[np.argpartition(scores[rows], -k)[-k:]]
+        rows = rows[np.argsort(-scores[rows], kind="stable")]
+        return [(int(self.ids[row]), float(scores[row])) for row in rows]
 
     def vocabulary(self, passages: PassageTexts) -> dict[str, int]:
         """Every word of the passages and how many passages hold it; computed once, cached with the index."""

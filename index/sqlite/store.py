@@ -9,13 +9,13 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
-from index.ranking import pool_size, reranked
 from index.sqlite import vectors
 from index.sqlite.catalogue import Catalogue
 from index.sqlite.database import (
@@ -33,7 +33,7 @@ from index.sqlite.database import (
 )
 from index.sqlite.keywords import KeywordIndex
 from index.sqlite.writer import SQLiteWriter
-from index.types import DatePrior, Filters, Hit, Passage, StoredArticle
+from index.types import Filters, Hit, Passage, StoredArticle
 from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
 
 LOCK_NAME = "write.lock"
@@ -127,9 +127,7 @@ class SQLiteStore:
 
     # -- search ----------------------------------------------------------------------------------
 
-    def dense_search(
-        self, vector: np.ndarray, k: int, filters: Filters | None = None, prior: DatePrior | None = None
-    ) -> list[Hit]:
+    def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
         snapshot = self.snapshot()
         index, catalogue = snapshot.faiss, snapshot.catalogue
         if index.ntotal == 0 or k <= 0:
@@ -141,14 +139,13 @@ class SQLiteStore:
                 return []
             selector, bitmap = catalogue.selector(allowed)
             params = faiss.SearchParameters(sel=selector)
-        pool = min(index.ntotal, pool_size(k, prior))
-        scores, ids = index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), pool, params=params)
+        scores, ids = index.search(
+            np.asarray(vector, dtype=np.float32).reshape(1, -1), min(index.ntotal, k), params=params
+        )
         found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        return _ranked(found, k, catalogue, prior)
+        return _hits(found, catalogue)
 
-    def keyword_search(
-        self, query: str, k: int, filters: Filters | None = None, prior: DatePrior | None = None
-    ) -> list[Hit]:
+    def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         snapshot = self.snapshot()
         if k <= 0:
             return []
@@ -156,8 +153,7 @@ class SQLiteStore:
         allowed = catalogue.allowed(filters) if filters else None
         if allowed is not None and not allowed.any():
             return []
-        found = keywords.search(query, pool_size(k, prior), allowed)
-        return _ranked(found, k, catalogue, prior)
+        return _hits(keywords.search(query, k, allowed), catalogue)
 
     def vocabulary(self) -> Mapping[str, int]:
         return self._keywords(self.snapshot()).vocabulary(self._passage_texts)
@@ -263,7 +259,9 @@ class SQLiteStore:
             return problems
         sizes = db.execute("SELECT count(*) FROM passages WHERE length(vector) != ?", (4 * model[1],)).fetchone()[0]
         if sizes:
-            problems.append(f"{path}: {sizes} passage vectors are not of dimension {model[1]}; run `newsbot index rebuild`")
+            problems.append(
+                f"{path}: {sizes} passage vectors are not of dimension {model[1]}; run `newsbot index rebuild`"
+            )
         _, faiss_problem = vectors.inspect(self.directory, generation(db), passages, model[1])
         if faiss_problem:
             problems.append(f"{faiss_problem}; it is rebuilt from the database on the next search")
@@ -306,14 +304,20 @@ class SQLiteStore:
             lock.release()
 
 
-def _ranked(found: list[tuple[int, float]], k: int, catalogue: Catalogue, prior: DatePrior | None) -> list[Hit]:
-    """The hits, re-ranked by score × the prior's factor when there is a prior, best `k` first."""
-    positions = [catalogue.position(passage_id) for passage_id, _ in found]
-    hits = [
-        Hit(passage_id, str(catalogue.article_ids[p]), score, catalogue.day(p))
-        for (passage_id, score), p in zip(found, positions, strict=True)
+def _hits(found: list[tuple[int, float]], catalogue: Catalogue) -> list[Hit]:
+    """(passage id, score) pairs, best first, as hits with their article, its day and their place in it."""
+    if not found:
+        return []
+    positions = np.searchsorted(
+        catalogue.passage_ids, np.array([passage_id for passage_id, _ in found], dtype=np.int64)
+    )
+    articles, days, ordinals = (
+        values[positions].tolist() for values in (catalogue.article_ids, catalogue.days, catalogue.ordinals)
+    )
+    return [
+        Hit(passage_id, article_id, score, date.fromordinal(day) if day > 0 else None, ordinal)
+        for (passage_id, score), article_id, day, ordinal in zip(found, articles, days, ordinals, strict=True)
     ]
-    return reranked(hits, k, prior)
 
 
 def _conditions(filters: Filters) -> tuple[str, list]:
