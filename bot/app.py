@@ -60,7 +60,7 @@ def build_application(wiring: Wiring) -> Application:
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(max_retries=3, workers=shared_workers(wiring)))
         .concurrent_updates(True)
         .post_init(register_commands)
         .build()
@@ -71,6 +71,12 @@ def build_application(wiring: Wiring) -> Application:
     feeds.start_polling(application, settings)
     history.start_purging(application)
     return application
+
+
+def shared_workers(wiring: Wiring):
+    """The heartbeat table when several workers may share the bot (a PostgreSQL state database); None on SQLite,
+    where one process runs the bot."""
+    return wiring.workers if wiring.database.dialect == "postgresql" else None
 
 
 def add_handlers(application: Application) -> None:

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     briefing_articles: int = Field(30, description="the newest articles (or best on a topic) a briefing considers")
     story_similarity: float = Field(0.75, description="cosine similarity at which two articles are one story")
     briefing_when_empty: Literal["say", "skip"] = Field("say", description="a scheduled briefing with nothing new")
+    briefing_catch_up_minutes: float = Field(
+        60.0, ge=0, description="a briefing missed while no worker ran is posted at start within this; 0: never"
+    )
     feed_poll_minutes: float = Field(15.0, description="how often the bot polls subscribed feeds")
     feed_max_entries: int = Field(20, description="new entries indexed per feed and poll")
     feed_pause_hours: float = Field(24.0, gt=0, description="a feed failing this long is paused until resumed")
