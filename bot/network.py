@@ -31,6 +31,7 @@ class RetryingRateLimiter(AIORateLimiter):
         network_retries: int = 3,
         first_delay: float = 1.0,
         workers: Workers | None = None,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
         overall_max_rate: float = FloodLimit.MESSAGES_PER_SECOND,
         group_max_rate: float = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
         **kwargs: Any,
@@ -40,6 +41,7 @@ class RetryingRateLimiter(AIORateLimiter):
         self.first_delay = first_delay
         self.budget = (overall_max_rate, group_max_rate)  # the bot's, per second overall and per minute per group
         self.workers = workers
+        self.heartbeat_seconds = heartbeat_seconds
         self.sharing = 1  # workers the budget is divided among
         self._heartbeat: asyncio.Task | None = None
 
@@ -80,7 +82,7 @@ class RetryingRateLimiter(AIORateLimiter):
 
     async def _beating(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(self.heartbeat_seconds)
             try:
                 await self._beat()
             except Exception as error:  # the database is unreachable for a moment: keep the share
