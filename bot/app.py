@@ -132,7 +132,7 @@ def configure_logging(token: str) -> None:
     handler.setFormatter(RedactingFormatter(token, LOG_FORMAT))
     handler.addFilter(_no_traceback_for_a_rejected_token)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    for chatty in ("httpx", "openai"):  # a line per request, per retry
+    for chatty in ("httpx", "openai", "apscheduler"):  # a line per request, per retry, per job run
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

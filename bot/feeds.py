@@ -89,7 +89,9 @@ async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The repeating job: polls the feeds that are due and reports what happened to every admin."""
     shared = services(context)
     try:
-        lines = (await poll(shared)).lines()
+        report = await poll(shared)
+        log.info("feed poll: %d feeds polled here, %d articles added", report.polled, len(report.added))
+        lines = report.lines()
     except NewsbotError as error:  # e.g. another process is writing the index: the next poll tries again
         lines = [f"could not poll the feeds: {error}"]
     if not lines:

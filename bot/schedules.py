@@ -44,6 +44,7 @@ FREQUENCIES = {"daily": tuple(range(7)), "weekdays": (1, 2, 3, 4, 5), "weekends"
 MAX_TOPIC = 200  # characters: a topic is a few words to search for, and it is repeated in every briefing
 CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 BRIEFING_LEASE = timedelta(minutes=10)  # a worker prepares and posts a briefing within this, or another takes over
+LATE = timedelta(minutes=10)  # a briefing job that could not start on time (a busy worker) still runs this late
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,15 @@ def add_job(application: Application, schedule: Schedule, zone: ZoneInfo) -> Non
         days=FREQUENCIES[schedule.frequency],
         data=Due(schedule.id),
         name=job_name(schedule.id),
+        job_kwargs={"misfire_grace_time": int(LATE.total_seconds())},
+    )
+
+
+def run_soon(job_queue: JobQueue, due: Due, seconds: float) -> None:
+    """A catch-up or a look at another worker's claim: run however late it starts (APScheduler would skip a
+    job more than a second late, e.g. when the worker's start takes a moment)."""
+    job_queue.run_once(
+        send_briefing, seconds, data=due, name=job_name(due.schedule_id), job_kwargs={"misfire_grace_time": None}
     )
 
 
@@ -185,7 +195,7 @@ def restore(application: Application, wiring: Wiring) -> None:
         add_job(application, schedule, zone)
         missed = missed_slot(schedule, zone, now, grace)
         if missed is not None:
-            application.job_queue.run_once(send_briefing, 0, data=Due(schedule.id, missed), name=job_name(schedule.id))
+            run_soon(application.job_queue, Due(schedule.id, missed), 0)
 
 
 def occurrences(schedule: Schedule, zone: ZoneInfo, around: datetime) -> list[datetime]:
@@ -259,7 +269,7 @@ def _look_again(context: ContextTypes.DEFAULT_TYPE, schedule: Schedule, slot: da
         return
     now = services(context).wiring.clock()
     wait = max(0.0, (datetime.fromisoformat(run.lease_until) - now).total_seconds()) + 1
-    context.job_queue.run_once(send_briefing, wait, data=Due(schedule.id, slot), name=job_name(schedule.id))
+    run_soon(context.job_queue, Due(schedule.id, slot), wait)
     log.info("scheduled briefing #%s for %s: claimed by %s until %s", schedule.id, run.slot, run.worker, run.lease_until)
 
 

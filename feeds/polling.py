@@ -40,6 +40,7 @@ class PollReport:
     broken: list[tuple[Feed, str, datetime]] = field(default_factory=list)  # feed (before this poll), error, retry
     paused: list[tuple[Feed, str]] = field(default_factory=list)  # feed, its last error
     recovered: list[Feed] = field(default_factory=list)
+    polled: int = 0  # feeds this poll claimed (the others are not due, or another worker polled them lately)
 
     def lines(self, every_failure: bool = False) -> list[str]:
         """One line per article added, duplicate, entry failed, and feed that started failing, was paused or works
@@ -111,7 +112,9 @@ class FeedPoller:
         report = PollReport()
         new: dict[str, tuple[Feed, Entry]] = {}  # article identity -> the first entry that links to it
         rest = timedelta(minutes=self.poll_minutes) * POLL_REST if due_only else None
-        for feed in self.subscriptions.claim_polls(now, rest):
+        feeds = self.subscriptions.claim_polls(now, rest)
+        report.polled = len(feeds)
+        for feed in feeds:
             try:
                 content = self.read_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
                 entries = self.subscriptions.claim(
