@@ -60,7 +60,13 @@ def build_application(wiring: Wiring) -> Application:
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
-        .rate_limiter(RetryingRateLimiter(max_retries=3, workers=shared_workers(wiring)))
+        .rate_limiter(
+            RetryingRateLimiter(
+                max_retries=3,
+                workers=shared_workers(wiring),
+                overall_max_rate=settings.telegram_messages_per_second,
+            )
+        )
         .concurrent_updates(True)
         .post_init(register_commands)
         .build()

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
         None, repr=False, description="postgresql://… to keep the index and the bot state in PostgreSQL"
     )
     uploads_dir: Path = Path("data/uploads")
+    telegram_messages_per_second: float = Field(
+        30.0, gt=0, description="the bot's overall sending budget (Telegram's limit), shared by all its workers"
+    )
     stream_edit_seconds_private: float = 1.0
     stream_edit_seconds_group: float = 3.0
     history_days: int = Field(30, gt=0, description="questions, answers and feedback are deleted after this many days")

@@ -19,9 +19,9 @@ from pathlib import Path
 from tests.bot_harness import bot_settings
 from tests.conftest import REPO
 from tests.helpers import on_postgres, wire
+from tests.http_server import listening
 from tests.llm_server import free_port
 from tests.newsroom import FERRIES, FERRY_CREWS, MARKET, gazette_story, rss, write_jsonl
-from tests.test_bot_startup import listening
 
 ADMIN_ID = 4242
 PUBLIC_URL = "https://newsbot.example/telegram"  # where Telegram posts; the balancer forwards to the workers
