@@ -39,6 +39,7 @@ bench: $(INSTALLED)
 	$(PY) scripts/bench_index.py
 	$(PY) scripts/bench_bot.py
 	$(PY) scripts/bench_backends.py
+	$(PY) scripts/bench_workers.py
 
 eval: $(INSTALLED)
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -93,6 +94,10 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         + (f" (the configured answerer failed at start: {wiring.answerer_problem})" if wiring.answerer_problem else ""),
         *activity,
     ]
+    if wiring.database.dialect == "postgresql":  # several workers may share the bot
+        live = await asyncio.to_thread(wiring.workers.live, time.time())
+        names = ", ".join(f"{worker['host']} pid {worker['pid']}" for worker in live)
+        lines.append(f"Workers: {len(live)} ({names})")
     await update.effective_message.reply_text("\n".join(lines))
 
 

@@ -60,7 +60,13 @@ def build_application(wiring: Wiring) -> Application:
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .rate_limiter(
+            RetryingRateLimiter(
+                max_retries=3,
+                workers=shared_workers(wiring),
+                overall_max_rate=settings.telegram_messages_per_second,
+            )
+        )
         .concurrent_updates(True)
         .post_init(register_commands)
         .build()
@@ -71,6 +77,12 @@ def build_application(wiring: Wiring) -> Application:
     feeds.start_polling(application, settings)
     history.start_purging(application)
     return application
+
+
+def shared_workers(wiring: Wiring):
+    """The heartbeat table when several workers may share the bot (a PostgreSQL state database); None on SQLite,
+    where one process runs the bot."""
+    return wiring.workers if wiring.database.dialect == "postgresql" else None
 
 
 def add_handlers(application: Application) -> None:
@@ -126,7 +138,7 @@ def configure_logging(token: str) -> None:
     handler.setFormatter(RedactingFormatter(token, LOG_FORMAT))
     handler.addFilter(_no_traceback_for_a_rejected_token)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
-    for chatty in ("httpx", "openai"):  # a line per request, per retry
+    for chatty in ("httpx", "openai", "apscheduler"):  # a line per request, per retry, per job run
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

@@ -89,7 +89,9 @@ async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The repeating job: polls the feeds that are due and reports what happened to every admin."""
     shared = services(context)
     try:
-        lines = (await poll(shared)).lines()
+        report = await poll(shared)
+        log.info("feed poll: %d feeds polled here, %d articles added", report.polled, len(report.added))
+        lines = report.lines()
     except NewsbotError as error:  # e.g. another process is writing the index: the next poll tries again
         lines = [f"could not poll the feeds: {error}"]
     if not lines:
@@ -103,6 +105,7 @@ async def poll_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def start_polling(application: Application, settings: Settings) -> None:
-    application.job_queue.run_repeating(
-        poll_job, interval=settings.feed_poll_minutes * 60, first=FIRST_POLL_SECONDS, name="feeds"
-    )
+    """Polls every FEED_POLL_MINUTES, the first time a minute after start (or one interval, when shorter). Every
+    worker does: the feeds and their entries are claimed in the state database (feeds/polling.py)."""
+    interval = settings.feed_poll_minutes * 60
+    application.job_queue.run_repeating(poll_job, interval=interval, first=min(FIRST_POLL_SECONDS, interval), name="feeds")

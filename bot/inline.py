@@ -3,9 +3,11 @@
 Inline queries carry no chat, so chat allowlists can't apply: with ALLOWED_USER_IDS only those users (and the
 bot's admins) get answers, and when only ALLOWED_CHAT_IDS restricts the bot, inline mode is off. Telegram sends
 a query per keystroke: very short queries are ignored, and a query is answered only if the user has typed
-nothing more for a moment. Telegram drops answers that come too late, so an LLM that has not finished within
-LLM_SECONDS gives way to the extractive answer. Answers are cached for a while, by Telegram (cache_time) and
-here, per question.
+nothing more for a moment (each user's newest query is kept in the state database, since any worker may get
+any keystroke). Telegram drops answers that come too late, so an LLM that has not finished within LLM_SECONDS
+gives way to the extractive answer. Answers are cached for a while, by Telegram (cache_time) and here, per
+question and per process: another worker computes the same answer again, and a cached answer costs nothing, so
+it does not count against the user's limit.
 """
 
 from __future__ import annotations
@@ -54,11 +56,11 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     question = " ".join(query.query.split())
     if len(question) < MIN_CHARACTERS or len(question.split()) < MIN_WORDS:
         return
-    shared.inline_latest[query.from_user.id] = query.id
+    latest = shared.wiring.inline_queries  # in the state database: the user's next keystroke may go to another worker
+    await asyncio.to_thread(latest.note, query.from_user.id, query.id, shared.wiring.clock())
     await asyncio.sleep(SETTLE_SECONDS)
-    if shared.inline_latest.get(query.from_user.id) != query.id:
+    if not await asyncio.to_thread(latest.take, query.from_user.id, query.id):
         return  # the user typed on: the newer query is answered instead
-    del shared.inline_latest[query.from_user.id]
     key = question.lower()
     cached = _cached(shared, key)
     if cached is None:

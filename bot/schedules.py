@@ -1,4 +1,9 @@
-"""Scheduled briefings: /schedule, /schedules, /unschedule, and the JobQueue jobs that post them."""
+"""Scheduled briefings: /schedule, /schedules, /unschedule, and the JobQueue jobs that post them.
+
+Every worker puts every schedule on its JobQueue, so each occurrence (a slot) fires in every worker; the one that
+claims the slot in the state database posts it, the others look again when its claim's lease runs out (it may
+have died) and find it posted (state/schedules.py). A worker that starts shortly after a slot that nobody posted
+(all were restarting) posts it then, within BRIEFING_CATCH_UP_MINUTES."""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -22,7 +27,7 @@ from bot.restricted import admins_only
 from bot.services import services
 from newsbot.errors import NewsbotError
 from newsbot.wiring import Wiring
-from state.schedules import Schedule
+from state.schedules import Run, Schedule
 
 log = logging.getLogger("newsbot.bot")
 USAGE = (
@@ -38,6 +43,17 @@ FREQUENCIES = {"daily": tuple(range(7)), "weekdays": (1, 2, 3, 4, 5), "weekends"
 }
 MAX_TOPIC = 200  # characters: a topic is a few words to search for, and it is repeated in every briefing
 CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+BRIEFING_LEASE = timedelta(minutes=10)  # a worker prepares and posts a briefing within this, or another takes over
+LATE = timedelta(minutes=10)  # a briefing job that could not start on time (a busy worker) still runs this late
+
+
+@dataclass(frozen=True)
+class Due:
+    """A briefing job's data: the schedule, and the slot to post (a catch-up, a takeover) or None: the schedule's
+    occurrence nearest to the moment the job runs."""
+
+    schedule_id: int
+    slot: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,7 @@ async def on_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         request.at,
         request.topic,
         update.effective_user.id,
+        shared.wiring.clock(),
     )
     zone = await asyncio.to_thread(chat_zone, shared.wiring, chat_id)
     add_job(context.application, schedule, zone)
@@ -154,16 +171,56 @@ def add_job(application: Application, schedule: Schedule, zone: ZoneInfo) -> Non
         send_briefing,
         time(hour, minute, tzinfo=zone),
         days=FREQUENCIES[schedule.frequency],
-        data=schedule.id,
+        data=Due(schedule.id),
         name=job_name(schedule.id),
+        job_kwargs={"misfire_grace_time": int(LATE.total_seconds())},
+    )
+
+
+def run_soon(job_queue: JobQueue, due: Due, seconds: float) -> None:
+    """A catch-up or a look at another worker's claim: run however late it starts (APScheduler would skip a
+    job more than a second late, e.g. when the worker's start takes a moment)."""
+    job_queue.run_once(
+        send_briefing, seconds, data=due, name=job_name(due.schedule_id), job_kwargs={"misfire_grace_time": None}
     )
 
 
 def restore(application: Application, wiring: Wiring) -> None:
-    """Puts every stored schedule back on the JobQueue (at startup), in its chat's time zone."""
+    """Puts every stored schedule back on the JobQueue (at startup), in its chat's time zone, and posts now the
+    slots missed within BRIEFING_CATCH_UP_MINUTES (unless some worker has)."""
     zones = wiring.chat_settings.time_zones()
+    grace, now = timedelta(minutes=wiring.settings.briefing_catch_up_minutes), wiring.clock()
     for schedule in wiring.schedules.all():
-        add_job(application, schedule, ZoneInfo(zones.get(schedule.chat_id, wiring.settings.time_zone)))
+        zone = ZoneInfo(zones.get(schedule.chat_id, wiring.settings.time_zone))
+        add_job(application, schedule, zone)
+        missed = missed_slot(schedule, zone, now, grace)
+        if missed is not None:
+            run_soon(application.job_queue, Due(schedule.id, missed), 0)
+
+
+def occurrences(schedule: Schedule, zone: ZoneInfo, around: datetime) -> list[datetime]:
+    """The schedule's times in `zone` from a week before `around` to a week after."""
+    hour, minute = map(int, schedule.at.split(":"))
+    today = around.astimezone(zone).date()
+    days = (today + timedelta(days=offset) for offset in range(-8, 9))
+    # PTB numbers days from Sunday (0), Python's weekday() from Monday (0)
+    return [
+        datetime.combine(day, time(hour, minute), zone)
+        for day in days
+        if (day.weekday() + 1) % 7 in FREQUENCIES[schedule.frequency]
+    ]
+
+
+def nearest_slot(schedule: Schedule, zone: ZoneInfo, now: datetime) -> datetime:
+    """The occurrence a job running at `now` is for: the nearest, so that a job that fires late is still its own."""
+    return min(occurrences(schedule, zone, now), key=lambda at: abs(at - now))
+
+
+def missed_slot(schedule: Schedule, zone: ZoneInfo, now: datetime, grace: timedelta) -> datetime | None:
+    """The latest occurrence within `grace` before `now`, if the schedule existed by then."""
+    latest = max((at for at in occurrences(schedule, zone, now) if now - grace <= at <= now), default=None)
+    created = datetime.fromisoformat(schedule.created_at) if schedule.created_at else None
+    return latest if latest is not None and (created is None or created <= latest) else None
 
 
 def reschedule_chat(application: Application, wiring: Wiring, chat_id: int) -> None:
@@ -181,14 +238,47 @@ def chat_zone(wiring: Wiring, chat_id: int) -> ZoneInfo:
 
 
 async def send_briefing(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The job: the briefing of what was indexed since the schedule's last briefing (the newest stories the
-    first time), or one line saying there is nothing new (or nothing, when BRIEFING_WHEN_EMPTY=skip)."""
-    shared = services(context)
-    wiring, store = shared.wiring, shared.wiring.schedules
-    schedule = await asyncio.to_thread(store.get, context.job.data)
+    """The job: posts the schedule's slot, once among the workers (see the module's docstring)."""
+    wiring, due = services(context).wiring, context.job.data
+    store = wiring.schedules
+    schedule = await asyncio.to_thread(store.get, due.schedule_id)
     if schedule is None:  # unscheduled meanwhile
-        context.job.schedule_removal()
+        if due.slot is None:
+            context.job.schedule_removal()
         return
+    zone = await asyncio.to_thread(chat_zone, wiring, schedule.chat_id)
+    slot = due.slot or nearest_slot(schedule, zone, wiring.clock())
+    run = await asyncio.to_thread(store.claim, schedule.id, slot, wiring.worker_id, wiring.clock(), BRIEFING_LEASE)
+    if not run.ours:
+        _look_again(context, schedule, slot, run)
+        return
+    try:
+        outcome, mark = await _post_briefing(context, schedule, run)
+    except Exception:  # not tried again: the same error would come again
+        await asyncio.to_thread(store.finish, run, "error", wiring.clock())
+        raise
+    if outcome:
+        await asyncio.to_thread(store.finish, run, outcome, wiring.clock(), mark)
+    log.info("scheduled briefing #%s for %s: %s", schedule.id, run.slot, outcome or "taken over by another worker")
+
+
+def _look_again(context: ContextTypes.DEFAULT_TYPE, schedule: Schedule, slot: datetime, run: Run) -> None:
+    """Another worker holds the slot, or has posted it: if it holds it, look again when its lease runs out."""
+    if run.finished_at is not None or run.given_up:
+        log.info("scheduled briefing #%s for %s: %s by %s", schedule.id, run.slot, run.outcome or "given up", run.worker)
+        return
+    now = services(context).wiring.clock()
+    wait = max(0.0, (datetime.fromisoformat(run.lease_until) - now).total_seconds()) + 1
+    run_soon(context.job_queue, Due(schedule.id, slot), wait)
+    log.info("scheduled briefing #%s for %s: claimed by %s until %s", schedule.id, run.slot, run.worker, run.lease_until)
+
+
+async def _post_briefing(context: ContextTypes.DEFAULT_TYPE, schedule: Schedule, run: Run) -> tuple[str, int | None]:
+    """The briefing of what was indexed since the schedule's last briefing (the newest stories the first time),
+    or one line saying there is nothing new (or nothing, when BRIEFING_WHEN_EMPTY=skip); posted if the worker
+    still holds the slot. The run's outcome ("" when the slot was lost) and the index's mark to record."""
+    shared = services(context)
+    wiring = shared.wiring
     mark = await asyncio.to_thread(wiring.store.mark)
     chosen = await asyncio.to_thread(wiring.chat_settings.get, schedule.chat_id)
     outlets = (chosen.outlet,) if chosen.outlet else ()
@@ -200,12 +290,14 @@ async def send_briefing(context: ContextTypes.DEFAULT_TYPE) -> None:
         parts = [escape(f"{heading(briefing, day)}: nothing new since the last briefing.", quote=False)]
     else:
         parts = []
+    if not await asyncio.to_thread(wiring.schedules.renew, run, wiring.clock(), BRIEFING_LEASE):
+        return "", None  # it took longer than the lease and another worker took over: it posts
     try:
         await send_html(context.bot, schedule.chat_id, parts)
     except TelegramError as error:
         await _report_failure(context.bot, schedule, error)
-        return
-    await asyncio.to_thread(store.mark, schedule.id, mark)
+        return "failed", None
+    return "posted" if parts else "nothing new", mark
 
 
 async def _report_failure(bot: Bot, schedule: Schedule, error: TelegramError) -> None:

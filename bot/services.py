@@ -19,7 +19,6 @@ class Services:
     wiring: Wiring
     feed_poll: asyncio.Lock = field(default_factory=asyncio.Lock)
     inline_answers: dict = field(default_factory=dict)  # bot/inline.py: recent answers by question
-    inline_latest: dict[int, str] = field(default_factory=dict)  # bot/inline.py: each user's newest query
 
     @property
     def settings(self) -> Settings:

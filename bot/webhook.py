@@ -69,6 +69,16 @@ async def _telegram_reachable(application: Application) -> str:
     return "ok"
 
 
+class WebhookServer(uvicorn.Server):
+    """uvicorn stops on SIGINT or SIGTERM, then raises the signal again for a process manager above it: here
+    that would kill the process (SIGTERM) or cancel the Application's stop (SIGINT) before the bot has finished
+    its updates and signed off. Its stopping is the bot's to finish, so the signal is not raised again."""
+
+    def handle_exit(self, sig, frame) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 def webhook_server(application: Application, secret: str) -> uvicorn.Server:
     settings = application.bot_data[KEY].settings
     config = uvicorn.Config(
@@ -79,7 +89,7 @@ def webhook_server(application: Application, secret: str) -> uvicorn.Server:
         access_log=False,
         lifespan="off",
     )
-    return uvicorn.Server(config)
+    return WebhookServer(config)
 
 
 async def serve_webhook(application: Application, server: uvicorn.Server, secret: str) -> None:

@@ -1,7 +1,11 @@
 """Polling subscribed feeds: each new entry's article is fetched and indexed through the same indexer as
 `/add`. A feed that fails never stops the others: it is retried with exponential back-off, reported when it
 starts failing, and paused (until an admin resumes it) once it has failed for `pause_after`; it is reported
-again when it works again or is paused, never at every poll."""
+again when it works again or is paused, never at every poll.
+
+Every worker of the bot runs the poll job: each feed's poll and each entry are claimed in the state database
+first (state/feeds.py), so that a feed is polled about once per interval by one of them, and each new entry is
+fetched, indexed and reported by one worker only."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from typing import TYPE_CHECKING
 from index.articles import Article, url_identity
 from index.indexer import Indexer
 from index.ingest import FetchArticle, read_urls
-from newsbot.errors import FeedError
+from newsbot.errors import FeedError, NewsbotError
 from state.feeds import MAX_ENTRY_ATTEMPTS, Entry, Feed, FeedSubscriptions
 
 if TYPE_CHECKING:
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
 
 MAX_BACKOFF = timedelta(hours=24)
 PAUSE_AFTER = timedelta(hours=24)
+POLL_REST = 0.9  # of the poll interval: a feed polled by any worker is not polled again before this has passed
+ENTRY_LEASE = timedelta(hours=1)  # an entry's claim: longer than a poll can take; a dead worker's entries wait
 ReadFeed = Callable[..., "FeedContent"]  # (url, etag=, last_modified=): a conditional GET when they are given
 log = logging.getLogger("newsbot.feeds")
 
@@ -34,6 +40,7 @@ class PollReport:
     broken: list[tuple[Feed, str, datetime]] = field(default_factory=list)  # feed (before this poll), error, retry
     paused: list[tuple[Feed, str]] = field(default_factory=list)  # feed, its last error
     recovered: list[Feed] = field(default_factory=list)
+    polled: int = 0  # feeds this poll claimed (the others are not due, or another worker polled them lately)
 
     def lines(self, every_failure: bool = False) -> list[str]:
         """One line per article added, duplicate, entry failed, and feed that started failing, was paused or works
@@ -82,6 +89,7 @@ class FeedPoller:
         poll_minutes: float = 15.0,
         max_entries: int = 20,
         pause_after: timedelta = PAUSE_AFTER,
+        worker: str = "",
     ):
         self.subscriptions = subscriptions
         self.indexer = indexer
@@ -90,6 +98,7 @@ class FeedPoller:
         self.poll_minutes = poll_minutes
         self.max_entries = max_entries  # new entries indexed per feed and poll
         self.pause_after = pause_after
+        self.worker = worker  # whose claims these are
 
     def subscribe(self, url: str, now: datetime) -> tuple[Feed, FeedContent]:
         """Subscribes to the feed at `url` once it has been read as a feed; raises FeedError if it cannot be."""
@@ -97,14 +106,20 @@ class FeedPoller:
         return self.subscriptions.add(url, content.title, now), content
 
     def poll(self, now: datetime, due_only: bool = True) -> PollReport:
-        """Reads every feed that is not paused (or only those not backing off), and indexes the articles of
-        their new entries, each article once however many entries link to it."""
+        """Reads every feed that is not paused (or only those due: not backing off, nor polled by any worker
+        lately), and indexes the articles of their new entries, each article once however many entries link to
+        it, and each entry by one worker only."""
         report = PollReport()
         new: dict[str, tuple[Feed, Entry]] = {}  # article identity -> the first entry that links to it
-        for feed in self.subscriptions.due(now) if due_only else self.subscriptions.active():
+        rest = timedelta(minutes=self.poll_minutes) * POLL_REST if due_only else None
+        feeds = self.subscriptions.claim_polls(now, rest)
+        report.polled = len(feeds)
+        for feed in feeds:
             try:
                 content = self.read_feed(feed.url, etag=feed.etag, last_modified=feed.last_modified)
-                entries = self.subscriptions.unseen(content.entries)[: self.max_entries]
+                entries = self.subscriptions.claim(
+                    feed, content.entries, self.worker, now, ENTRY_LEASE, self.max_entries
+                )
             except Exception as error:  # whatever one feed does (feedparser, the state) never stops the others
                 if not isinstance(error, FeedError):
                     log.debug("feed %s failed", feed.url, exc_info=True)
@@ -141,7 +156,11 @@ class FeedPoller:
             article = self.fetch_article(url)
             return article if article.published else replace(article, published=feed_dates.get(url_identity(url)))
 
-        ingested = self.indexer.add(read_urls([entry.link for _, entry in entries], fetch_dated))
+        try:
+            ingested = self.indexer.add(read_urls([entry.link for _, entry in entries], fetch_dated))
+        except NewsbotError as error:  # e.g. the index stayed busy: the entries wait for the next poll
+            self.subscriptions.release([entry for _, entry in entries], self.worker, str(error))
+            raise
         details = {detail["item"]: detail for detail in ingested.details}
         errors = {failure["item"]: failure["error"] for failure in ingested.failed}
         for feed, entry in entries:

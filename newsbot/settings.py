@@ -32,6 +32,9 @@ class Settings(BaseSettings):
         None, repr=False, description="postgresql://… to keep the index and the bot state in PostgreSQL"
     )
     uploads_dir: Path = Path("data/uploads")
+    telegram_messages_per_second: float = Field(
+        30.0, gt=0, description="the bot's overall sending budget (Telegram's limit), shared by all its workers"
+    )
     stream_edit_seconds_private: float = 1.0
     stream_edit_seconds_group: float = 3.0
     history_days: int = Field(30, gt=0, description="questions, answers and feedback are deleted after this many days")
@@ -87,6 +90,9 @@ class Settings(BaseSettings):
     briefing_articles: int = Field(30, description="the newest articles (or best on a topic) a briefing considers")
     story_similarity: float = Field(0.75, description="cosine similarity at which two articles are one story")
     briefing_when_empty: Literal["say", "skip"] = Field("say", description="a scheduled briefing with nothing new")
+    briefing_catch_up_minutes: float = Field(
+        60.0, ge=0, description="a briefing missed while no worker ran is posted at start within this; 0: never"
+    )
     feed_poll_minutes: float = Field(15.0, description="how often the bot polls subscribed feeds")
     feed_max_entries: int = Field(20, description="new entries indexed per feed and poll")
     feed_pause_hours: float = Field(24.0, gt=0, description="a feed failing this long is paused until resumed")

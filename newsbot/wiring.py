@@ -21,10 +21,12 @@ from state.chat_settings import ChatSettingsStore
 from state.conversations import Conversations
 from state.database import Database, open_database
 from state.feeds import FeedSubscriptions
+from state.inline_queries import InlineQueries
 from state.limits import Limits
 from state.schedules import Schedules
 from state.secrets import InstallationSecrets
 from state.uploads import Uploads
+from state.workers import Workers, new_worker_id
 
 
 def _llm(wiring: Wiring) -> Answerer:
@@ -89,6 +91,19 @@ class Wiring:
     @cached_property
     def database(self) -> Database:
         return open_database(self.settings.state_location)
+
+    @cached_property
+    def worker_id(self) -> str:
+        """This process among those sharing the state database: whose claims and heartbeat they are."""
+        return new_worker_id()
+
+    @cached_property
+    def workers(self) -> Workers:
+        return Workers(self.database, self.worker_id)
+
+    @cached_property
+    def inline_queries(self) -> InlineQueries:
+        return InlineQueries(self.database)
 
     @cached_property
     def conversations(self) -> Conversations:
@@ -219,6 +234,7 @@ class Wiring:
             s.feed_poll_minutes,
             s.feed_max_entries,
             timedelta(hours=s.feed_pause_hours),
+            self.worker_id,
         )
 
     def read_sources(self, items: list[str]):

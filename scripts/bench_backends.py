@@ -22,7 +22,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.articles import normalize_url  # noqa: E402
 from newsbot import realtimeqa  # noqa: E402
 from newsbot.evaluation import as_of, newsbot_rankings, retrieval_metrics  # noqa: E402
 from newsbot.settings import Settings  # noqa: E402
@@ -145,7 +144,7 @@ def article_ranking(store, hits) -> list[str]:
     passages = store.passages([hit.passage_id for hit in hits])
     ranking: list[str] = []
     for hit in hits:
-        url = normalize_url(passages[hit.passage_id].article.url or "")
+        url = realtimeqa.protocol_url(passages[hit.passage_id].article.url or "")
         if url not in ranking:
             ranking.append(url)
     return ranking
@@ -180,8 +179,8 @@ def full_text_search(url: str, questions: list[realtimeqa.Question]) -> dict:
             times.append((time.perf_counter() - begun) * 1000)
             ranking: list[str] = []
             for (article_url,) in rows:
-                if normalize_url(article_url or "") not in ranking:
-                    ranking.append(normalize_url(article_url or ""))
+                if realtimeqa.protocol_url(article_url or "") not in ranking:
+                    ranking.append(realtimeqa.protocol_url(article_url or ""))
             rankings.append(ranking)
         db.execute("DROP TABLE bench_fts")
         db.commit()

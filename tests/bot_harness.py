@@ -40,3 +40,16 @@ async def running_bot(wiring: Wiring) -> AsyncIterator[Application]:
         finally:
             await application.updater.stop()
             await application.stop()
+
+
+@asynccontextmanager
+async def running_worker(wiring: Wiring) -> AsyncIterator[Application]:
+    """The bot's Application with its JobQueue running and no updates fetched: one more worker on the same
+    state (only one process may poll the emulator; webhook workers get their updates over HTTP)."""
+    application = build_application(wiring)
+    async with application:
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -24,9 +24,23 @@ def test_settings(directory: Path, **overrides) -> Settings:
     )
 
 
-def wire(settings: Settings, now: datetime | None = None, creates_index: bool = True) -> Wiring:
-    """The production wiring of `settings`, with the shared model, its clock stopped at `now` when given."""
-    clock = (lambda: now) if now else None
+class Clock:
+    """A stopped clock that a test moves on."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def wire(settings: Settings, now: datetime | Clock | None = None, creates_index: bool = True) -> Wiring:
+    """The production wiring of `settings`, with the shared model, its clock stopped at `now` when given (or
+    the Clock given)."""
+    clock = now if isinstance(now, Clock) else (lambda: now) if now else None
     return Wiring(settings, creates_index=creates_index, clock=clock, embedder=shared_embedder())
 
 

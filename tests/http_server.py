@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -110,3 +111,17 @@ def article_html(title: str, paragraphs: list[str], site: str = "The Daily", pub
         f"<body><nav><a href='/'>Home</a> | <a href='/world'>World</a></nav>"
         f"<article><h1>{title}</h1>{body}</article><footer>Copyright The Daily</footer></body></html>"
     )
+
+
+def listening(port: int, timeout: float = 30.0) -> None:
+    """Waits until something listens on 127.0.0.1:`port` (a webhook server: PTB registers the webhook before it
+    starts listening)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

@@ -1,5 +1,6 @@
 """Briefings, schedules and feeds through the real bot Application and the Bot API emulator, with a stopped
-clock; scheduled jobs are run through PTB's JobQueue rather than waited for."""
+clock (moved on by the test where days pass); scheduled jobs are run through PTB's JobQueue rather than waited
+for."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.bot_harness import bot_settings, running_bot
-from tests.helpers import index_items, wire
+from tests.helpers import Clock, index_items, wire
 from tests.newsroom import FERRIES, FERRY_CREWS, MARKET, build_index, gazette_story, rss, write_jsonl
 
 ADMIN_ID = 4242
@@ -62,29 +63,33 @@ async def test_brief_in_a_group_merges_outlets_and_takes_a_topic_and_a_period(em
     assert nothing.text == "No articles on volcano."
 
 
-async def test_a_daily_briefing_to_a_channel_fires_at_eight_and_then_only_with_news(
+async def test_a_daily_briefing_to_a_channel_fires_at_eight_once_a_day_and_then_only_with_news(
     emu, bot, admin, embedder, tmp_path
 ):
-    settings = bot.settings
+    settings, clock = bot.settings, Clock(NOW)
     ada, ada_chat = admin
     channel = emu.channel("Ellery News", username="ellerynews")
-    async with running_bot(bot) as application:
+    async with running_bot(wire(settings, clock)) as application:
         emu.send(ada_chat, ada, "/schedule @ellerynews daily 08:00")
         (confirmation,) = await emu.wait_for_messages_async(ada_chat, 1)
         briefing_job = job(application, "briefing:1")
         await briefing_job.run(application)
         (first,) = await emu.wait_for_messages_async(channel, 1)
+        await briefing_job.run(application)  # the same day's briefing again: it was posted
+        assert len(emu.messages(channel)) == 1
+        clock.advance(days=1)
         await briefing_job.run(application)
         (_, nothing_new) = await emu.wait_for_messages_async(channel, 2)
         ferry = write_jsonl([FERRY_CREWS], tmp_path / "ferry.jsonl")
         await asyncio.to_thread(index_items, settings, [ferry])
+        clock.advance(days=1)
         await briefing_job.run(application)
         (*_, news) = await emu.wait_for_messages_async(channel, 3)
     assert confirmation.text == "Scheduled #1: daily at 08:00 to Ellery News (@ellerynews) (Europe/Berlin)."
     assert briefing_job.next_t.astimezone(BERLIN).time() == time(8, 0)
     assert first.text.startswith("Briefing — 13 Nov 2024\n\n") and (BRIDGE in first.text or BRIDGE_TOO in first.text)
-    assert nothing_new.text == "Briefing — 13 Nov 2024: nothing new since the last briefing."
-    assert news.text.startswith(f"Briefing — 13 Nov 2024\n\n{FERRY_CREWS['title']}\n") and BRIDGE not in news.text
+    assert nothing_new.text == "Briefing — 14 Nov 2024: nothing new since the last briefing."
+    assert news.text.startswith(f"Briefing — 15 Nov 2024\n\n{FERRY_CREWS['title']}\n") and BRIDGE not in news.text
 
 
 async def test_schedule_says_what_to_fix_when_the_bot_cannot_post(emu, bot, admin):
@@ -153,12 +158,15 @@ async def test_a_briefing_with_nothing_new_can_be_skipped(emu, bot, admin):
     settings = bot.settings
     ada, ada_chat = admin
     channel = emu.channel("Ellery News", username="ellerynews")
-    async with running_bot(wire(settings.model_copy(update={"briefing_when_empty": "skip"}), NOW)) as application:
+    clock = Clock(NOW)
+    async with running_bot(wire(settings.model_copy(update={"briefing_when_empty": "skip"}), clock)) as application:
         emu.send(ada_chat, ada, "/schedule @ellerynews daily 08:00")
         await emu.wait_for_messages_async(ada_chat, 1)
         await job(application, "briefing:1").run(application)
+        clock.advance(days=1)
         await job(application, "briefing:1").run(application)  # each run has posted by the time it returns
     assert len(emu.messages(channel)) == 1
+    assert [run.outcome for run in bot.schedules.runs(1)] == ["posted", "nothing new"]
 
 
 async def test_admins_subscribe_a_feed_and_hear_what_each_poll_added(emu, bot, admin, page_server):
@@ -167,12 +175,14 @@ async def test_admins_subscribe_a_feed_and_hear_what_each_poll_added(emu, bot, a
     feed_url = page_server.add("/feed.xml", rss("Ellery Gazette", [ferries]), content_type="application/rss+xml")
     reader = emu.user("Rae", "rae")
     reader_chat = emu.private_chat(reader)
-    async with running_bot(bot) as application:
+    clock = Clock(NOW)
+    async with running_bot(wire(bot.settings, clock)) as application:
         emu.send(ada_chat, ada, f"/feed add {feed_url}")
         (subscribed,) = await emu.wait_for_messages_async(ada_chat, 1)
         await job(application, "feeds").run(application)
         (_, first_report) = await emu.wait_for_messages_async(ada_chat, 2)
         page_server.add("/feed.xml", rss("Ellery Gazette", [market, ferries]), content_type="application/rss+xml")
+        clock.advance(minutes=15)
         await job(application, "feeds").run(application)
         (*_, second_report) = await emu.wait_for_messages_async(ada_chat, 3)
         emu.send(reader_chat, reader, "Where did the Ellery fish market move?")

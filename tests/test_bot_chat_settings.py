@@ -64,15 +64,19 @@ async def test_the_chats_time_zone_reads_time_words_dates_briefings_and_moves_it
     group = emu.group("Desk", [admin, alice])
     yesterday = "who denied the deployment yesterday?"
     async with running_bot(bot) as application:
+        # Each reply awaited before the next message: the bot answers a chat's updates concurrently.
         emu.send(chat, alice, yesterday)
+        (in_utc,) = await emu.wait_for_messages_async(chat, 1)
         emu.send(chat, alice, "/brief")
-        (in_utc, utc_brief) = await emu.wait_for_messages_async(chat, 2)
+        (_, utc_brief) = await emu.wait_for_messages_async(chat, 2)
         emu.send(chat, alice, "/settings timezone Mars/Olympus")
+        (*_, wrong) = await emu.wait_for_messages_async(chat, 3)
         emu.send(chat, alice, "/settings timezone Pacific/Auckland")
-        (*_, wrong, saved) = await emu.wait_for_messages_async(chat, 4)
+        (*_, saved) = await emu.wait_for_messages_async(chat, 4)
         emu.send(chat, alice, yesterday)
+        (*_, in_auckland) = await emu.wait_for_messages_async(chat, 5)
         emu.send(chat, alice, "/brief")
-        (*_, in_auckland, auckland_brief) = await emu.wait_for_messages_async(chat, 6)
+        (*_, auckland_brief) = await emu.wait_for_messages_async(chat, 6)
         emu.send(group, admin, "/schedule here daily 08:00")
         (scheduled,) = await emu.wait_for_messages_async(group, 1)
         emu.send(group, admin, "/settings timezone Europe/Berlin")

@@ -44,8 +44,9 @@ async def test_reset_forgets_this_users_conversation_in_this_chat_only(emu, samp
         emu.send(private, alice, FOLLOW_UP)
         (_, still_private) = await emu.wait_for_messages_async(private, 2)
         emu.send(private, alice, "/new")
+        (*_, again) = await emu.wait_for_messages_async(private, 3)
         emu.send(private, alice, "/new")
-        (*_, again, nothing) = await emu.wait_for_messages_async(private, 4)
+        (*_, nothing) = await emu.wait_for_messages_async(private, 4)
     assert reset.text.startswith(
         "I've forgotten our conversation in this chat: your 1 earlier question and my answers, which follow-up "
         "questions build on. Your next question starts afresh."
@@ -78,8 +79,9 @@ async def test_help_says_what_readers_chat_admins_and_bot_admins_can_do_and_star
     async with running_bot(sample_bot()):
         emu.send(reader_chat, reader, "/help")
         emu.send(admin_chat, admin, "/help")
+        (reader_help,) = await emu.wait_for_messages_async(reader_chat, 1)
         emu.send(reader_chat, reader, "/start")
-        (reader_help, start) = await emu.wait_for_messages_async(reader_chat, 2)
+        (_, start) = await emu.wait_for_messages_async(reader_chat, 2)
         (admin_help,) = await emu.wait_for_messages_async(admin_chat, 1)
     assert f"Everyone (also inline: type @{emu.bot.username} and a question in any chat)" in reader_help.text
     for line in ("/reset — Forget our conversation in this chat (also /new)", "/brief — A cited briefing"):

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.http_server import listening
 from tests.telegram_emulator import SECRET_TOKEN_HEADER
 
 QUESTION = "who denied the deployment?"
@@ -70,19 +71,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def listening(port: int, timeout: float = 30.0) -> None:
-    """Waits for the webhook server (PTB registers the webhook before it starts listening)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def post(url: str, update: dict, secret: str | None) -> int:

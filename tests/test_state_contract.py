@@ -1,9 +1,12 @@
 """One contract for the bot state, on SQLite (a file) and on PostgreSQL (a database of the pgserver test
-server): conversations, answers and feedback, schedules, feeds and their entries, and the migrations."""
+server): conversations, answers and feedback, schedules, feeds and their entries, and the migrations; and the
+claims that let several workers share it (a schedule's slot, a feed's poll, each entry: taken by one worker),
+their heartbeats and inline mode's newest queries."""
 
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 
@@ -14,8 +17,10 @@ from newsbot.errors import NewsbotError
 from state.conversations import Conversations
 from state.database import open_database
 from state.feeds import Entry, FeedSubscriptions
+from state.inline_queries import InlineQueries
 from state.postgres import translated
 from state.schedules import Schedules
+from state.workers import LIVE_SECONDS, Workers
 
 NOW = datetime(2024, 10, 22, 9, 0, tzinfo=UTC)
 CHAT = -1001234567890  # group and channel ids need 64 bits
@@ -88,20 +93,131 @@ def test_feeds_and_their_entries(database):
     with pytest.raises(NewsbotError, match="already subscribed"):
         feeds.add("https://news.example/feed.xml", "News", NOW)
     feeds.failed(feed, "HTTP 500", NOW + timedelta(minutes=30), NOW)
-    assert feeds.due(NOW) == [] and feeds.feeds()[0].failures == 1
-    assert [f.id for f in feeds.due(NOW + timedelta(hours=1))] == [feed.id]
+    assert feeds.claim_polls(NOW, REST) == [] and feeds.feeds()[0].failures == 1
+    assert [f.id for f in feeds.claim_polls(NOW + timedelta(hours=1), REST)] == [feed.id]
     feeds.succeeded(feed, "News, renamed")
     (current,) = feeds.feeds()
     assert (current.failures, current.retry_at, current.title) == (0, None, "News, renamed")
 
     taken, failing, fresh = (Entry(None, f"https://news.example/{n}", f"story {n}") for n in range(3))
+    assert feeds.claim(feed, [taken, failing], "w1", NOW, LEASE, 5) == [taken, failing]
     assert feeds.record(feed, taken, None, NOW) == 1
     assert feeds.record(feed, failing, "HTTP 404", NOW) == 1
-    assert feeds.unseen([taken, failing, fresh]) == [failing, fresh]  # a failed entry is tried again
+    assert feeds.unseen([taken, failing, fresh], NOW) == [failing, fresh]  # a failed entry is tried again
+    assert feeds.claim(feed, [taken, failing, fresh], "w1", NOW, LEASE, 1) == [failing]  # at most `limit`
     feeds.record(feed, failing, "HTTP 404", NOW)
+    feeds.claim(feed, [failing], "w1", NOW, LEASE, 5)
     assert feeds.record(feed, failing, "HTTP 404", NOW) == 3
-    assert feeds.unseen([taken, failing, fresh]) == [fresh]  # and given up after three attempts
+    assert feeds.unseen([taken, failing, fresh], NOW) == [fresh]  # and given up after three attempts
     assert feeds.remove(feed.id).url == "https://news.example/feed.xml" and feeds.feeds() == []
+
+
+REST, LEASE = timedelta(minutes=13), timedelta(hours=1)
+
+
+@pytest.fixture
+def two_workers(location):
+    """Two workers' views of one state: databases opened apart, as two processes do."""
+    databases = open_database(location), open_database(location)
+    yield databases
+    for database in databases:
+        getattr(database, "close", lambda: None)()
+
+
+def test_a_feed_poll_and_each_entry_are_claimed_by_one_worker(two_workers):
+    first, second = (FeedSubscriptions(database) for database in two_workers)
+    feed = first.add("https://news.example/feed.xml", "News", NOW)
+    assert [f.id for f in first.claim_polls(NOW, REST)] == [feed.id]
+    assert second.claim_polls(NOW + timedelta(minutes=5), REST) == []  # polled lately by the first worker
+    assert [f.id for f in second.claim_polls(NOW + timedelta(minutes=5), None)] == [feed.id]  # /feed poll: now
+    assert [f.id for f in second.claim_polls(NOW + timedelta(minutes=20), REST)] == [feed.id]
+
+    entries = [Entry(f"guid-{n}", f"https://news.example/{n}", f"story {n}") for n in range(4)]
+    assert first.claim(feed, entries[:2], "w1", NOW, LEASE, 10) == entries[:2]
+    assert second.claim(feed, entries, "w2", NOW, LEASE, 10) == entries[2:]  # the first worker's are left alone
+    first.record(feed, entries[0], None, NOW)
+    first.release([entries[1]], "w1", "index is busy")  # not tried: no attempt counted
+    second.release([entries[1]], "w2", "not its claim")  # another worker's release does nothing
+    assert second.claim(feed, entries, "w2", NOW, LEASE, 10) == [entries[1]]
+    assert second.record(feed, entries[1], None, NOW) == 1
+    # the second worker dies holding entries 2 and 3: they are claimed again once its claims have run out
+    assert first.claim(feed, entries, "w1", NOW + timedelta(minutes=59), LEASE, 10) == []
+    assert first.claim(feed, entries, "w1", NOW + timedelta(minutes=61), LEASE, 10) == entries[2:]
+    assert first.record(feed, entries[2], "HTTP 500", NOW) == 2  # the dead worker's claim was an attempt
+
+
+def test_racing_workers_claim_each_entry_once(two_workers):
+    subscriptions = [FeedSubscriptions(database) for database in two_workers]
+    feed = subscriptions[0].add("https://news.example/feed.xml", "News", NOW)
+    entries = [Entry(None, f"https://news.example/{n}", f"story {n}") for n in range(30)]
+    with ThreadPoolExecutor(4) as pool:
+        claimed = list(
+            pool.map(
+                lambda n: subscriptions[n % 2].claim(feed, entries, f"w{n}", NOW, LEASE, len(entries)), range(4)
+            )
+        )
+    assert sorted(entry.link for batch in claimed for entry in batch) == sorted(entry.link for entry in entries)
+
+
+def test_a_schedule_slot_is_claimed_once_and_taken_over_only_when_its_lease_ran_out(two_workers):
+    first, second = (Schedules(database) for database in two_workers)
+    schedule = first.add(CHAT, "Newsroom", "daily", "08:00", "", 42, NOW)
+    assert schedule.created_at == "2024-10-22T09:00:00+00:00"
+    slot, lease = NOW, timedelta(minutes=10)
+    mine = first.claim(schedule.id, slot, "w1", NOW, lease)
+    theirs = second.claim(schedule.id, slot, "w2", NOW + timedelta(seconds=1), lease)
+    assert mine.ours and not theirs.ours and (theirs.worker, theirs.lease_until) == ("w1", "2024-10-22T09:10:00+00:00")
+    assert first.renew(mine, NOW + timedelta(minutes=1), lease)
+    first.finish(mine, "posted", NOW + timedelta(minutes=1), last_mark=7)
+    late = second.claim(schedule.id, slot, "w2", NOW + timedelta(hours=1), lease)
+    assert not late.ours and (late.outcome, late.finished_at) == ("posted", "2024-10-22T09:01:00+00:00")
+    assert second.get(schedule.id).last_mark == 7
+
+    tomorrow = NOW + timedelta(days=1)
+    dying = first.claim(schedule.id, tomorrow, "w1", tomorrow, lease)
+    assert not second.claim(schedule.id, tomorrow, "w2", tomorrow + timedelta(minutes=9), lease).ours
+    taking = second.claim(schedule.id, tomorrow, "w2", tomorrow + timedelta(minutes=11), lease)
+    assert taking.ours and taking.attempts == 2
+    assert not first.renew(dying, tomorrow + timedelta(minutes=12), lease)  # too late: it must not post
+    first.finish(dying, "posted", tomorrow + timedelta(minutes=12), last_mark=8)  # nor record anything
+    assert second.get(schedule.id).last_mark == 7
+    second.finish(taking, "posted", tomorrow + timedelta(minutes=12), last_mark=9)
+    assert [(run.outcome, run.worker) for run in first.runs(schedule.id)] == [("posted", "w1"), ("posted", "w2")]
+
+    later = NOW + timedelta(days=2)
+    for attempt in range(3):  # three workers in turn die holding the slot: then it is given up
+        assert first.claim(schedule.id, later, f"w{attempt}", later + attempt * 2 * lease, lease).ours
+    given_up = first.claim(schedule.id, later, "w9", later + 6 * lease, lease)
+    assert not given_up.ours and given_up.given_up
+    second.remove(schedule.id)
+    assert first.runs(schedule.id) == []  # the runs go with their schedule
+
+
+def test_racing_workers_claim_a_slot_once(two_workers):
+    schedules = [Schedules(database) for database in two_workers]
+    schedule = schedules[0].add(CHAT, "Newsroom", "daily", "08:00", "", 42, NOW)
+    with ThreadPoolExecutor(6) as pool:
+        runs = list(
+            pool.map(
+                lambda n: schedules[n % 2].claim(schedule.id, NOW, f"w{n}", NOW, timedelta(minutes=10)), range(6)
+            )
+        )
+    assert sum(run.ours for run in runs) == 1 and len({run.worker for run in runs}) == 1
+
+
+def test_workers_heartbeats_and_inline_queries(two_workers):
+    first, second = two_workers
+    one, two = Workers(first, "host:1:a"), Workers(second, "host:2:b")
+    assert one.beat(1000.0) == 1 and two.beat(1001.0) == 2
+    assert [worker["id"] for worker in one.live(1002.0)] == ["host:1:a", "host:2:b"]
+    assert two.beat(1000.0 + LIVE_SECONDS + 1) == 1  # the first stopped beating: taken for gone
+    two.leave()
+    assert one.live(1000.0) == []
+
+    latest, elsewhere = InlineQueries(first), InlineQueries(second)
+    latest.note(7, "q1", NOW)
+    elsewhere.note(7, "q2", NOW)  # the user typed on; the keystroke went to another worker
+    assert not latest.take(7, "q1") and elsewhere.take(7, "q2") and not latest.take(7, "q2")
 
 
 def test_a_query_with_a_percent_sign_and_a_quoted_question_mark(database):

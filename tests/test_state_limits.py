@@ -6,7 +6,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
-from state.database import SQLiteDatabase
+import pytest
+
+from state.database import SQLiteDatabase, open_database
 from state.limits import DAY, MINUTE, Limit, Limits
 
 NOW = datetime(2024, 11, 13, 7, 0, 30, tzinfo=UTC)
@@ -14,10 +16,20 @@ PER_MINUTE = Limit("questions", 5, MINUTE)
 PER_DAY = Limit("llm", 7, DAY)
 
 
-def test_racing_workers_take_exactly_the_allowed_questions(tmp_path):
-    limits = Limits(SQLiteDatabase(tmp_path / "state.sqlite"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_workers(request, tmp_path):
+    """Two workers' Limits on one state database, each with its own connections, as two processes have."""
+    location = str(tmp_path / "state.sqlite") if request.param == "sqlite" else request.getfixturevalue("database_url")
+    databases = [open_database(location) for _ in range(2)]
+    yield [Limits(database) for database in databases]
+    for database in databases:
+        getattr(database, "close", lambda: None)()
+
+
+def test_racing_workers_take_exactly_the_allowed_questions(two_workers):
+    limits = two_workers[0]
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: limits.take("user:1", [PER_MINUTE], NOW), range(20)))
+        results = list(pool.map(lambda n: two_workers[n % 2].take("user:1", [PER_MINUTE], NOW), range(20)))
     assert results.count(None) == 5
     refusal = next(result for result in results if result is not None)
     assert refusal.retry_at == datetime(2024, 11, 13, 7, 1, tzinfo=UTC) and refusal.wait_seconds(NOW) == 30
