@@ -8,7 +8,7 @@ from datetime import date
 from html import escape
 
 from answers.types import Answer, Citation
-from index.fetch import is_url
+from index.articles import is_url
 from index.types import StoredArticle
 
 MESSAGE_LIMIT = 4096

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 
 import feedparser
 
-from index.fetch import FetchPolicy, Page, fetch, is_url
+from index.articles import is_url
+from index.fetch import FetchPolicy, Page, fetch
 from newsbot.errors import FeedError, IngestError
 from state.feeds import Entry
 

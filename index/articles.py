@@ -51,6 +51,10 @@ class Article:
         return hashlib.sha1((f"{basis}#{salt}" if salt else basis).encode()).hexdigest()[:12]
 
 
+def is_url(item: str) -> bool:
+    return item.startswith(("http://", "https://"))
+
+
 def url_identity(url: str) -> str:
     """What makes two links the same article: the host (lower case, without `www.`/`edition.`), the path
     without its trailing slash, and the query string without tracking parameters, in name order. The scheme

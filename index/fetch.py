@@ -24,7 +24,6 @@ import httpx
 
 from index.addresses import IPNetwork, Resolver, UnsafeAddress, checked_addresses, system_resolver
 from index.articles import Article
-from index.html import article_from_html
 from newsbot.errors import IngestError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -87,10 +86,6 @@ class _Clock:
         return f"took longer than FETCH_DEADLINE={self.seconds:g} s; the site is too slow"
 
 
-def is_url(item: str) -> bool:
-    return item.startswith(("http://", "https://"))
-
-
 def check_web_url(text: str) -> str:
     """`text` (spaces around it dropped) when it is an http(s) link; IngestError saying why in one line if not."""
     text = text.strip()
@@ -109,6 +104,8 @@ def fetch_article(url: str, policy: FetchPolicy) -> Article:
             url, f"not an HTML page (content type {page.content_type}); only web articles can be indexed from URLs"
         )
     html = page.body.decode(page.encoding or "utf-8", errors="replace")
+    from index.html import article_from_html  # trafilatura: imported by the commands that read pages
+
     return article_from_html(html, url, url=page.url, origin=url)
 
 

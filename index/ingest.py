@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from index.articles import Article
-from index.fetch import check_web_url, is_url
+from index.articles import Article, is_url
+from index.fetch import check_web_url
 from index.readers import SUPPORTED_SUFFIXES, read_path
 from newsbot.errors import IngestError
 

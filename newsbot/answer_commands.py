@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from answers.core import AnswerService
 from answers.types import Answer, Turn
 from newsbot.clock import clock_of, clock_options
 from newsbot.console import render_answer
@@ -13,6 +13,9 @@ from newsbot.output import print_json
 from newsbot.questions_input import STDIN_HELP, QuestionsInput
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
+
+if TYPE_CHECKING:
+    from answers.core import AnswerService
 
 CHAT_HISTORY = 6
 
@@ -52,7 +55,9 @@ conversation. Commands:
 
 def chat_command(args: argparse.Namespace, settings: Settings) -> int:
     service = Wiring(settings, clock=clock_of(args, settings.zone)).answers
-    print(f"Ask about the indexed articles ({service.answerer.name} answers). /help for help, Ctrl-D or /quit to leave.\n")
+    print(
+        f"Ask about the indexed articles ({service.answerer.name} answers). /help for help, Ctrl-D or /quit to leave.\n"
+    )
     history: list[Turn] = []
     while True:
         try:

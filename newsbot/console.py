@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from answers.types import Answer
-from index.fetch import is_url
+from index.articles import is_url
 
 
 def render_answer(answer: Answer) -> str:

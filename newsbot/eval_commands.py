@@ -10,9 +10,7 @@ from pathlib import Path
 from index.sqlite.store import index_exists
 from newsbot import realtimeqa
 from newsbot.clock import clock_options, parse_now
-from newsbot.evaluation import evaluate
 from newsbot.output import print_json
-from newsbot.reading_eval import reading_report
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
 
@@ -30,6 +28,9 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
 
 def eval_command(args: argparse.Namespace, settings: Settings) -> int:
+    from newsbot.evaluation import evaluate
+    from newsbot.reading_eval import reading_report
+
     if not args.index_dir:
         settings = settings.model_copy(update={"index_dir": DEFAULT_INDEX})
     now = parse_now(args.now, settings.zone) if args.now is not None else None  # one more retrieval row

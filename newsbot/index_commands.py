@@ -6,14 +6,17 @@ import argparse
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
-from answers.retrieve import RankedArticle
 from newsbot.clock import clock_of, clock_options
 from newsbot.errors import SettingsError
 from newsbot.output import print_json
 from newsbot.questions_input import STDIN_HELP, QuestionsInput
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
+
+if TYPE_CHECKING:
+    from answers.retrieve import RankedArticle
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:

@@ -7,10 +7,13 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
-from answers.core import AnswerService
 from newsbot.clock import parse_now
 from newsbot.errors import NewsbotError
+
+if TYPE_CHECKING:
+    from answers.core import AnswerService
 
 EXAMPLE = '{"question": "Who won?", "now": "2024-11-13"}'
 STDIN_HELP = f"one per line, plain or as JSON like {EXAMPLE} (its own --now)"

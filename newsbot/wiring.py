@@ -1,24 +1,20 @@
 """Where the parts are built: from the settings, once per process, each only when a command needs it. The
-CLI and the bot get everything from here; below this module, code takes plain parameters."""
+CLI and the bot get everything from here; below this module, code takes plain parameters.
+
+Each part that needs more than SQLite imports its modules when first built, so that a command loads only what
+it uses: `index stats` no model runtime or FAISS, `ask` no LangChain or Telegram."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cached_property, partial
+from typing import TYPE_CHECKING
 
-from answers.answerer import Answerer
-from answers.core import AbstentionRule, AnswerService, utc_now
-from answers.extractive import ExtractiveAnswerer
-from answers.retrieve import Retriever
-from briefings.core import Briefer
-from feeds.polling import FeedPoller
-from index.indexer import Indexer
-from index.store import Store, open_store
 from newsbot.errors import AnswererError, SettingsError
 from newsbot.settings import Settings
 from state.chat_settings import ChatSettingsStore
-from state.conversations import Conversations
+from state.conversations import Conversations, utc_now
 from state.database import Database, open_database
 from state.feeds import FeedSubscriptions
 from state.inline_queries import InlineQueries
@@ -27,6 +23,16 @@ from state.schedules import Schedules
 from state.secrets import InstallationSecrets
 from state.uploads import Uploads
 from state.workers import Workers, new_worker_id
+
+if TYPE_CHECKING:
+    from answers.answerer import Answerer
+    from answers.core import AbstentionRule, AnswerService
+    from answers.extractive import ExtractiveAnswerer
+    from answers.retrieve import Retriever
+    from briefings.core import Briefer
+    from feeds.polling import FeedPoller
+    from index.indexer import Indexer
+    from index.store import Store
 
 
 def _llm(wiring: Wiring) -> Answerer:
@@ -86,6 +92,8 @@ class Wiring:
 
     @cached_property
     def store(self) -> Store:
+        from index.store import open_store
+
         return open_store(self.settings.index_location, self.embedder.model_id, create=self.creates_index)
 
     @cached_property
@@ -135,15 +143,21 @@ class Wiring:
 
     @cached_property
     def indexer(self) -> Indexer:
+        from index.indexer import Indexer
+
         s = self.settings
         return Indexer(self.store, self.embedder, s.passage_chars, s.commit_every_passages)
 
     @cached_property
     def retriever(self) -> Retriever:
+        from answers.retrieve import Retriever
+
         return Retriever(self.store, self.embedder)
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
+        from answers.extractive import ExtractiveAnswerer
+
         return ExtractiveAnswerer(self.embedder)
 
     @cached_property
@@ -170,11 +184,15 @@ class Wiring:
 
     @cached_property
     def rule(self) -> AbstentionRule:
+        from answers.core import AbstentionRule
+
         s = self.settings
         return AbstentionRule(s.abstain_min_coverage, s.abstain_coverage_weight, s.abstain_min_similarity)
 
     @cached_property
     def answers(self) -> AnswerService:
+        from answers.core import AnswerService
+
         s = self.settings
         return AnswerService(
             self.retriever,
@@ -189,6 +207,8 @@ class Wiring:
 
     @cached_property
     def briefer(self) -> Briefer:
+        from briefings.core import Briefer
+
         s = self.settings
         return Briefer(
             self.retriever,
@@ -222,6 +242,7 @@ class Wiring:
 
     @cached_property
     def feed_poller(self) -> FeedPoller:
+        from feeds.polling import FeedPoller
         from feeds.reading import read_feed
 
         s = self.settings

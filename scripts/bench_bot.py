@@ -286,7 +286,7 @@ def bench_process(index_dir: Path, questions: list[str], more: int) -> dict:
         with log_path.open("w") as log:
             first = emu.send(chat, reader, questions[0])  # waiting for the bot, as users' messages do
             started = time.monotonic()
-            process = subprocess.Popen([str(ROOT / ".venv/bin/newsbot"), "run"], cwd=ROOT, env=env, stdout=log, stderr=log)
+            process = subprocess.Popen([str(Path(sys.executable).parent / "newsbot"), "run"], cwd=ROOT, env=env, stdout=log, stderr=log)
             try:
                 result = drive_process(emu, process, chat, reader, first, started, questions, more)
                 result["failed_requests"] = failed_calls(emu)  # before the shutdown's 409 Conflict, as above

@@ -58,13 +58,15 @@ class Catalogue:
             keep &= self.marks > filters.added_after
         return keep
 
-    def selector(self, allowed: np.ndarray) -> tuple[faiss.IDSelector, np.ndarray]:
-        """A FAISS selector of the allowed passage ids, and the bitmap it reads (keep it alive while searching)."""
+    def search_parameters(self, allowed: np.ndarray) -> tuple[faiss.SearchParameters, np.ndarray]:
+        """FAISS search parameters selecting the allowed passage ids, and the bitmap they read (keep it alive while
+        searching)."""
         size = int(self.passage_ids[-1]) + 1 if len(self.passage_ids) else 1
         bits = np.zeros(size, dtype=bool)
         bits[self.passage_ids[allowed]] = True
         bitmap = np.packbits(bits, bitorder="little")
-        return faiss.IDSelectorBitmap(size, faiss.swig_ptr(bitmap)), bitmap
+        selector = faiss.IDSelectorBitmap(size, faiss.swig_ptr(bitmap))
+        return faiss.SearchParameters(sel=selector), bitmap
 
     def day(self, position: int) -> date | None:
         number = int(self.days[position])

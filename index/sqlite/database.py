@@ -4,6 +4,7 @@ with synchronous=FULL, so that a commit survives a crash and readers never wait 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -203,3 +204,11 @@ def marks(values: list) -> str:
 
 def chunked(values: list, size: int) -> list[list]:
     return [values[start : start + size] for start in range(0, len(values), size)]
+
+
+def fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -1,5 +1,8 @@
 """The embedded store: SQLite (the source of truth) plus a FAISS file and a BM25 cache per index generation,
-all in one folder. Readers follow the writer's commits: a search uses the newest committed generation."""
+all in one folder. Readers follow the writer's commits: a search uses the newest committed generation.
+
+FAISS, the keyword index and the writer are imported when a search or a write first needs them, so that reading
+the catalogue (`index stats`, `index list`) costs SQLite alone."""
 
 from __future__ import annotations
 
@@ -11,13 +14,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
-from index.sqlite import vectors
-from index.sqlite.catalogue import Catalogue
 from index.sqlite.database import (
     ARTICLE_COLUMNS,
     DATABASE_NAME,
@@ -26,15 +27,21 @@ from index.sqlite.database import (
     chunked,
     connect,
     damage_reported,
+    fsync_directory,
     generation,
     get_meta,
     marks,
     passages_by_id,
 )
-from index.sqlite.keywords import KeywordIndex
-from index.sqlite.writer import SQLiteWriter
 from index.types import Filters, Hit, Passage, StoredArticle
 from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
+
+if TYPE_CHECKING:
+    import faiss
+
+    from index.sqlite.catalogue import Catalogue
+    from index.sqlite.keywords import KeywordIndex
+    from index.sqlite.writer import SQLiteWriter
 
 LOCK_NAME = "write.lock"
 
@@ -59,7 +66,6 @@ class SQLiteStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
-        faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead (and stall under load)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -90,6 +96,12 @@ class SQLiteStore:
             return self._snapshot
 
     def _load(self) -> Snapshot:
+        import faiss
+
+        from index.sqlite import vectors
+        from index.sqlite.catalogue import Catalogue
+
+        faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead (and stall under load)
         self.db.execute("BEGIN")  # one consistent view of the generation, its vectors and its catalogue
         try:
             self._check_model()
@@ -113,6 +125,8 @@ class SQLiteStore:
             )
 
     def _keywords(self, snapshot: Snapshot) -> KeywordIndex:
+        from index.sqlite.keywords import KeywordIndex
+
         with snapshot.lock:
             if snapshot.keywords is None:
                 snapshot.keywords = KeywordIndex.cached(self.directory, snapshot.generation, self._passage_texts)
@@ -137,8 +151,7 @@ class SQLiteStore:
             allowed = catalogue.allowed(filters)
             if not allowed.any():
                 return []
-            selector, bitmap = catalogue.selector(allowed)
-            params = faiss.SearchParameters(sel=selector)
+            params, bitmap = catalogue.search_parameters(allowed)
         scores, ids = index.search(
             np.asarray(vector, dtype=np.float32).reshape(1, -1), min(index.ntotal, k), params=params
         )
@@ -262,6 +275,8 @@ class SQLiteStore:
             problems.append(
                 f"{path}: {sizes} passage vectors are not of dimension {model[1]}; run `newsbot index rebuild`"
             )
+        from index.sqlite import vectors
+
         _, faiss_problem = vectors.inspect(self.directory, generation(db), passages, model[1])
         if faiss_problem:
             problems.append(f"{faiss_problem}; it is rebuilt from the database on the next search")
@@ -283,7 +298,7 @@ class SQLiteStore:
         finally:
             copy.close()
         os.replace(temporary, target / DATABASE_NAME)
-        vectors.fsync_directory(target)
+        fsync_directory(target)
         return str(target / DATABASE_NAME)
 
     # -- writing ---------------------------------------------------------------------------------
@@ -297,6 +312,8 @@ class SQLiteStore:
             raise IndexBusyError(
                 f"index is busy: another newsbot process is writing to {self.directory}; try again when it has finished"
             ) from None
+        from index.sqlite.writer import SQLiteWriter
+
         try:
             with SQLiteWriter(self.directory) as writer:
                 yield writer

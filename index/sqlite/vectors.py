@@ -11,6 +11,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from index.sqlite.database import fsync_directory
+
 FILE_PATTERN = "vectors-{generation:08d}.faiss"
 log = logging.getLogger("newsbot.index")
 
@@ -69,11 +71,3 @@ def save(directory: Path, generation: int, index: faiss.IndexIDMap2) -> None:
     for old in directory.glob("vectors-*.faiss"):
         if old != path:
             old.unlink(missing_ok=True)
-
-
-def fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
