@@ -89,8 +89,9 @@ class AnswerService:
         return stopped
 
     def warm_up(self) -> None:
-        """Load the model and the keyword index now rather than on the first question."""
-        self.retriever.search("warm up", 1)
+        """Load the model, the index and the word lists now rather than on the first question (an extractive
+        answer: an LLM is not asked)."""
+        self.answer("warm up", options=AnswerOptions(extractive=True))
 
     def today(self, time_zone: tzinfo | None = None) -> date:
         return self.clock().astimezone(time_zone or self.time_zone).date()

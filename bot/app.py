@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 
 from telegram import (
     BotCommandScopeAllChatAdministrators,
@@ -149,14 +150,13 @@ def _no_traceback_for_a_rejected_token(record: logging.LogRecord) -> bool:
     return True
 
 
-def run_bot(wiring: Wiring) -> None:
+def run_bot(wiring: Wiring, preparing: Future | None = None) -> None:
     """Starts the bot once the Bot API and the answerer have been checked (one line saying what to fix if not):
-    long polling, or webhook mode with WEBHOOK_URL."""
+    long polling, or webhook mode with WEBHOOK_URL. `preparing`: see check_before_start."""
     settings = wiring.settings
     configure_logging(settings.telegram_bot_token)
     try:
-        check_before_start(wiring)
-        wiring.answers.warm_up()
+        check_before_start(wiring, preparing)
         application = build_application(wiring)
         if settings.webhook_url:
             run_webhook(application, webhook_secret(wiring))
@@ -171,4 +171,3 @@ def webhook_secret(wiring: Wiring) -> str:
     with every update and the webhook answers 403 to requests without it, so that no one else can post
     updates to the bot; every worker sharing the state database registers the same one."""
     return wiring.settings.webhook_secret or wiring.secrets.get("webhook")
-

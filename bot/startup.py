@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Future
 
 from telegram import Bot
 from telegram.error import NetworkError
@@ -35,11 +36,15 @@ async def check_telegram(settings: Settings) -> None:
         await request.shutdown()
 
 
-def check_before_start(wiring) -> None:
+def check_before_start(wiring, preparing: Future | None = None) -> None:
     """The Bot API is reachable and the answerer works (an LLM configured and reachable), before the first
-    update; with LLM_FALLBACK=extractive an unusable LLM only makes answers extractive (logged, and in /stats)."""
+    update; with LLM_FALLBACK=extractive an unusable LLM only makes answers extractive (logged, and in /stats).
+    `preparing`: `wiring.prepare_answers()` already under way in another thread; else it runs here."""
     asyncio.run(check_telegram(wiring.settings))
-    wiring.check_answerer()
+    if preparing is None:
+        wiring.prepare_answers()
+    else:
+        preparing.result()
     if wiring.answerer_problem:
         logging.getLogger("newsbot.bot").warning(
             "answering extractively (LLM_FALLBACK=extractive): %s", wiring.answerer_problem

@@ -182,6 +182,12 @@ class Wiring:
             for built_with_it in ("answers", "briefer"):
                 vars(self).pop(built_with_it, None)
 
+    def prepare_answers(self) -> None:
+        """Before the first question: the answerer checked (check_answerer), then the model, the index and what
+        answering reads on first use loaded."""
+        self.check_answerer()
+        self.answers.warm_up()
+
     @cached_property
     def rule(self) -> AbstentionRule:
         from answers.core import AbstentionRule

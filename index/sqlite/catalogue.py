@@ -26,21 +26,23 @@ class Catalogue:
 
     @classmethod
     def load(cls, connection: sqlite3.Connection) -> Catalogue:
-        rows = connection.execute(
-            "SELECT p.id, a.published, a.added_at, lower(a.source), a.added_seq, a.id, p.ordinal FROM passages p "
-            "JOIN articles a ON a.id = p.article_id ORDER BY p.id"
+        """Each article's fields worked out once, then spread over its passages by array indexing."""
+        articles = connection.execute(
+            "SELECT id, published, added_at, lower(source), added_seq FROM articles"
         ).fetchall()
-        published = [iso_day(row[1]) for row in rows]
+        row_of = {row[0]: number for number, row in enumerate(articles)}
+        passages = connection.execute("SELECT id, article_id, ordinal FROM passages ORDER BY id").fetchall()
+        rows = np.fromiter((row_of[row[1]] for row in passages), dtype=np.int64, count=len(passages))
+        published = [iso_day(row[1]) for row in articles]
+        days = [day_number(day or iso_day(row[2])) for day, row in zip(published, articles, strict=True)]
         return cls(
-            passage_ids=np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows)),
-            article_ids=np.array([row[5] for row in rows], dtype=object),
-            days=np.array(
-                [day_number(day or iso_day(row[2])) for day, row in zip(published, rows, strict=False)], dtype=np.int32
-            ),
-            dated=np.array([day is not None for day in published], dtype=bool),
-            sources=np.array([row[3] for row in rows], dtype=object),
-            marks=np.fromiter((row[4] for row in rows), dtype=np.int64, count=len(rows)),
-            ordinals=np.fromiter((row[6] for row in rows), dtype=np.int32, count=len(rows)),
+            passage_ids=np.fromiter((row[0] for row in passages), dtype=np.int64, count=len(passages)),
+            article_ids=np.array([row[0] for row in articles], dtype=object)[rows],
+            days=np.array(days, dtype=np.int32)[rows],
+            dated=np.array([day is not None for day in published], dtype=bool)[rows],
+            sources=np.array([row[3] for row in articles], dtype=object)[rows],
+            marks=np.array([row[4] for row in articles], dtype=np.int64)[rows],
+            ordinals=np.fromiter((row[2] for row in passages), dtype=np.int32, count=len(passages)),
         )
 
     def allowed(self, filters: Filters) -> np.ndarray:

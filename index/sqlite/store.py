@@ -109,7 +109,7 @@ class SQLiteStore:
             catalogue = Catalogue.load(self.db)
             model = self.model()
             dimension = model[1] if model else 0
-            index = vectors.load(self.directory, current, len(catalogue.passage_ids), dimension)
+            index = vectors.load(self.directory, current, len(catalogue.passage_ids), dimension, mapped=True)
             if index is None:
                 index = vectors.build_from_database(self.db, dimension)
             return Snapshot(current, index, catalogue)

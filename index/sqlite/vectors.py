@@ -35,23 +35,27 @@ def build_from_database(connection: sqlite3.Connection, dimension: int) -> faiss
     return index
 
 
-def load(directory: Path, generation: int, passages: int, dimension: int) -> faiss.IndexIDMap2 | None:
-    """The generation's FAISS file when it exists and holds `passages` vectors of `dimension`, else None."""
-    index, problem = inspect(directory, generation, passages, dimension)
+def load(
+    directory: Path, generation: int, passages: int, dimension: int, mapped: bool = False
+) -> faiss.IndexIDMap2 | None:
+    """The generation's FAISS file when it exists and holds `passages` vectors of `dimension`, else None.
+    `mapped`: its vectors memory-mapped, not read (for searching only: such an index cannot be added to). Files
+    are replaced, never changed in place, so a mapped one stays as it was while it is used."""
+    index, problem = inspect(directory, generation, passages, dimension, mapped)
     if problem:
         log.warning("%s; rebuilding it from the index database", problem)
     return index
 
 
 def inspect(
-    directory: Path, generation: int, passages: int, dimension: int
+    directory: Path, generation: int, passages: int, dimension: int, mapped: bool = False
 ) -> tuple[faiss.IndexIDMap2 | None, str | None]:
     """The generation's FAISS file (None when missing, damaged or stale), and what is wrong with it if anything."""
     path = vectors_path(directory, generation)
     if not path.exists():
         return None, None
     try:
-        index = faiss.read_index(str(path))
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mapped else 0)
     except RuntimeError as error:  # damaged, or replaced while it was being read
         return None, f"{path} can't be read ({str(error).rsplit(': ', 1)[-1][:200]})"
     if index.ntotal != passages or index.d != dimension:
