@@ -141,7 +141,8 @@ def test_add_replace_and_remove_keep_articles_passages_and_vectors(opened):
     fill(store, [replaced])
     assert store.content_hash("id0002") == "hash2-1" and store.stats()["passages"] == 20
     top = store.dense_search(replaced.passages[4].vector, 1)
-    assert identified(store, top) == [("id0002", 4)] and top[0].score == pytest.approx(1.0, abs=1e-5)
+    # SQLite's FAISS copy holds float16 vectors: a cosine is within 1e-3
+    assert identified(store, top) == [("id0002", 4)] and top[0].score == pytest.approx(1.0, abs=1e-3)
 
     with store.writer() as writer:
         writer.remove("id0002")
