@@ -27,6 +27,7 @@ class OnnxEncoder:
         options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self.inputs = {node.name for node in self.session.get_inputs()}
         if unknown := self.inputs - FEATURES:

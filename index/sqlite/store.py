@@ -88,7 +88,11 @@ class SQLiteStore:
     # -- snapshots -------------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        """The newest committed generation (loaded again when a writer has committed since)."""
+        """The newest committed generation (loaded again when a writer has committed since). Only loading takes
+        the lock: searches in other threads go on meanwhile."""
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.generation == generation(self.db):
+            return snapshot
         with self._lock:
             current = generation(self.db)
             if self._snapshot is None or self._snapshot.generation != current:
