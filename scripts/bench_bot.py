@@ -7,9 +7,10 @@ With the extractive answerer and the RealTime QA questions (their question_sente
 
 * cold_start: the real bot (`.venv/bin/newsbot run`) as a separate process, pointed at the emulator by
   TELEGRAM_BASE_URL / TELEGRAM_BASE_FILE_URL. A question is queued before the process starts; reported are the
-  seconds from process start to its first API call (getMe, after the index and model are loaded), its first
+  seconds from process start to its first API call (getMe, while the index and model load), its first
   getUpdates and its reply to that question, the reply latency of --process-questions more questions asked one
-  after another, and the process's RSS (VmRSS when polling began, after answering, and the peak VmHWM).
+  after another, and its memory: PSS summed over its processes when polling began and after answering, and the
+  main process's RSS after answering and its peak (VmHWM).
 * sequential / concurrent: the bot Application in this process (tests/bot_harness.py), one user asking
   --sequential questions one after another, then --users users in their own private chats at once, each
   asking --per-user questions one after another (the next once the previous one is answered).
@@ -268,13 +269,27 @@ async def bench_in_process(settings: Settings, questions: list[str], args: argpa
 # The bot as a separate process
 
 
+def processes(pid: int) -> list[int]:
+    """The process and its descendants."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return [pid] + [descendant for child in children for descendant in processes(child)]
+
+
 def memory_mb(pid: int) -> dict[str, float]:
-    figures = {}
+    """PSS summed over the bot's processes (each shared page counted once overall), and the main process's RSS
+    and peak RSS."""
+    figures = {"pss": 0.0}
+    for member in processes(pid):
+        for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                figures["pss"] += int(line.split()[1]) / 1024
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         key, _, value = line.partition(":")
         if key in ("VmRSS", "VmHWM"):
-            figures[key] = round(int(value.split()[0]) / 1024, 1)
-    return figures
+            figures[key] = int(value.split()[0]) / 1024
+    return {key: round(value, 1) for key, value in figures.items()}
 
 
 def bench_process(index_dir: Path, questions: list[str], more: int) -> dict:
@@ -333,7 +348,7 @@ def drive_process(emu, process, chat, reader, first, started, questions, more) -
         result["seconds_to_first_get_updates"] = round(
             wait(lambda: bool(emu.api_calls("getUpdates")), "its first getUpdates"), 2
         )
-        result["rss_polling_mb"] = memory_mb(process.pid)["VmRSS"]
+        result["pss_polling_mb"] = memory_mb(process.pid)["pss"]
         wait(lambda: find_reply(emu, chat, first["message_id"]) is not None, "its first reply")
         reply = find_reply(emu, chat, first["message_id"])
         result["seconds_to_first_answer"] = round(reply.versions[0].at - started, 2)
@@ -347,6 +362,7 @@ def drive_process(emu, process, chat, reader, first, started, questions, more) -
         result["questions"] = 1 + len(latencies)
         result["latency_after_first"] = summary(latencies)
         memory = memory_mb(process.pid)
+        result["pss_after_answering_mb"] = memory["pss"]
         result["rss_after_answering_mb"] = memory["VmRSS"]
         result["peak_rss_mb"] = memory["VmHWM"]
     except (AssertionError, RuntimeError) as error:
