@@ -64,6 +64,11 @@ class Store(Protocol):
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]: ...
 
+    def sentence_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Passage id -> one vector per sentence of its text (`index.passages.sentence_spans` order), for the
+        passages that have them (an index written by an older newsbot has none until it is rebuilt)."""
+        ...
+
     def lead_passages(self, article_ids: Sequence[str], per_article: int) -> dict[str, list[Passage]]:
         """The first `per_article` passages of each article, in order."""
         ...

@@ -12,7 +12,6 @@ from newsbot import realtimeqa
 from newsbot.clock import clock_options, parse_now
 from newsbot.evaluation import evaluate
 from newsbot.output import print_json
-from newsbot.reading_eval import reading_report
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
 
@@ -26,6 +25,11 @@ def register(commands, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--eval-dir", help="folder holding realtimeqa/ (setting EVAL_DIR, default ../shared/eval)")
     parser.add_argument("--naive-dir", default=str(DEFAULT_NAIVE), help="the naive LangChain FAISS index to compare")
+    parser.add_argument(
+        "--answers-only",
+        action="store_true",
+        help="skip retrieval metrics and the naive pipeline: answers, abstention and the reading set (faster)",
+    )
     parser.set_defaults(handler=eval_command)
 
 
@@ -38,9 +42,12 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     if not index_exists(settings.index_dir):
         _build_realtimeqa_index(settings)
     report = evaluate(
-        settings, Path(args.naive_dir), progress=lambda message: print(f"eval: {message}", file=sys.stderr), now=now
+        settings,
+        Path(args.naive_dir),
+        progress=lambda message: print(f"eval: {message}", file=sys.stderr),
+        now=now,
+        retrieval=not args.answers_only,
     )
-    report["reading"] = reading_report(settings, lambda message: print(f"eval: {message}", file=sys.stderr))
     if args.json:
         print_json(report)
     else:

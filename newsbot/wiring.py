@@ -171,7 +171,9 @@ class Wiring:
     @cached_property
     def rule(self) -> AbstentionRule:
         s = self.settings
-        return AbstentionRule(s.abstain_min_coverage, s.abstain_coverage_weight, s.abstain_min_similarity)
+        return AbstentionRule(
+            s.abstain_min_coverage, s.abstain_coverage_weight, s.abstain_score_weight, s.abstain_min_confidence
+        )
 
     @cached_property
     def answers(self) -> AnswerService:

@@ -163,6 +163,18 @@ class SQLiteStore:
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         return passages_by_id(self.db, list(ids))
 
+    def sentence_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        model = self.model()
+        if model is None:
+            return {}
+        found = {}
+        for chunk in chunked(list(ids), 500):
+            rows = self.db.execute(
+                f"SELECT passage_id, vectors FROM sentence_vectors WHERE passage_id IN ({marks(chunk)})", chunk
+            )
+            found.update((row[0], vectors.unpack_sentences(row[1], model[1])) for row in rows)
+        return found
+
     def lead_passages(self, article_ids: Sequence[str], per_article: int) -> dict[str, list[Passage]]:
         ids = list(article_ids)
         rows = [

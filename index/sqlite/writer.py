@@ -111,6 +111,14 @@ class SQLiteWriter:
             ).lastrowid
             for ordinal, passage in enumerate(passages)
         ]
+        self.db.executemany(
+            "INSERT INTO sentence_vectors (passage_id, vectors) VALUES (?, ?)",
+            [
+                (passage_id, vectors.pack_sentences(passage.sentences))
+                for passage_id, passage in zip(ids, passages, strict=True)
+                if passage.sentences is not None and len(passage.sentences)
+            ],
+        )
         if self._faiss is not None and ids:
             matrix = np.vstack([passage.vector for passage in passages]).astype(np.float32)
             self._faiss.add_with_ids(matrix, np.array(ids, dtype=np.int64))
