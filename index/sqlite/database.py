@@ -26,7 +26,7 @@ MIGRATIONS = {
     # Query strings count in an article's identity (index/articles.py): identities are recomputed from the
     # stored URLs; ids stay, so removing or adding an article again finds the one indexed before.
     3: ["UPDATE articles SET identity = url_identity(url) WHERE url IS NOT NULL"],
-    # Sentence vectors (vectors.pack_sentences): passages indexed before have none until `newsbot index rebuild`;
+    # Sentence vectors (index/sentence_vectors.py): passages indexed before have none until `newsbot index rebuild`;
     # the answerer makes theirs when asked.
     4: [
         "CREATE TABLE IF NOT EXISTS sentence_vectors (passage_id INTEGER PRIMARY KEY REFERENCES passages(id)"

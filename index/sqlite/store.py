@@ -16,6 +16,7 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
+from index import sentence_vectors
 from index.sqlite import vectors
 from index.sqlite.catalogue import Catalogue
 from index.sqlite.database import (
@@ -172,7 +173,7 @@ class SQLiteStore:
             rows = self.db.execute(
                 f"SELECT passage_id, vectors FROM sentence_vectors WHERE passage_id IN ({marks(chunk)})", chunk
             )
-            found.update((row[0], vectors.unpack_sentences(row[1], model[1])) for row in rows)
+            found.update((row[0], sentence_vectors.unpack(row[1], model[1])) for row in rows)
         return found
 
     def lead_passages(self, article_ids: Sequence[str], per_article: int) -> dict[str, list[Passage]]:
@@ -273,6 +274,15 @@ class SQLiteStore:
         if sizes:
             problems.append(
                 f"{path}: {sizes} passage vectors are not of dimension {model[1]}; run `newsbot index rebuild`"
+            )
+        sentence_sizes = db.execute(
+            "SELECT count(*) FROM sentence_vectors WHERE length(vectors) = 0 OR length(vectors) % ? != 0",
+            (sentence_vectors.row_bytes(model[1]),),
+        ).fetchone()[0]
+        if sentence_sizes:
+            problems.append(
+                f"{path}: the sentence vectors of {sentence_sizes} passages are not of dimension {model[1]}; "
+                "run `newsbot index rebuild`"
             )
         _, faiss_problem = vectors.inspect(self.directory, generation(db), passages, model[1])
         if faiss_problem:

@@ -15,33 +15,6 @@ FILE_PATTERN = "vectors-{generation:08d}.faiss"
 log = logging.getLogger("newsbot.index")
 
 
-SENTENCE_LEVELS = 15  # sentence vectors are stored as 4-bit codes, two to a byte, with one scale per vector
-
-
-def pack_sentences(matrix: np.ndarray) -> bytes:
-    """Sentence vectors (rows) in 4 bits a component: per row a float16 scale, then the packed codes. A unit
-    vector loses about 0.01 of cosine; a sentence takes 2 + dimension / 2 bytes."""
-    matrix = np.asarray(matrix, dtype=np.float32)
-    scales = np.maximum(np.abs(matrix).max(axis=1, keepdims=True), 1e-6)
-    codes = np.rint((matrix / scales + 1) * SENTENCE_LEVELS / 2).astype(np.uint8)
-    if codes.shape[1] % 2:
-        codes = np.pad(codes, ((0, 0), (0, 1)))
-    packed = (codes[:, 0::2] << 4) | codes[:, 1::2]
-    return b"".join(
-        scale.astype(np.float16).tobytes() + row.tobytes() for scale, row in zip(scales, packed, strict=True)
-    )
-
-
-def unpack_sentences(blob: bytes, dimension: int) -> np.ndarray:
-    """The float32 sentence vectors of `pack_sentences`."""
-    width = 2 + (dimension + 1) // 2
-    rows = np.frombuffer(blob, dtype=np.uint8).reshape(-1, width)
-    scales = rows[:, :2].copy().view(np.float16).astype(np.float32)
-    codes = np.empty((len(rows), 2 * (width - 2)), dtype=np.float32)
-    codes[:, 0::2], codes[:, 1::2] = rows[:, 2:] >> 4, rows[:, 2:] & 0x0F
-    return (codes[:, :dimension] * 2 / SENTENCE_LEVELS - 1) * scales
-
-
 def vectors_path(directory: Path, generation: int) -> Path:
     return directory / FILE_PATTERN.format(generation=generation)
 

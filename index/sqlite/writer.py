@@ -13,6 +13,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from index import sentence_vectors
 from index.sqlite import vectors
 from index.sqlite.database import connect, generation, get_meta, set_meta
 from index.types import ArticleWrite, PassageWrite
@@ -114,7 +115,7 @@ class SQLiteWriter:
         self.db.executemany(
             "INSERT INTO sentence_vectors (passage_id, vectors) VALUES (?, ?)",
             [
-                (passage_id, vectors.pack_sentences(passage.sentences))
+                (passage_id, sentence_vectors.pack(passage.sentences))
                 for passage_id, passage in zip(ids, passages, strict=True)
                 if passage.sentences is not None and len(passage.sentences)
             ],
