@@ -9,26 +9,35 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
+from functools import partial
+
+from wordfreq import zipf_frequency
 
 from answers import timeframes
+from answers.aliases import countries
 from answers.answerer import Answerer
-from answers.citations import renumber
+from answers.citations import MARKER, renumber
 from answers.date_prior import DatePrior
 from answers.evidence import Evidence, QuestionTerms, gather
+from answers.meaning import SentenceMeaning
+from answers.parts import scene_and_question, split_parts
 from answers.recency import freshness_note, newest_coverage, whats_new_topic
-from answers.retrieve import RankedArticle, Retriever
+from answers.retrieve import RankedArticle, Retrieved, Retriever
+from answers.spelling import Speller
 from answers.timeframes import Timeframe
 from answers.topics import covering
 from answers.types import Answer, AnswerOptions, Citation, Turn
+from index.terms import words
 from index.types import Filters
 
 log = logging.getLogger("newsbot.answers")
 DEFAULT_OPTIONS = AnswerOptions()
 ABSTAIN_TEXT = "The indexed articles don't say."
-FOLLOW_UP = re.compile(
-    r"^(and|but|also|so|then|what about|how about)\b|\b(he|she|it|they|them|his|her|its|their|that|those|this|these)\b",
-    re.IGNORECASE,
-)
+CONTINUES = re.compile(r"^\W*(?:and|but|also|so|then|what about|how about|what of)\b", re.IGNORECASE)
+REFERS_BACK = re.compile(r"\b(?:he|she|it|they|them|him|his|her|its|their|theirs)\b", re.IGNORECASE)
+ANSWER_CONTEXT_CHARS = 300  # of an earlier answer, searched with a follow-up
+ARTICLE_PASSAGES = 6  # the best article's leading passages that join the evidence
+TOPIC_WORD = 5.6  # a word rarer than this (Zipf) can name what a question is about; "say", "year", "people" can't
 
 
 def utc_now() -> datetime:
@@ -36,22 +45,73 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True)
+class Signals:
+    """What the abstention rule reads from the evidence for a question (or one part of it)."""
+
+    coverage: float  # the best share of the question's weighted words one passage (with its title) holds
+    score: float  # the best sentence's score (answers/evidence.py); 0 when there is none
+    similarity: float  # the best cosine of a retrieved passage to the question
+    sentence_similarity: float  # the best cosine of a sentence to the question
+    names_missing: bool  # a name in the question is in no passage
+    kind_found: bool  # the best sentence holds the kind of answer asked for (or the question asks for none)
+
+    @classmethod
+    def of(cls, evidence: Evidence) -> list[Signals]:
+        """One per part of the question (one for most questions)."""
+        return [
+            cls(
+                part.coverage,
+                part.best.score if part.best else 0.0,
+                part.similarity,
+                max((sentence.similarity for sentence in part.sentences), default=0.0),
+                bool(part.missing_names),
+                not part.asks_kind or bool(part.best and part.best.typed),
+            )
+            for part in evidence.parts or [evidence]
+        ]
+
+
+@dataclass(frozen=True)
 class AbstentionRule:
-    """Answer only when the passages cover at least `min_coverage` of the question's weighted words,
-    similarity + `coverage_weight` × coverage reaches `min_similarity`, and every name in the question is in
-    them (calibrated by `newsbot eval`)."""
+    """Answer only when every name in the question is in the passages, they cover at least `min_coverage` of
+    the question's weighted words, the best sentence holds the kind of answer asked for (a number, a date, a
+    name), and the confidence — the best passage's and the best sentence's cosine to the question, plus
+    `coverage_weight` × coverage and `score_weight` × the best sentence's score — reaches `min_confidence`; a
+    question in parts, when one of its parts does (calibrated by `newsbot eval`)."""
 
     min_coverage: float
     coverage_weight: float
-    min_similarity: float
+    score_weight: float
+    min_confidence: float
 
     def answers(self, evidence: Evidence) -> bool:
+        return any(self.passes(signals) for signals in Signals.of(evidence))
+
+    def passes(self, signals: Signals) -> bool:
         return (
-            bool(evidence.sentences)
-            and not evidence.missing_names
-            and evidence.coverage >= self.min_coverage
-            and evidence.similarity + self.coverage_weight * evidence.coverage >= self.min_similarity
+            not signals.names_missing
+            and signals.kind_found
+            and signals.coverage >= self.min_coverage
+            and self.confidence(signals) >= self.min_confidence
         )
+
+    def confidence(self, signals: Signals) -> float:
+        return (
+            signals.similarity
+            + signals.sentence_similarity
+            + self.coverage_weight * signals.coverage
+            + self.score_weight * signals.score
+        )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a question's passages are searched: `filters` (with the clock's cutoff), kept to passages about
+    `topic` when given, scored with the date `prior`."""
+
+    filters: Filters | None = None
+    topic: str = ""
+    prior: DatePrior | None = None
 
 
 class AnswerService:
@@ -81,6 +141,8 @@ class AnswerService:
         self.stale_after_days = stale_after_days  # answers whose newest source is older get a note; 0: never
         self.clock = clock
         self.cutoff = cutoff
+        self.speller = Speller(retriever.store.vocabulary)
+        self.meaning = SentenceMeaning(retriever.embedder, retriever.store)
 
     def at(self, now: datetime) -> AnswerService:
         """This service with its clock stopped at `now`, articles published later hidden."""
@@ -128,7 +190,10 @@ class AnswerService:
         if not self.rule.answers(evidence):
             yield self._abstain(question, answerer, started)
             return
-        text, written_by = yield from self._write(question, history, evidence, today, answerer, options.detailed)
+        earlier = history if evidence.follows_up else ()  # a new question is answered on its own
+        if evidence.parts:  # only the parts the passages answer
+            evidence = replace(evidence, parts=[part for part in evidence.parts if self.rule.answers(part)])
+        text, written_by = yield from self._write(question, earlier, evidence, today, answerer, options.detailed)
         if text is None:
             yield self._abstain(question, answerer, started)
             return
@@ -185,8 +250,10 @@ class AnswerService:
         nothing from then answers, evidence from any date, and the time frame that went unmatched. A named period
         ("in October") is not a filter: its coverage is preferred."""
         prior = self.prior(timeframe)
-        if timeframe is None or timeframe.named:
+        if timeframe is None:
             return self.evidence(question, history, filters, topic, prior), None
+        if timeframe.named:
+            return _published_in(self.evidence(question, history, filters, topic, prior), timeframe), None
         dated = replace(timeframe.filters(), sources=filters.sources if filters else ())
         evidence = self.evidence(question, history, dated, topic, prior)
         if not self.rule.answers(evidence):
@@ -237,16 +304,70 @@ class AnswerService:
         topic: str = "",
         prior: DatePrior | None = None,
     ) -> Evidence:
-        """The passages that best answer the question (about `topic`, when given) and how well they cover it."""
-        context = history[-1].question if history and is_follow_up(question) else ""
-        query, limited, prior = f"{context} {question}".strip(), self.limited(filters), prior or self.prior(None)
-        if not topic:
-            hits = self.retriever.search(query, self.passages, limited, prior=prior)
-        else:  # a wider search, kept to the passages about the topic
-            hits = covering(
-                self.retriever.search(query, self.passages * 4, limited, prior=prior), topic, self.rule.min_coverage
-            )
-        return gather(question, hits[: self.passages], QuestionTerms(question, context))
+        """The evidence for the question (typos corrected; about `topic`, when given), read with the previous turn
+        only when it needs it; for a question in two parts, each part's evidence."""
+        scope = Scope(self.limited(filters), topic, prior or self.prior(None))
+        scene, asked = scene_and_question(self.speller.correct(question))
+        if scene:  # the question says what it is about: the scene is its context, never the previous turn
+            return self._search(asked, scene, scope, self.passages)
+        earlier = self.speller.correct(history[-1].question) if history else ""
+        parts = split_parts(asked)
+        if len(parts) == 1:
+            return self._read(asked, earlier, scope, _said(history[-1].answer) if history else "")
+        k = self.passages // 2
+        first, second = (self._read_part(part, other, scope, k) for part, other in (parts, parts[::-1]))
+        return merged([first, second])
+
+    def _read(self, question: str, earlier: str, scope: Scope, earlier_answer: str = "") -> Evidence:
+        """Evidence for the question alone when it has a subject of its own, else with the earlier question as
+        context (and its answer, to find the passages it quoted); a question that refers back ("they", "it")
+        and finds no answer alone is read with it too."""
+        topic = _topic_words(question)
+        refers_back = bool(REFERS_BACK.search(question))
+        follow_up = partial(self._follow_up, question, earlier, scope, earlier_answer)
+        if earlier and (CONTINUES.search(question) or not topic or (refers_back and len(topic) < 2)):
+            return follow_up()
+        alone = self._search(question, "", scope, self.passages)
+        if earlier and refers_back and not self.rule.answers(alone):
+            return follow_up()
+        return alone
+
+    def _follow_up(self, question: str, earlier: str, scope: Scope, earlier_answer: str) -> Evidence:
+        return replace(self._search(question, earlier, scope, self.passages, earlier_answer), follows_up=True)
+
+    def _read_part(self, part: str, other: str, scope: Scope, k: int) -> Evidence:
+        """One part of a two-part question, with the other part as context when it has no subject of its own
+        ("... and how hot does it get?")."""
+        needs_other = REFERS_BACK.search(part) or len(_topic_words(part)) < 2
+        return self._search(part, other if needs_other else "", scope, k)
+
+    def _search(self, question: str, context: str, scope: Scope, k: int, earlier_answer: str = "") -> Evidence:
+        query = " ".join([earlier_answer, context, question, *countries(f"{context} {question}", typed=True)])
+        query = query.strip()
+        hits = self._with_article(self._hits(query, scope, k))
+        vector = self.meaning.question(query)
+        return gather(question, hits, QuestionTerms(question, context), vector, self.meaning.sentences(hits))
+
+    def _hits(self, query: str, scope: Scope, k: int) -> list[Retrieved]:
+        if not scope.topic:
+            return self.retriever.search(query, k, scope.filters, prior=scope.prior)
+        found = self.retriever.search(query, k * 4, scope.filters, prior=scope.prior)  # then kept to the topic
+        return covering(found, scope.topic, self.rule.min_coverage)[:k]
+
+    def _with_article(self, hits: list[Retrieved]) -> list[Retrieved]:
+        """The hits and, after them, the best hit's article's other leading passages (its answer may be in a
+        passage that shares fewer words with the question), each as similar as the article's best passage."""
+        if not hits:
+            return hits
+        top = hits[0]
+        have = {hit.passage.id for hit in hits}
+        leads = self.retriever.store.lead_passages([top.passage.article.id], ARTICLE_PASSAGES)
+        extra = [
+            Retrieved(passage, 0.0, top.similarity, 0.0)
+            for passage in leads.get(top.passage.article.id, [])
+            if passage.id not in have
+        ]
+        return hits + extra
 
     def _abstain(self, question: str, answerer: Answerer, started: float) -> Answer:
         return self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=answerer.name), started)
@@ -257,5 +378,51 @@ class AnswerService:
         return answer
 
 
-def is_follow_up(question: str) -> bool:
-    return bool(FOLLOW_UP.search(question.strip()))
+def _said(answer: str) -> str:
+    """What an earlier answer quoted (markers and notes left out; nothing when it abstained)."""
+    if answer.strip() == ABSTAIN_TEXT:
+        return ""
+    return MARKER.sub("", answer.split("\n\n")[0]).strip()[:ANSWER_CONTEXT_CHARS]
+
+
+def _published_in(evidence: Evidence, timeframe: Timeframe) -> Evidence:
+    start, end = timeframe.start or date.min, timeframe.end or date.max
+    within = frozenset(
+        i for i, hit in enumerate(evidence.passages) if start <= hit.passage.article.effective_day <= end
+    )
+    return replace(evidence, in_period=within)
+
+
+def _topic_words(question: str) -> list[str]:
+    return [
+        word for word in words(question) if not REFERS_BACK.fullmatch(word) and zipf_frequency(word, "en") < TOPIC_WORD
+    ]
+
+
+def merged(parts: list[Evidence]) -> Evidence:
+    """One evidence for a question in parts: the passages of all parts (each once), each part's sentences
+    pointing into them."""
+    passages: list[Retrieved] = []
+    positions: dict[int, int] = {}
+    remapped = []
+    for part in parts:
+        where = []
+        for hit in part.passages:
+            if hit.passage.id not in positions:
+                positions[hit.passage.id] = len(passages)
+                passages.append(hit)
+            where.append(positions[hit.passage.id])
+        sentences = [
+            replace(sentence, source=where[sentence.source], lead_source=where[sentence.lead_source])
+            for sentence in part.sentences
+        ]
+        remapped.append(replace(part, passages=passages, sentences=sentences))
+    sentences = sorted((s for part in remapped for s in part.sentences), key=lambda s: s.score, reverse=True)
+    return Evidence(
+        passages,
+        sentences,
+        min(part.coverage for part in parts),
+        min(part.similarity for part in parts),
+        [name for part in parts for name in part.missing_names],
+        parts=remapped,
+    )

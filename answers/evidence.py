@@ -1,41 +1,75 @@
-"""Which sentences of the retrieved passages answer the question, and how well the passages cover it."""
+"""Which sentences of the retrieved passages answer the question, and how well the passages cover it.
+
+A sentence is scored by meaning (the cosine of its vector to the question's) and by words (the share of the
+question's weighted words it holds, countries matched under any of their names; the words of its article's title
+count as said by every sentence of the article, and those of the sentence it leans on nearly so), plus whether it
+holds the kind of thing asked for (a number for "how many", a date for "when", a person for "who")."""
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
+import numpy as np
 from wordfreq import zipf_frequency
 
+from answers.aliases import canonical
+from answers.kinds import LEADER_STEMS, expected_kind
 from answers.retrieve import Retrieved
-from answers.safety import INSTRUCTION
+from answers.safety import is_instruction
 from index.passages import sentence_spans
 from index.terms import STOPWORDS, stem, terms, words
 
-ANSWER_TYPES = (
-    ("how many", re.compile(r"\d|\b(?:dozens?|hundreds?|thousands?|millions?|billions?)\b", re.IGNORECASE)),
-    ("how much", re.compile(r"\d|\b(?:hundreds?|thousands?|millions?|billions?)\b", re.IGNORECASE)),
-    (
-        "when",
-        re.compile(
-            r"\d|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|august|september|october|november|december|yesterday|today|week|month|year)\b",
-            re.IGNORECASE,
-        ),
-    ),
-)
-ANSWER_TYPE_BONUS = 0.15
-NAME = re.compile(r"\b[A-Z][\w'-]*[a-zA-Z]")
-CONTEXT_WEIGHT = 0.3
+CONTEXT_WEIGHT = 0.3  # words of the previous turn, or of the scene a question sets before asking
 RARITY_SCALE = 7.5  # a word's weight is 7.5 minus its Zipf frequency: "the" ~0, "deployment" 3.6, names 5+
 MIN_WEIGHT = 0.5
+COUNTRY_WEIGHT = 4.0  # a country, however it is named
+COUNTRY = re.compile(r"^country[a-z]{2}$")
+NAME = re.compile(r"\b[A-Z][\w'-]*[a-zA-Z]")
+
+FOCUS = re.compile(r"\b(?:how\s+(?:many|much)|what|which)\s+(?:of\s+the\s+)?([a-z][\w-]+)", re.IGNORECASE)
+FOCUS_WEIGHT = 1.5
+LAST_WORD = re.compile(
+    r"^\W*what\s+(?:did|does|do|will|has|have|had|would|could|can)\b.*?\b([a-z]+)\W*$", re.IGNORECASE
+)
+RELATED_CREDIT = 0.75
+RELATED_PREFIX = 4
+RELATED_SHARE = 0.8
+TITLE_CREDIT = 0.9  # a question word found only in the article's title (but for the words `said` holds)
+OPENING_BONUS = 0.05  # for the two sentences that open an article: news says the most important first
+LEAD_CREDIT = 0.9  # a question word found only in the sentence a sentence leans on ("They said ..."): both are quoted
+LEANS = re.compile(
+    r"^\W*(?:they|it|he|she|its|their|his|her|them|such|this|these|those|that|there)\b(?!\s+(?:is|are|was|were)\s+no\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How a sentence's score is made (tuned on the reading set's tune half)."""
+
+    coverage: float = 0.45
+    similarity: float = 0.35
+    passage_coverage: float = 0.1
+    passage_similarity: float = 0.1
+    answer_type: float = 0.3
+
+
+WEIGHTS = Weights()
 
 
 @dataclass(frozen=True)
 class Sentence:
     text: str
     source: int  # index of its passage in Evidence.passages
-    coverage: float  # share of the question's weighted terms the sentence contains
+    coverage: float  # share of the question's weighted terms the sentence (with its lead and title) holds
     score: float
+    similarity: float = 0.0  # cosine of the sentence's vector to the question's
+    lead: str = ""  # the sentence before it, when this one leans on it ("They characterized ...")
+    lead_source: int = 0  # the passage holding the lead (the one before when the sentence opens its passage)
+    typed: float = 0.0  # holds the kind of answer asked for: 1, perhaps (a name for "who"): 0.5, no: 0
 
 
 @dataclass(frozen=True)
@@ -45,59 +79,204 @@ class Evidence:
     coverage: float  # the best share of question terms found in one passage with its title
     similarity: float  # the best cosine similarity of a passage to the question
     missing_names: list[str]  # names in the question that no retrieved passage mentions
+    parts: list[Evidence] = field(default_factory=list)  # a question in two parts: the evidence for each
+    follows_up: bool = False  # read with the previous turn as context
+    asks_kind: bool = False  # the question asks for a number, a date or a name
+    in_period: frozenset[int] = frozenset()  # a question naming a period: the passages published in it
+
+    @property
+    def best(self) -> Sentence | None:
+        return self.sentences[0] if self.sentences else None
 
 
 class QuestionTerms:
     """The question's content words, stemmed and weighted by how rare they are in English (names and
-    numbers weigh most); words from the earlier turn of a follow-up weigh less."""
+    numbers weigh most); words from the earlier turn of a follow-up weigh less. `said`: the word a "what did
+    ... <verb>?" question ends on, which a sentence must say itself (an article's title does not say it for
+    every sentence: "What did Lumen Labs *release*?")."""
 
     def __init__(self, question: str, context: str = ""):
         self.weights = {term: CONTEXT_WEIGHT * weight for term, weight in _weighted_terms(context).items()}
         self.weights.update(_weighted_terms(question))
         self.total = sum(self.weights.values())
+        ending = LAST_WORD.search(question)
+        self.said = {stem(word) for word in words(ending.group(1))} if ending else set()
 
     def coverage(self, text: str) -> float:
+        return self.share(text_terms(text))
+
+    def share(self, own: set[str], lead: set[str] = frozenset(), title: set[str] = frozenset()) -> float:
+        """The weighted share of question terms a sentence holds: those in `own` (a word of the same family,
+        "opposed" and "opponents", at RELATED_CREDIT), in the sentence it leans on (`lead`, at LEAD_CREDIT), and
+        in its article's `title` (except the words the question ends on)."""
         if not self.total:
             return 0.0
-        found = set(terms(text))
-        return sum(weight for term, weight in self.weights.items() if term in found) / self.total
+        score = 0.0
+        for term, weight in self.weights.items():
+            if term in own:
+                score += weight
+            elif term in title and term not in self.said:
+                score += weight * TITLE_CREDIT
+            elif term in lead:
+                score += weight * LEAD_CREDIT
+            elif _related(term, own) or (term in LEADER_STEMS and own & LEADER_STEMS):
+                score += weight * RELATED_CREDIT  # a word of its family, or another title for a leader
+        return score / self.total
+
+
+def _related(term: str, found: set[str]) -> bool:
+    """Whether `found` holds a stem sharing its first letters with `term` (four, and most of the shorter)."""
+    if len(term) < RELATED_PREFIX + 1 or COUNTRY.match(term):  # countries are one token each: none is related
+        return False
+    head = term[:RELATED_PREFIX]
+    for other in found:
+        if other.startswith(head) and len(other) > RELATED_PREFIX and other != term:
+            shared = len(os.path.commonprefix([term, other]))
+            if shared >= RELATED_SHARE * min(len(term), len(other)):
+                return True
+    return False
+
+
+def text_terms(text: str, typed: bool = False) -> frozenset[str]:
+    """The stemmed content words of `text`, every country as its one token."""
+    return _text_terms(text, typed)
+
+
+@lru_cache(maxsize=65536)
+def _text_terms(text: str, typed: bool) -> frozenset[str]:
+    return frozenset(terms(canonical(text, typed)))
 
 
 def _weighted_terms(text: str) -> dict[str, float]:
-    return {stem(word): max(MIN_WEIGHT, RARITY_SCALE - zipf_frequency(word, "en")) for word in words(text)}
+    """Stemmed content words and their weights; the thing asked about ("how many *firefighters*", "which
+    *telescope*") weighs FOCUS_WEIGHT times more."""
+    asked = canonical(text, typed=True)
+    focus = FOCUS.search(asked)
+    weighted = {}
+    for word in words(asked):
+        weight = COUNTRY_WEIGHT if COUNTRY.match(word) else max(MIN_WEIGHT, RARITY_SCALE - zipf_frequency(word, "en"))
+        if focus and word == focus.group(1).lower():
+            weight *= FOCUS_WEIGHT
+        weighted[stem(word)] = weight
+    return weighted
 
 
-def gather(question: str, passages: list[Retrieved], terms: QuestionTerms) -> Evidence:
+@dataclass(frozen=True)
+class _Candidate:
+    text: str
+    source: int
+    terms: set[str]
+    lead: str
+    lead_terms: set[str]
+    row: int  # its position in its passage, and in the passage's sentence vectors
+    lead_source: int
+
+
+def gather(
+    question: str,
+    passages: list[Retrieved],
+    terms_: QuestionTerms,
+    question_vector: np.ndarray | None = None,
+    sentence_vectors: list[np.ndarray | None] | None = None,
+    weights: Weights | None = None,
+) -> Evidence:
+    """The evidence for `question` in `passages`. `sentence_vectors[i]`: one row per sentence of passage i
+    (`sentence_spans` order), compared with `question_vector`; without them, sentences are scored by words."""
+    expects = expected_kind(question)
+    weights = weights or WEIGHTS
     sentences: list[Sentence] = []
     best_coverage = 0.0
-    expects = _expected_answer(question)
+    everything: set[str] = set()
+    last_sentences = _last_sentences(passages)
     for source, hit in enumerate(passages):
-        passage_coverage = terms.coverage(f"{hit.passage.article.title}\n{hit.passage.text}")
+        title_terms = text_terms(hit.passage.article.title)
+        before = last_sentences.get((hit.passage.article.id, hit.passage.ordinal - 1), ("", source))
+        candidates = _candidates(source, hit, before)
+        passage_terms = title_terms.union(*(c.terms for c in candidates))
+        passage_coverage = terms_.share(passage_terms)
+        everything |= passage_terms
         best_coverage = max(best_coverage, passage_coverage)
-        for span in sentence_spans(hit.passage.text):
-            text = hit.passage.text[span.start : span.end].strip()
-            if INSTRUCTION.search(text):
-                continue
-            coverage = terms.coverage(text)
-            if coverage > 0:
-                score = 0.6 * coverage + 0.2 * passage_coverage + 0.2 * max(hit.similarity, 0.0) - 0.01 * source
-                score += ANSWER_TYPE_BONUS if expects and expects.search(text) else 0.0
-                sentences.append(Sentence(text, source, coverage, score))
-    sentences.sort(key=lambda sentence: sentence.score, reverse=True)
+        vectors = sentence_vectors[source] if sentence_vectors else None
+        for candidate in candidates:
+            coverage = terms_.share(candidate.terms, candidate.lead_terms, title_terms)
+            similarity = (
+                float(vectors[candidate.row] @ question_vector)
+                if vectors is not None and question_vector is not None
+                else 0.0
+            )
+            typed = float(expects(f"{candidate.lead} {candidate.text}")) if expects else 0.0
+            score = (
+                weights.coverage * coverage
+                + weights.similarity * similarity
+                + weights.passage_coverage * passage_coverage
+                + weights.passage_similarity * max(hit.similarity, 0.0)
+                + weights.answer_type * typed
+                + (OPENING_BONUS if hit.passage.ordinal == 0 and candidate.row < 2 else 0.0)
+                - 0.005 * source
+            )
+            if coverage > 0 or similarity > 0:
+                sentences.append(
+                    Sentence(
+                        candidate.text,
+                        source,
+                        coverage,
+                        score,
+                        similarity=similarity,
+                        lead=candidate.lead,
+                        lead_source=candidate.lead_source,
+                        typed=typed,
+                    )
+                )
+    sentences.sort(
+        key=lambda sentence: (sentence.typed > 0, sentence.score), reverse=True
+    )  # the kind asked first  # the kind asked first
     similarity = max((hit.similarity for hit in passages), default=0.0)
-    return Evidence(passages, sentences, best_coverage, similarity, _missing_names(question, passages))
+    return Evidence(
+        passages,
+        sentences,
+        best_coverage,
+        similarity,
+        _missing_names(question, everything),
+        asks_kind=bool(expects),
+    )
 
 
-def _expected_answer(question: str) -> re.Pattern | None:
-    """What an answer to a how-many / when / who question contains, to prefer sentences that have it."""
-    lowered = question.lower()
-    for opening, pattern in ANSWER_TYPES:
-        if opening in lowered:
-            return pattern
-    return None
+@lru_cache(maxsize=16384)
+def _sentences(text: str) -> tuple[str, ...]:
+    return tuple(" ".join(text[span.start : span.end].split()) for span in sentence_spans(text))
 
 
-def _missing_names(question: str, passages: list[Retrieved]) -> list[str]:
-    names = [word for word in NAME.findall(question)[1:] if word.lower() not in STOPWORDS]
-    evidence = set(terms(" ".join(f"{hit.passage.article.title} {hit.passage.text}" for hit in passages)))
-    return [name for name in names if not set(terms(name)) <= evidence]
+def _candidates(source: int, hit: Retrieved, before: tuple[str, int]) -> list[_Candidate]:
+    """The passage's sentences (less any that read as instructions to an AI), each with the one before it when
+    it leans on it; `before`: the sentence before the passage, when the previous passage was retrieved too."""
+    texts = _sentences(hit.passage.text)
+    candidates = []
+    for row, sentence in enumerate(texts):
+        if not sentence or is_instruction(sentence):
+            continue
+        previous, lead_source = (texts[row - 1], source) if row > 0 else before
+        lead = previous if previous and LEANS.match(sentence) and not is_instruction(previous) else ""
+        candidates.append(_Candidate(sentence, source, text_terms(sentence), lead, text_terms(lead), row, lead_source))
+    return candidates
+
+
+def _last_sentences(passages: list[Retrieved]) -> dict[tuple[str, int], tuple[str, int]]:
+    """(article id, ordinal) -> the passage's last sentence and the passage's position, for the passage after."""
+    last = {}
+    for source, hit in enumerate(passages):
+        sentences = _sentences(hit.passage.text)
+        if sentences:
+            last[hit.passage.article.id, hit.passage.ordinal] = (sentences[-1], source)
+    return last
+
+
+def _missing_names(question: str, found: set[str]) -> list[str]:
+    """Capitalised words of the question (not its first word), none of whose terms the passages (`found`: their
+    terms and their titles') hold; a country under another of its names is not missing."""
+    asked = canonical(question, typed=True)
+    names = [
+        match.group()
+        for match in NAME.finditer(asked)
+        if re.search(r"\w", asked[: match.start()]) and match.group().lower() not in STOPWORDS
+    ]
+    return [name for name in names if not set(terms(name)) <= found]

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from answers.answerer import Written
 from answers.evidence import Evidence, Sentence
-from answers.safety import INSTRUCTION
+from answers.safety import is_instruction
 from answers.types import Turn
 from index.passages import sentence_spans
 from index.types import Passage
 
-MAX_SENTENCES = 2
-SECOND_SENTENCE_RATIO = 0.8  # a further sentence scores at least this share of the best one's score
-DETAILED = (5, 0.5)  # detailed answers: at most this many sentences, each scoring this share of the best
+SECOND_SENTENCE_MARGIN = 0.05  # a second sentence is quoted when it scores nearly as well as the best ...
+OTHER_ARTICLE_MARGIN = 0.1  # ... or, from another article, almost as well
+PERIOD_MARGIN = 0.2  # ... or, when the best is from outside the period a question names, from within it
+DETAILED = (5, 0.3)  # detailed answers: at most this many sentences, each within this margin of the best
 LEADING_CLAUSE = re.compile(
     r"^(?:despite [^,]{3,80}|however|meanwhile|nevertheless|still|but|and|also|in addition),\s+(?!who|which|whose)(?=[a-z])",
     re.IGNORECASE,
@@ -34,7 +35,7 @@ class ExtractiveAnswerer:
     def answer(
         self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, detailed: bool = False
     ) -> Written:
-        return compose(evidence, *(DETAILED if detailed else (MAX_SENTENCES, SECOND_SENTENCE_RATIO)))
+        return compose(evidence, detailed)
         yield  # a generator that writes nothing as it goes: the answer is there at once
 
     def summarise(self, passages: list[Passage], sentences: int) -> str:
@@ -47,7 +48,7 @@ class ExtractiveAnswerer:
             if SUMMARY_WORDS[0]
             <= len((text := passage.text[span.start : span.end].strip()).split())
             <= SUMMARY_WORDS[1]
-            and not INSTRUCTION.search(text)
+            and not is_instruction(text)
         ]
         if not candidates:
             return ""
@@ -65,19 +66,57 @@ class ExtractiveAnswerer:
         return " ".join(cited(candidates[i]) for i in chosen)
 
 
-def compose(evidence: Evidence, sentences: int = MAX_SENTENCES, ratio: float = SECOND_SENTENCE_RATIO) -> str:
-    """Sentences with `[n]` markers, n being the 1-based position of the sentence's passage in the evidence."""
-    chosen = _choose(evidence.sentences, sentences, ratio)
-    return " ".join(cited(sentence) for sentence in chosen)
+def compose(evidence: Evidence, detailed: bool = False) -> str:
+    """Sentences with `[n]` markers, n being the 1-based position of the sentence's passage in the evidence: the
+    best one or two (`detailed`: up to five), or for a question in parts the best of each part; a sentence that
+    leans on the one before ("They characterized ...") comes after it."""
+    if evidence.parts:  # each part's best sentence that another part has not taken
+        chosen = []
+        for part in evidence.parts:
+            fresh = [s for s in part.sentences if all(s.text != c.text for c in chosen)]
+            chosen += fresh[:1]
+    elif detailed:
+        chosen = _several(evidence.sentences, *DETAILED)
+    else:
+        chosen = _choose(
+            evidence.sentences,
+            lambda sentence: evidence.passages[sentence.source].passage.article.id,
+            evidence.in_period,
+        )
+    quoted: list[tuple[str, int]] = []  # (sentence, its passage)
+    for sentence in chosen:
+        for text, source in ((sentence.lead, sentence.lead_source), (sentence.text, sentence.source)):
+            if text and all(text != earlier for earlier, _ in quoted):
+                quoted.append((text, source))
+    return " ".join(cited(Sentence(text, source, 0.0, 0.0)) for text, source in quoted)
 
 
-def _choose(sentences: list[Sentence], most: int, ratio: float) -> list[Sentence]:
+def _choose(
+    sentences: list[Sentence], article_of: Callable[[Sentence], str], in_period: frozenset[int]
+) -> list[Sentence]:
+    """The best sentence, and a second one that says something else and scores nearly as well: when the best is
+    from outside the period the question names, one from within it (PERIOD_MARGIN); else from another article
+    (another outlet's or another day's account) within OTHER_ARTICLE_MARGIN, else within SECOND_SENTENCE_MARGIN."""
     if not sentences:
         return []
     best = sentences[0]
-    chosen = [best]
-    for candidate in sentences[1:]:
-        if len(chosen) == most or candidate.score < ratio * best.score:
+    close = [
+        candidate
+        for candidate in sentences[1:]
+        if candidate.score >= best.score - PERIOD_MARGIN and not _similar(candidate.text, best.text)
+    ]
+    period = [c for c in close if c.source in in_period] if in_period and best.source not in in_period else []
+    close = [c for c in close if c.score >= best.score - OTHER_ARTICLE_MARGIN]
+    other_article = [c for c in close if article_of(c) != article_of(best)]
+    same_article = [c for c in close if c.score >= best.score - SECOND_SENTENCE_MARGIN]
+    return [best, *(period or other_article or same_article)[:1]]
+
+
+def _several(sentences: list[Sentence], most: int, margin: float) -> list[Sentence]:
+    """Up to `most` sentences within `margin` of the best, none repeating one already chosen."""
+    chosen: list[Sentence] = []
+    for candidate in sentences:
+        if len(chosen) == most or (chosen and candidate.score < chosen[0].score - margin):
             break
         if not any(_similar(candidate.text, other.text) for other in chosen):
             chosen.append(candidate)

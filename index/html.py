@@ -25,7 +25,9 @@ def article_from_html(
     claim another site's article. `origin`: the link that was asked for, when it differs."""
     tree = trafilatura.load_html(html)
     stated = stated_url(tree, url) if tree is not None else None
-    document = trafilatura.bare_extraction(tree if tree is not None else html, url=url, with_metadata=True, include_comments=False)
+    document = trafilatura.bare_extraction(
+        tree if tree is not None else html, url=url, with_metadata=True, include_comments=False
+    )
     text = (document.text or "").strip() if document else ""
     if len(text.split()) < MIN_ARTICLE_WORDS:
         raise IngestError(item, "no article text found in the HTML (is it a navigation, login or video page?)")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from index.articles import Article, url_identity
-from index.passages import Span, passage_spans
+from index.passages import Span, embedded_text, passage_spans, sentence_offsets
 from index.store import Store
 from index.types import ArticleWrite, PassageWrite, StoredArticle
 from newsbot.errors import IngestError, ModelMismatchError, NewsbotError
@@ -143,9 +143,8 @@ class Indexer:
     def _write(self, batch: list[_Planned], report: IngestReport) -> None:
         if not batch:
             return
-        texts = [_passage_text(p.article.title, p.article.text, span) for p in batch for span in p.spans]
-        vectors = iter(self.embedder.embed(texts))
-        writes = [_article_write(p, [PassageWrite(s.start, s.end, next(vectors)) for s in p.spans]) for p in batch]
+        embedded = iter(self._embedded([(p.article.title, p.article.text, span) for p in batch for span in p.spans]))
+        writes = [_article_write(p, [PassageWrite(s.start, s.end, *next(embedded)) for s in p.spans]) for p in batch]
         with self.store.writer(wait=self.lock_wait) as writer:
             if self.store.model() is None:
                 writer.set_model(self.embedder.model_id, self.embedder.dimension)
@@ -175,15 +174,25 @@ class Indexer:
     def _reembedded(self, on_progress: Callable[[int], None]) -> Iterator[tuple[str, list[PassageWrite]]]:
         for chunk in _chunks(self.store.texts(), 64):
             spans = [passage_spans(text, self.passage_chars) for _, _, text in chunk]
-            texts = [
-                _passage_text(title, text, span)
-                for (_, title, text), spaced in zip(chunk, spans, strict=False)
-                for span in spaced
-            ]
-            vectors = iter(self.embedder.embed(texts))
+            embedded = iter(
+                self._embedded(
+                    [
+                        (title, text, span)
+                        for (_, title, text), spaced in zip(chunk, spans, strict=False)
+                        for span in spaced
+                    ]
+                )
+            )
             for (article_id, _, _), spaced in zip(chunk, spans, strict=True):
-                yield article_id, [PassageWrite(s.start, s.end, next(vectors)) for s in spaced]
+                yield article_id, [PassageWrite(s.start, s.end, *next(embedded)) for s in spaced]
             on_progress(len(chunk))
+
+    def _embedded(self, passages: list[tuple[str, str, Span]]) -> list[tuple]:
+        """(vector, sentence vectors) of each (title, article text, passage span)."""
+        texts = [embedded_text(title, text[span.start : span.end]) for title, text, span in passages]
+        offsets = [sentence_offsets(title, text[span.start : span.end]) for title, text, span in passages]
+        vectors, sentences = self.embedder.embed_passages(texts, offsets)
+        return list(zip(vectors, sentences, strict=True))
 
     def _check_model(self) -> None:
         recorded = self.store.model()
@@ -209,11 +218,6 @@ def _article_write(planned: _Planned, passages: list[PassageWrite]) -> ArticleWr
         extra=article.extra,
         passages=passages,
     )
-
-
-def _passage_text(title: str, text: str, span: Span) -> str:
-    passage = text[span.start : span.end]
-    return f"{title}\n{passage}" if title else passage
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:

@@ -47,3 +47,14 @@ def _bounded(spans: list[Span], text: str, max_chars: int) -> list[Span]:
             start = cut + 1 if text[cut : cut + 1] == " " else cut
         bounded.append(Span(start, span.end))
     return bounded
+
+
+def embedded_text(title: str, passage: str) -> str:
+    """What is embedded for a passage: its article's title, then its text."""
+    return f"{title}\n{passage}" if title else passage
+
+
+def sentence_offsets(title: str, passage: str) -> list[tuple[int, int]]:
+    """Where each sentence of `passage` (`sentence_spans` order) is in `embedded_text(title, passage)`."""
+    shift = len(title) + 1 if title else 0
+    return [(span.start + shift, span.end + shift) for span in sentence_spans(passage)]

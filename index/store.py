@@ -64,6 +64,11 @@ class Store(Protocol):
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]: ...
 
+    def sentence_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Passage id -> one vector per sentence of its text (`index.passages.sentence_spans` order), for the
+        passages that have them (an index written by an older newsbot has none until it is rebuilt)."""
+        ...
+
     def lead_passages(self, article_ids: Sequence[str], per_article: int) -> dict[str, list[Passage]]:
         """The first `per_article` passages of each article, in order."""
         ...
@@ -105,9 +110,10 @@ class Store(Protocol):
     def check(self) -> list[str]:
         """Every problem found, one line each naming what is damaged (and, where there is one, what to do);
         empty when the index is sound. Read-only: repairs nothing. `newsbot index check` prints them.
-        SQLite: integrity_check, foreign keys, schema version, a model recorded, vector sizes, and the FAISS
-        file's count against the passages. PostgreSQL: at least the schema version, a model recorded when
-        there are passages, vector dimensions and orphaned passages (amcheck is optional)."""
+        SQLite: integrity_check, foreign keys, schema version, a model recorded, vector and sentence vector
+        sizes, and the FAISS file's count against the passages. PostgreSQL: at least the schema version, a model
+        recorded when there are passages, vector dimensions, sentence vector sizes and orphaned passages (amcheck
+        is optional)."""
         ...
 
     def backup(self, path: str) -> str:

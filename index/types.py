@@ -59,11 +59,13 @@ class Hit:
 
 @dataclass(frozen=True)
 class PassageWrite:
-    """A passage to store: its span in the article text and its vector."""
+    """A passage to store: its span in the article text, its vector and one vector per sentence of its text
+    (`index.passages.sentence_spans` order), which the answerer compares with questions."""
 
     start: int
     end: int
     vector: np.ndarray
+    sentences: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,16 @@ def register(commands, common: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--eval-dir", help="folder holding realtimeqa/ (setting EVAL_DIR, default ../shared/eval)")
     parser.add_argument("--naive-dir", default=str(DEFAULT_NAIVE), help="the naive LangChain FAISS index to compare")
+    parser.add_argument(
+        "--answers-only",
+        action="store_true",
+        help="skip retrieval metrics and the naive pipeline: answers, abstention and the reading set (faster)",
+    )
     parser.set_defaults(handler=eval_command)
 
 
 def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     from newsbot.evaluation import evaluate
-    from newsbot.reading_eval import reading_report
 
     if not args.index_dir:
         settings = settings.model_copy(update={"index_dir": DEFAULT_INDEX})
@@ -39,9 +43,12 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     if not index_exists(settings.index_dir):
         _build_realtimeqa_index(settings)
     report = evaluate(
-        settings, Path(args.naive_dir), progress=lambda message: print(f"eval: {message}", file=sys.stderr), now=now
+        settings,
+        Path(args.naive_dir),
+        progress=lambda message: print(f"eval: {message}", file=sys.stderr),
+        now=now,
+        retrieval=not args.answers_only,
     )
-    report["reading"] = reading_report(settings, lambda message: print(f"eval: {message}", file=sys.stderr))
     if args.json:
         print_json(report)
     else:

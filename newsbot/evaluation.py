@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from importlib import resources
 from pathlib import Path
 
-from answers.core import AbstentionRule, AnswerService
+from answers.core import AbstentionRule, AnswerService, Signals
+from answers.types import Answer, Turn
 from index.types import Filters
 from newsbot import realtimeqa
 from newsbot.clock import end_of
@@ -22,20 +23,18 @@ from newsbot.wiring import Wiring
 PUNCTUATION = re.compile(r"[^\w\s]")
 RECENT_DAYS = 14
 SAMPLE_ARTICLES = Path(__file__).resolve().parent.parent / "articles"
-COVERAGE_GRID = [round(0.1 * i, 1) for i in range(3, 8)]  # the floor also picks on-topic articles for briefings
-WEIGHT_GRID = [round(0.1 * i, 1) for i in range(0, 11)]
-CONFIDENCE_GRID = [round(0.2 + 0.05 * i, 2) for i in range(0, 25)]
+COVERAGE_GRID = [0.3]  # a fixed floor: it also picks on-topic articles for briefings
+WEIGHT_GRID = [0.0, 0.25, 0.5, 1.0]
+CONFIDENCE_GRID = [round(0.6 + 0.02 * i, 2) for i in range(0, 91)]
 
 
 @dataclass(frozen=True)
 class Labelled:
-    """A question with the evidence features the abstention decision uses, and whether it is answerable."""
+    """A question with the evidence signals the abstention decision reads (one per part), and whether it is
+    answerable."""
 
     answerable: bool
-    coverage: float
-    similarity: float
-    names_missing: bool
-    has_sentences: bool
+    signals: tuple[Signals, ...]
 
 
 def retrieval_metrics(rankings: Sequence[list[str]], gold: Sequence[frozenset[str]]) -> dict:
@@ -143,20 +142,12 @@ def naive_rankings(
     return rankings
 
 
-def features(service: AnswerService, question: str, answerable: bool) -> Labelled:
-    evidence = service.evidence(question)
-    return Labelled(
-        answerable, evidence.coverage, evidence.similarity, bool(evidence.missing_names), bool(evidence.sentences)
-    )
+def features(service: AnswerService, question: str, answerable: bool, history: Sequence[Turn] = ()) -> Labelled:
+    return Labelled(answerable, tuple(Signals.of(service.evidence(question, history))))
 
 
 def abstains(item: Labelled, rule: AbstentionRule) -> bool:
-    return (
-        not item.has_sentences
-        or item.names_missing
-        or item.coverage < rule.min_coverage
-        or item.similarity + rule.coverage_weight * item.coverage < rule.min_similarity
-    )
+    return not any(rule.passes(signals) for signals in item.signals)
 
 
 def abstention_scores(items: Sequence[Labelled], rule: AbstentionRule) -> dict:
@@ -177,14 +168,21 @@ def abstention_scores(items: Sequence[Labelled], rule: AbstentionRule) -> dict:
 
 
 def calibrate(items: Sequence[Labelled], required: Sequence[Labelled] = ()) -> AbstentionRule:
-    """The rule that best separates answerable from unanswerable questions (balanced accuracy), among
-    those that decide every `required` question (the sample article's) right."""
+    """The rule whose abstentions have the best of precision and recall at once (the higher of the two lower),
+    then answer the most answerable questions, among those that decide every `required` question (the sample
+    article's) right."""
 
-    def balanced(rule: AbstentionRule) -> float:
+    def balanced(rule: AbstentionRule) -> tuple[float, float]:
         scores = abstention_scores(items, rule)
-        return scores["recall"] + scores["answerable_answered"]
+        return min(scores["precision"], scores["recall"]), scores["answerable_answered"]
 
-    rules = [AbstentionRule(c, w, s) for c in COVERAGE_GRID for w in WEIGHT_GRID for s in CONFIDENCE_GRID]
+    rules = [
+        AbstentionRule(coverage, coverage_weight, score_weight, confidence)
+        for coverage in COVERAGE_GRID
+        for coverage_weight in WEIGHT_GRID
+        for score_weight in WEIGHT_GRID
+        for confidence in CONFIDENCE_GRID
+    ]
     allowed = [rule for rule in rules if all(abstains(item, rule) != item.answerable for item in required)]
     return max(allowed or rules, key=balanced)
 
@@ -244,7 +242,11 @@ def offtopic_questions() -> list[str]:
 
 
 def realtimeqa_report(
-    settings: Settings, naive_dir: Path | None, progress: Callable[[str], None], now: datetime | None = None
+    settings: Settings,
+    naive_dir: Path | None,
+    progress: Callable[[str], None],
+    now: datetime | None = None,
+    retrieval: bool = True,
 ) -> tuple[dict, list[Labelled]]:
     """Retrieval in each setting (SETTINGS; with `now`, also every question asked then), answers live and with
     no clock, and the abstention features."""
@@ -254,36 +256,60 @@ def realtimeqa_report(
     settings_asked = dict(SETTINGS)
     if now:
         settings_asked[f"now_{now.date().isoformat()}"] = Setting(f"--now {now.date()} for every question")
-    retrieval: dict = {"headline": "live"}
-    for name, setting in settings_asked.items():
+    ranked: dict = {"headline": "live"}
+    for name, setting in settings_asked.items() if retrieval else ():
         progress(f"retrieval on {len(questions)} questions ({name})")
         asked = service.at(now) if name.startswith("now_") else service
         rankings = newsbot_rankings(asked, questions, setting, settings.zone)
-        retrieval[name] = {"setting": setting.description, **retrieval_metrics(rankings, gold)}
-    if naive_dir and naive_dir.exists():
+        ranked[name] = {"setting": setting.description, **retrieval_metrics(rankings, gold)}
+    if retrieval and naive_dir and naive_dir.exists():
         for name, time_aware in (("question_only", False), ("window_14_days", True)):
             progress(f"retrieval with the naive LangChain index ({name})")
             rankings = naive_rankings(naive_dir, settings, questions, time_aware)
-            retrieval[f"naive_langchain_{name}"] = retrieval_metrics(rankings, gold)
-    report: dict = {"retrieval": retrieval}
-    progress("answers")
-    for name in ("live", "question_only"):
-        answers = [SETTINGS[name].service(service, q, settings.zone).answer(q.sentence) for q in questions]
-        latencies = sorted(a.latency_ms for a in answers)
-        report[f"answers_{name}"] = {
-            "answerer": service.answerer.name,
-            "answer_hit_rate": round(
-                sum(answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions, strict=True))
-                / len(questions),
-                3,
-            ),
-            "abstention_rate": round(sum(a.abstained for a in answers) / len(answers), 3),
-            "latency_ms_p50": round(statistics.median(latencies), 1),
-            "latency_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
-        }
+            ranked[f"naive_langchain_{name}"] = retrieval_metrics(rankings, gold)
+    report: dict = {"retrieval": ranked} if retrieval else {}
+    for name in ANSWER_SETTINGS:
+        progress(f"answers ({name})")
+        answers = answer_all(service, questions, SETTINGS[name], settings.zone)
+        report[f"answers_{name}"] = answers_report(service, questions, answers)
     labelled = [features(service, q.sentence, True) for q in questions]
     labelled += [features(service, question, False) for question in offtopic_questions()]
     return report, labelled
+
+
+ANSWER_SETTINGS = ("live", "question_only", "window_14_days")
+
+
+def answer_all(
+    service: AnswerService, questions: Sequence[realtimeqa.Question], setting: Setting, zone: tzinfo
+) -> list[Answer]:
+    """Every question answered as `setting` asks it."""
+    return [
+        setting.service(service, question, zone).answer(
+            question.sentence, filters=as_of(question) if setting.window else None
+        )
+        for question in questions
+    ]
+
+
+def answers_report(service: AnswerService, questions: Sequence[realtimeqa.Question], answers: Sequence[Answer]) -> dict:
+    """Answer hit (all questions, and each half: even and odd positions), abstention, latency and, for an LLM
+    answerer, how often its answer was dropped for the extractive fallback's."""
+    hits = [answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions, strict=True)]
+    latencies = sorted(a.latency_ms for a in answers)
+    answered = [a for a in answers if not a.abstained]
+    report = {
+        "answerer": service.answerer.name,
+        "answer_hit_rate": round(sum(hits) / len(hits), 3),
+        "answer_hit_rate_halves": [round(sum(half) / len(half), 3) for half in (hits[0::2], hits[1::2])],
+        "abstention_rate": round(1 - len(answered) / len(answers), 3),
+        "latency_ms_p50": round(statistics.median(latencies), 1),
+        "latency_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+    }
+    if service.answerer is not service.fallback:
+        dropped = sum(1 for a in answered if a.answerer != service.answerer.name)
+        report["fallback_rate"] = round(dropped / len(answered), 3) if answered else 0.0
+    return report
 
 
 def evaluate(
@@ -291,18 +317,31 @@ def evaluate(
     naive_dir: Path | None,
     progress: Callable[[str], None] = lambda message: None,
     now: datetime | None = None,
+    retrieval: bool = True,
 ) -> dict:
+    """Everything `newsbot eval` reports; without `retrieval`, only answers, abstention and the reading set."""
+    from newsbot.reading_eval import reading_report
+
     progress("the sample article")
     sample, sample_labelled = sample_article_report(settings)
-    report, realtime_labelled = realtimeqa_report(settings, naive_dir, progress, now)
-    labelled = sample_labelled + realtime_labelled
+    report, realtime_labelled = realtimeqa_report(settings, naive_dir, progress, now, retrieval)
+    reading_labelled: list[Labelled] = []
+    report["reading"] = reading_report(settings, progress, reading_labelled)
+    labelled = sample_labelled + realtime_labelled + reading_labelled
     current, calibrated = Wiring(settings).rule, calibrate(labelled, sample_labelled)
     report["sample_article"] = sample
     report["abstention"] = {
-        "labelled_questions": len(labelled),
-        "unanswerable": sum(1 for item in labelled if not item.answerable),
-        "with_settings": {**vars(current), **abstention_scores(labelled, current)},
+        **abstention_report(labelled, sample_labelled, current),
         "calibrated": {**vars(calibrated), **abstention_scores(labelled, calibrated)},
-        "two_fold_cross_validated": cross_validated(labelled, sample_labelled),
+        "without_the_reading_set": abstention_report(sample_labelled + realtime_labelled, sample_labelled, current),
     }
     return report
+
+
+def abstention_report(labelled: list[Labelled], required: list[Labelled], rule: AbstentionRule) -> dict:
+    return {
+        "labelled_questions": len(labelled),
+        "unanswerable": sum(1 for item in labelled if not item.answerable),
+        "with_settings": {**vars(rule), **abstention_scores(labelled, rule)},
+        "two_fold_cross_validated": cross_validated(labelled, required),
+    }

@@ -47,7 +47,9 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
     for feed in feeds:
         print(f"{feed.id:>3}  {feed.title}  {feed.url}")
         if feed.paused_at:
-            print(f"     paused since {feed.paused_at} ({feed.last_error}); `newsbot feed resume {feed.id}` to try again")
+            print(
+                f"     paused since {feed.paused_at} ({feed.last_error}); `newsbot feed resume {feed.id}` to try again"
+            )
         elif feed.failures:
             print(f"     failing ({feed.failures}x): {feed.last_error}; next try {feed.retry_at}")
     return 0

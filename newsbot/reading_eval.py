@@ -14,7 +14,7 @@ from pathlib import Path
 
 from answers.core import AnswerService
 from answers.types import Answer, Turn
-from newsbot.evaluation import SAMPLE_ARTICLES, _normalize
+from newsbot.evaluation import SAMPLE_ARTICLES, _normalize, features
 from newsbot.output import print_json
 from newsbot.settings import Settings
 from newsbot.wiring import Wiring
@@ -31,8 +31,12 @@ def questions() -> list[dict]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def reading_report(settings: Settings, progress: Callable[[str], None] = lambda message: None) -> dict:
-    """Right/total per split and category, abstention precision and recall, and the questions answered wrong."""
+def reading_report(
+    settings: Settings, progress: Callable[[str], None] = lambda message: None, labelled: list | None = None
+) -> dict:
+    """Right/total per split and category, abstention precision and recall, and the questions answered wrong.
+    With a `labelled` list, the abstention signals of the `tune` half's questions are added to it (to calibrate
+    abstention on)."""
     cases = questions()
     with tempfile.TemporaryDirectory() as scratch:
         scoped = settings.model_copy(
@@ -49,6 +53,8 @@ def reading_report(settings: Settings, progress: Callable[[str], None] = lambda 
         try:
             progress(f"reading: {len(cases)} questions")
             answers = ask_all(service, cases)
+            if labelled is not None:
+                labelled += tune_signals(service, cases, answers)
         finally:
             wiring.store.close()
     rows = [(case, answers[case["id"]], is_right(case, answers[case["id"]])) for case in cases]
@@ -79,6 +85,21 @@ def ask_all(service: AnswerService, cases: list[dict]) -> dict[str, Answer]:
         history = [Turn(asked[earlier], answers[earlier].text)] if earlier else []
         answers[case["id"]] = service.answer(case["question"], history)
     return answers
+
+
+def tune_signals(service: AnswerService, cases: list[dict], answers: dict[str, Answer]) -> list:
+    """The abstention signals of the `tune` half's questions (asked as in `ask_all`)."""
+    asked = {case["id"]: case["question"] for case in cases}
+    return [
+        features(
+            service,
+            case["question"],
+            case["expect"] is not None,
+            [Turn(asked[case["after"]], answers[case["after"]].text)] if case["after"] else [],
+        )
+        for case in cases
+        if case["split"] == "tune"
+    ]
 
 
 def is_right(case: dict, answer: Answer) -> bool:

@@ -73,11 +73,15 @@ class Settings(BaseSettings):
     llm_fallback: Literal["none", "extractive"] = Field(
         "none", description="when the LLM is unusable at start: refuse to start, or answer extractively"
     )
-    # Answer only when coverage >= ABSTAIN_MIN_COVERAGE and similarity + ABSTAIN_COVERAGE_WEIGHT × coverage
-    # >= ABSTAIN_MIN_SIMILARITY (and every name in the question is in the passages); calibrated by `newsbot eval`.
+    # Answer only when the passages cover >= ABSTAIN_MIN_COVERAGE of the question's weighted words and the
+    # confidence — the best passage's and the best sentence's cosine to the question + ABSTAIN_COVERAGE_WEIGHT ×
+    # coverage + ABSTAIN_SCORE_WEIGHT × the best sentence's score — reaches ABSTAIN_MIN_CONFIDENCE (and every name
+    # in the question is in the passages, and a number, date or name is there when asked for); `newsbot eval`
+    # calibrates them.
     abstain_min_coverage: float = 0.3
-    abstain_coverage_weight: float = 0.8
-    abstain_min_similarity: float = 1.0
+    abstain_coverage_weight: float = 1.0
+    abstain_score_weight: float = 1.0
+    abstain_min_confidence: float = 2.32
 
     eval_dir: Path = Path("../shared/eval")  # beside the checkout: RealTime QA for `newsbot eval`
     prompts_dir: Path | None = Field(None, description="a folder of prompt templates (default: the prompts package)")

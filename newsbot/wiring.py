@@ -193,7 +193,9 @@ class Wiring:
         from answers.core import AbstentionRule
 
         s = self.settings
-        return AbstentionRule(s.abstain_min_coverage, s.abstain_coverage_weight, s.abstain_min_similarity)
+        return AbstentionRule(
+            s.abstain_min_coverage, s.abstain_coverage_weight, s.abstain_score_weight, s.abstain_min_confidence
+        )
 
     @cached_property
     def answers(self) -> AnswerService:

@@ -18,12 +18,13 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from newsbot import realtimeqa  # noqa: E402
-from newsbot.evaluation import as_of, newsbot_rankings, retrieval_metrics  # noqa: E402
+from newsbot.evaluation import SETTINGS, as_of, newsbot_rankings, retrieval_metrics  # noqa: E402
 from newsbot.settings import Settings  # noqa: E402
 from newsbot.wiring import Wiring  # noqa: E402
 
@@ -109,8 +110,8 @@ def measure(wiring: Wiring, questions: list[realtimeqa.Question]) -> dict:
     gold = [q.gold_urls for q in questions]
     service, store = wiring.answers, wiring.store
     report = {}
-    for mode, time_aware in (("no_time_context", False), ("as_of_question_date", True)):
-        rankings = newsbot_rankings(service, questions, time_aware)
+    for mode, setting in (("no_time_context", "question_only"), ("as_of_question_date", "window_14_days")):
+        rankings = newsbot_rankings(service, questions, SETTINGS[setting], UTC)
         report[f"retrieval_{mode}"] = retrieval_metrics(rankings, gold)
     vectors = wiring.embedder.embed([q.sentence for q in questions])
     for mode, time_aware in (("no_time_context", False), ("as_of_question_date", True)):

@@ -91,6 +91,10 @@ def assert_consistent(index_dir: Path) -> int:
         "SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM passages p WHERE p.article_id = a.id)"
     )
     assert orphans.fetchone()[0] == 0, "an article without passages: a half-written add"
+    bare = db.execute(
+        "SELECT count(*) FROM passages p WHERE NOT EXISTS (SELECT 1 FROM sentence_vectors s WHERE s.passage_id = p.id)"
+    )
+    assert bare.fetchone()[0] == 0, "a passage without its sentence vectors"
     stats = reader.stats()
     snapshot = reader.snapshot()
     assert snapshot.faiss.ntotal == stats["passages"]
@@ -99,7 +103,8 @@ def assert_consistent(index_dir: Path) -> int:
 
 
 def assert_consistent_in_postgres(database_url: str) -> int:
-    """Every article whole (its passages, postings and counts), and the vocabulary exactly its passages' words."""
+    """Every article whole (its passages, postings, sentence vectors and counts), and the vocabulary exactly its
+    passages' words."""
     reader = PostgresStore(database_url)
     with psycopg.connect(database_url) as db:
         broken = db.execute(
@@ -111,6 +116,10 @@ def assert_consistent_in_postgres(database_url: str) -> int:
             "SELECT count(*) FROM passages p WHERE NOT EXISTS (SELECT 1 FROM postings o WHERE o.passage_id = p.id)"
         ).fetchone()[0]
         assert unindexed == 0, "a passage without its keyword postings"
+        bare = db.execute(
+            "SELECT count(*) FROM passages p WHERE NOT EXISTS (SELECT 1 FROM sentence_vectors s WHERE s.passage_id = p.id)"
+        ).fetchone()[0]
+        assert bare == 0, "a passage without its sentence vectors"
     counts: Counter[str] = Counter()
     for passage in reader.passages(range(1, 100_000)).values():
         counts.update(set(words(f"{passage.article.title}\n{passage.text}")))

@@ -13,7 +13,7 @@ import pytest
 from index.articles import url_identity
 from index.fetch import FetchPolicy, fetch_article
 from index.html import article_from_html, same_site
-from index.sqlite.database import connect
+from index.sqlite.database import SCHEMA_VERSION, connect
 from newsbot.cli import main
 from newsbot.realtimeqa import protocol_url
 from tests.helpers import index_items, wire
@@ -80,7 +80,10 @@ def test_the_same_file_twice_and_a_repeated_line_are_reported_as_duplicates(sett
     report = wiring.indexer.add(wiring.read_sources([str(path), str(path)]))
     assert (report.added, report.duplicates, report.failed) == (2, 4, [])
     reasons = [line for line in report.problem_lines()]
-    assert "duplicate: https://x.example/flood is the same article as https://x.example/flood, earlier in this run" in reasons
+    assert (
+        "duplicate: https://x.example/flood is the same article as https://x.example/flood, earlier in this run"
+        in reasons
+    )
     assert any(line.startswith("duplicate: Budget has the same text as article") for line in reasons)
     assert wire(settings).store.stats()["articles"] == 2
 
@@ -110,7 +113,11 @@ def test_two_records_with_the_same_title_and_no_url_are_both_kept(settings, tmp_
 @pytest.mark.parametrize(
     ("stated", "page", "expected"),
     [
-        ("https://www.blog.example/story.php?id=101", "https://m.blog.example/s?id=101&utm_source=x", "https://www.blog.example/story.php?id=101"),
+        (
+            "https://www.blog.example/story.php?id=101",
+            "https://m.blog.example/s?id=101&utm_source=x",
+            "https://www.blog.example/story.php?id=101",
+        ),
         ("/story.php?id=101", "https://blog.example/amp/101", "https://blog.example/story.php?id=101"),
         ("https://victim.example/world/scoop", "https://blog.example/amp/101", "https://blog.example/amp/101"),
         ("https://victim.blog.example.co.uk/x", "https://blog.example.co.uk/a", "https://victim.blog.example.co.uk/x"),
@@ -199,7 +206,7 @@ def test_an_index_written_before_query_strings_counted_keeps_its_articles(settin
     assert wiring.indexer.remove("https://blog.example/story.php?id=101").id == old_id
     assert {a.title for a in wire(settings).store.articles()} == {"Herring catch", "Budget"}
     db = connect(settings.index_dir)
-    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "3"
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
 
 
 def test_removing_by_url_from_an_old_index_finds_the_article(settings, tmp_path, capsys, monkeypatch):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
 from index.embeddings import Embedder, resolve_model_path
+from index.passages import embedded_text, sentence_offsets, sentence_spans
 from index.sqlite.database import connect
 from newsbot.errors import IndexBusyError, ModelMismatchError
 from newsbot.settings import DEFAULT_EMBEDDING_MODEL
@@ -165,3 +167,28 @@ def test_a_reader_sees_only_committed_work(settings, tmp_path):
     writer_db.close()
     index_items(settings, [write_jsonl(tmp_path / "b.jsonl", {"title": "Flood", "text": FLOOD})])
     assert store.snapshot().generation > before.generation and store.stats()["articles"] == 2
+
+
+def test_each_passage_keeps_a_vector_per_sentence(settings, embedder, tmp_path):
+    source = write_jsonl(
+        tmp_path / "a.jsonl",
+        {"title": "Budget", "text": BUDGET, "url": "https://x.example/budget"},
+        {"title": "Flood", "text": FLOOD, "url": "https://x.example/flood"},
+    )
+    index_items(settings, [source])
+    store = wire(settings).store
+    ids = [hit.passage_id for hit in store.dense_search(embedder.embed(["river flood"])[0], 2)]
+    stored = store.sentence_vectors(ids)
+    for passage_id, passage in store.passages(ids).items():
+        title = passage.article.title
+        _, (expected,) = embedder.embed_passages(
+            [embedded_text(title, passage.text)], [sentence_offsets(title, passage.text)]
+        )
+        assert stored[passage_id].shape == expected.shape == (2, 384)
+        cosines = (stored[passage_id] * expected).sum(axis=1) / np.linalg.norm(stored[passage_id], axis=1)
+        assert cosines.min() > 0.98  # 4-bit storage loses little
+        alone = embedder.embed([passage.text[span.start : span.end] for span in sentence_spans(passage.text)])
+        assert ((alone * expected).sum(axis=1) > 0.7).all()  # pooled in context, still the sentence's meaning
+    wire(settings).indexer.remove("https://x.example/budget")
+    db = connect(settings.index_dir)
+    assert db.execute("SELECT count(*) FROM sentence_vectors").fetchone()[0] == 1  # removed with its passage

@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 from index.store import open_store
 from index.types import Filters
 from state.conversations import Conversations
@@ -53,6 +55,9 @@ def test_migrate_copies_the_index_and_the_state_and_a_second_run_changes_nothing
         (h.article_id, round(h.score, 4)) for h in sqlite.dense_search(vector, 5)
     ]
     assert postgres.articles()[0] == sqlite.articles()[0]  # when it was added included
+    copied, kept = sentence_vectors_by_place(postgres), sentence_vectors_by_place(sqlite)
+    assert len(kept) == sample_index_passages(settings) and copied.keys() == kept.keys()
+    assert all(np.array_equal(copied[place], kept[place]) for place in kept)  # the same 4-bit codes
     assert postgres.mark() == sqlite.mark() and postgres.articles(filters=Filters(added_after=sqlite.mark())) == []
     postgres.close()
 
@@ -93,3 +98,11 @@ def sample_index_passages(settings) -> int:
         return store.stats()["passages"]
     finally:
         store.close()
+
+
+def sentence_vectors_by_place(store) -> dict[tuple[str, int], np.ndarray]:
+    """(article id, ordinal) -> the passage's sentence vectors (passage ids differ between stores)."""
+    article_ids = [article.id for article in store.articles()]
+    passages = [p for leads in store.lead_passages(article_ids, 10_000).values() for p in leads]
+    stored = store.sentence_vectors([p.id for p in passages])
+    return {(p.article.id, p.ordinal): stored[p.id] for p in passages if p.id in stored}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -93,6 +94,23 @@ def article(
     )
 
 
+def with_sentences(written: ArticleWrite, seed: int = 0, skip: tuple[int, ...] = ()) -> ArticleWrite:
+    """The article with sentence vectors (ordinal + 1 unit rows) for each passage but those at ordinals `skip`."""
+    rng = np.random.default_rng(seed)
+    passages = [
+        p
+        if ordinal in skip
+        else replace(p, sentences=np.vstack([unit(rng.normal(size=DIMENSION)) for _ in range(ordinal + 1)]))
+        for ordinal, p in enumerate(written.passages)
+    ]
+    return replace(written, passages=passages)
+
+
+def passage_ids(store, article_id: str) -> list[int]:
+    """The ids of the article's passages, in order."""
+    return [p.id for p in store.lead_passages([article_id], 100)[article_id]]
+
+
 def fill(store, articles: list[ArticleWrite]) -> None:
     with store.writer() as writer:
         if store.model() is None:
@@ -169,6 +187,67 @@ def test_passages_lead_passages_and_article_vectors(opened):
     expected = unit(np.sum([p.vector for p in articles[1].passages], axis=0))
     assert vectors.shape == (3, DIMENSION)
     assert np.allclose(vectors[0], expected, atol=1e-5) and not vectors[1].any()
+
+
+def test_sentence_vectors_come_back_with_their_passages_and_go_with_their_article(opened):
+    store = opened()
+    written = [with_sentences(article(1), seed=1, skip=(1,)), article(2), with_sentences(article(3), seed=3)]
+    fill(store, written)
+    first, second, third = (passage_ids(store, a.id) for a in written)
+    stored = store.sentence_vectors([*first, *second, *third, 987654])
+    assert sorted(stored) == sorted([first[0], first[2], *third])  # none for passages written without them
+    for ids, source in ((first, written[0]), (third, written[2])):
+        for passage_id, passage in zip(ids, source.passages, strict=True):
+            if passage.sentences is None:
+                continue
+            found = stored[passage_id]
+            assert found.shape == passage.sentences.shape and found.dtype == np.float32
+            cosines = (found * passage.sentences).sum(axis=1) / np.linalg.norm(found, axis=1)
+            assert cosines.min() > 0.98  # 4 bits a component lose little
+    assert store.sentence_vectors([]) == {} and store.check() == []
+
+    fill(store, [with_sentences(article(1, seed=1), seed=4)])  # replaced: its old passages go, vectors with them
+    with store.writer() as writer:
+        writer.remove("id0003")
+    assert store.sentence_vectors([*first, *third]) == {}
+    replaced = passage_ids(store, "id0001")
+    assert [len(v) for _, v in sorted(store.sentence_vectors(replaced).items())] == [1, 2, 3]
+
+
+def test_rebuild_keeps_the_sentence_vectors_it_is_given(opened):
+    store = opened()
+    fill(store, [with_sentences(article(n), seed=n) for n in range(3)])
+    rng = np.random.default_rng(6)
+    before = [i for n in range(3) for i in passage_ids(store, f"id{n:04d}")]
+
+    def passages():
+        for article_id, _, text in store.texts():
+            sentences = None if article_id == "id0001" else np.vstack([unit(rng.normal(size=32))] * 2)
+            yield article_id, [PassageWrite(0, len(text), unit(rng.normal(size=32)), sentences)]
+
+    with store.writer() as writer:
+        writer.rebuild("bigger-model", 32, passages())
+    after = {n: passage_ids(store, f"id{n:04d}")[0] for n in range(3)}
+    stored = store.sentence_vectors([*before, *after.values()])
+    assert sorted(stored) == sorted([after[0], after[2]]) and stored[after[0]].shape == (2, 32)
+
+
+def test_check_names_sentence_vectors_of_the_wrong_size(opened, location):
+    store = opened()
+    fill(store, [with_sentences(article(1))])
+    damaged = passage_ids(store, "id0001")[1]
+    if location.startswith("postgresql"):
+        from index.postgres.connection import connect
+
+        with connect(location) as db:
+            db.execute("UPDATE sentence_vectors SET vectors = %s WHERE passage_id = %s", (b"\x00" * 7, damaged))
+    else:
+        with sqlite3.connect(Path(location) / "index.sqlite") as db:
+            db.execute("UPDATE sentence_vectors SET vectors = ? WHERE passage_id = ?", (b"\x00" * 7, damaged))
+        db.close()
+    problems = store.check()
+    assert len(problems) == 1 and "sentence vectors of 1 passages" in problems[0] and "index rebuild" in problems[0]
+    assert PASSWORD not in problems[0]
 
 
 def test_articles_newest_first_and_the_added_mark(opened):
@@ -450,6 +529,25 @@ def test_concurrent_first_opens_migrate_once(database_url):
     assert versions == list(range(1, len(versions) + 1))
     for store in stores:
         store.close()
+
+
+def test_an_index_written_before_sentence_vectors_is_brought_up_to_date_when_opened(database_url):
+    writer = PostgresStore(database_url, MODEL, create=True)
+    fill(writer, [article(1)])
+    writer.close()
+    from index.postgres.connection import connect
+
+    with connect(database_url) as connection:  # as newsbot wrote it before migration 2
+        connection.execute("DROP TABLE sentence_vectors")
+        connection.execute("DELETE FROM index_schema_version WHERE version >= 2")
+    reader = PostgresStore(database_url, MODEL)
+    try:
+        ids = passage_ids(reader, "id0001")
+        assert reader.sentence_vectors(ids) == {} and reader.check() == []
+        fill(reader, [with_sentences(article(2))])
+        assert len(reader.sentence_vectors(passage_ids(reader, "id0002"))) == 3
+    finally:
+        reader.close()
 
 
 def test_check_finds_a_sound_index_sound_and_backup_copies_or_says_what_to_use(opened, location, tmp_path):

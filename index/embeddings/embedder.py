@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from index.embeddings.model_folder import ModelFolder, l2_normalized, resolve_mo
 from newsbot.errors import NewsbotError
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
+QUERY_CACHE = 256
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -68,8 +69,39 @@ class Embedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) == 1:  # a query: the search and the answerer's sentence scoring embed it once between them
+            return self._embed_query(texts[0])[None].copy()
         vectors = self._encoder.encode(texts, self.batch_size)
         return np.ascontiguousarray(l2_normalized(vectors), dtype=np.float32)
+
+    @lru_cache(maxsize=QUERY_CACHE)  # noqa: B019 (one embedder per process, kept for its lifetime)
+    def _embed_query(self, text: str) -> np.ndarray:
+        vector = np.ascontiguousarray(l2_normalized(self._encoder.encode([text], 1)), dtype=np.float32)[0]
+        vector.flags.writeable = False
+        return vector
+
+    def embed_passages(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector and one vector per (start, end) character span of it (its sentences). The ONNX
+        backends pool the span's tokens from the text's single pass when the model pools by mean; otherwise
+        the spans are embedded on their own."""
+        if not texts:
+            return self.embed([]), []
+        encoder = self._encoder
+        if hasattr(encoder, "encode_spans") and encoder.folder.pooling == ("mean",):
+            vectors, pooled = encoder.encode_spans(texts, spans, self.batch_size)
+            return np.ascontiguousarray(l2_normalized(vectors), dtype=np.float32), [
+                np.ascontiguousarray(l2_normalized(p), dtype=np.float32) if len(p) else p for p in pooled
+            ]
+        pieces = [text[start:end] for text, text_spans in zip(texts, spans, strict=True) for start, end in text_spans]
+        everything = self.embed(texts + pieces)
+        vectors, rest = everything[: len(texts)], everything[len(texts) :]
+        pooled, at = [], 0
+        for text_spans in spans:
+            pooled.append(rest[at : at + len(text_spans)])
+            at += len(text_spans)
+        return vectors, pooled
 
 
 class _TorchEncoder:

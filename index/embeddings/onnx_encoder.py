@@ -45,6 +45,42 @@ class OnnxEncoder:
         return vectors
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        hidden, mask, _ = self._hidden(texts)
+        return self.folder.head(hidden, mask)
+
+    def encode_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector and one vector per (start, end) character span of it: the model's pooling over the
+        span's tokens only, as read in the context of the whole text ("late chunking": no second pass). A span
+        whose tokens were cut off by the length limit gets its text's vector."""
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
+        pooled: list[np.ndarray] = [np.empty((0, self.dimension), dtype=np.float32)] * len(texts)
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            hidden, mask, offsets = self._hidden([texts[i] for i in rows])
+            vectors[rows] = self.folder.head(hidden, mask)
+            for row, i in enumerate(rows):
+                pooled[i] = self._span_vectors(hidden[row], mask[row], offsets[row], spans[i], vectors[i])
+        return vectors, pooled
+
+    def _span_vectors(
+        self, hidden: np.ndarray, mask: np.ndarray, offsets: list, spans: list[tuple[int, int]], whole: np.ndarray
+    ) -> np.ndarray:
+        if not spans:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        starts = np.array([start for start, _ in offsets])
+        ends = np.array([end for _, end in offsets])
+        real = (mask > 0) & (ends > starts)  # special tokens have empty offsets
+        masks = np.stack([real & (starts >= start) & (ends <= end) for start, end in spans]).astype(np.int64)
+        found = masks.sum(axis=1) > 0
+        vectors = self.folder.head(np.broadcast_to(hidden, (len(spans), *hidden.shape)), masks).astype(np.float32)
+        vectors[~found] = whole
+        return vectors
+
+    def _hidden(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list]:
+        """The transformer's token vectors, the attention mask and each token's character offsets."""
         encodings = self.tokenizer.encode_batch(texts)
         features = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
@@ -52,7 +88,7 @@ class OnnxEncoder:
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
         (hidden,) = self.session.run([self.output], {name: features[name] for name in self.inputs})
-        return self.folder.head(hidden, features["attention_mask"])
+        return hidden, features["attention_mask"], [e.offsets for e in encodings]
 
 
 def _tokenizer(folder: ModelFolder) -> Tokenizer:

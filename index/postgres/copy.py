@@ -1,6 +1,7 @@
-"""Copying an embedded index (SQLite + FAISS) into PostgreSQL as it is: articles, passages and their vectors
-(nothing is embedded again), when each article was added and its added mark. One transaction: a copy that is
-interrupted leaves the target as it was."""
+"""Copying an embedded index (SQLite + FAISS) into PostgreSQL as it is: articles, passages, their vectors and
+their sentence vectors (nothing is embedded again; sentence vectors unpacked pack again to the same bytes), when
+each article was added and its added mark. One transaction: a copy that is interrupted leaves the target as it
+was."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import sentence_vectors
 from index.postgres.store import PostgresStore
 from index.sqlite.database import connect, get_meta
 from index.types import ArticleWrite, PassageWrite
@@ -58,9 +60,16 @@ def _articles(db, dimension: int) -> Iterator[tuple[ArticleWrite, str, int]]:
     )
     for row in rows:
         passages = [
-            PassageWrite(start, end, np.frombuffer(vector, dtype=np.float32).reshape(dimension))
-            for start, end, vector in db.execute(
-                'SELECT start, "end", vector FROM passages WHERE article_id = ? ORDER BY ordinal', (row["id"],)
+            PassageWrite(
+                start,
+                end,
+                np.frombuffer(vector, dtype=np.float32).reshape(dimension),
+                sentence_vectors.unpack(sentences, dimension) if sentences else None,
+            )
+            for start, end, vector, sentences in db.execute(
+                'SELECT p.start, p."end", p.vector, s.vectors FROM passages p'
+                " LEFT JOIN sentence_vectors s ON s.passage_id = p.id WHERE p.article_id = ? ORDER BY p.ordinal",
+                (row["id"],),
             )
         ]
         article = ArticleWrite(

@@ -22,6 +22,11 @@ def migrations() -> list[tuple[int, str]]:
     return sorted((int(item.name.split("_")[0]), item.read_text()) for item in files)
 
 
+def latest_version() -> int:
+    """The version this newsbot writes: its newest migration's."""
+    return migrations()[-1][0]
+
+
 def schema_version(connection: psycopg.Connection) -> int | None:
     """The newest migration applied; None when the database holds no index."""
     if connection.execute("SELECT to_regclass('index_schema_version')").fetchone()[0] is None:

@@ -14,6 +14,7 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
+from index import sentence_vectors
 from index.postgres import schema
 from index.postgres.connection import INDEX_WRITER_LOCK, connect, pool, redacted, try_lock, unreachable
 from index.postgres.keywords import bm25_sql, query_terms
@@ -40,10 +41,11 @@ class PostgresStore:
         self.location = redacted(location)
         self.expected_model = expected_model
         with connect(location, autocommit=True) as connection:
-            if create:
-                schema.migrate(connection)
-            elif schema.schema_version(connection) is None:
+            version = schema.schema_version(connection)
+            if version is None and not create:
                 raise StoreError(f"no index at {self.location}: add articles first with `newsbot index add PATH|URL`")
+            if version is None or version < schema.latest_version():  # an index written by an older newsbot too
+                schema.migrate(connection)
         try:
             self._pool = pool(location, "newsbot-index", _configure)
         except psycopg.Error as error:
@@ -153,6 +155,16 @@ class PostgresStore:
             ).fetchall()
         return {row[0]: schema.passage_from_row(row) for row in rows}
 
+    def sentence_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        with self._read() as db:
+            model = schema.model(db)
+            if model is None:
+                return {}
+            rows = db.execute(
+                "SELECT passage_id, vectors FROM sentence_vectors WHERE passage_id = ANY(%s)", (list(ids),)
+            ).fetchall()
+        return {passage_id: sentence_vectors.unpack(blob, model[1]) for passage_id, blob in rows}
+
     def lead_passages(self, article_ids: Sequence[str], per_article: int) -> dict[str, list[Passage]]:
         leads: dict[str, list[Passage]] = {article_id: [] for article_id in article_ids}
         with self._read() as db:
@@ -222,6 +234,7 @@ class PostgresStore:
                 " (SELECT max(published) FROM articles),"
                 " pg_total_relation_size('articles') + pg_total_relation_size('passages')"
                 " + pg_total_relation_size('postings') + pg_total_relation_size('words')"
+                " + pg_total_relation_size('sentence_vectors')"
             ).fetchone()
             model = schema.model(db)
         return {
@@ -236,11 +249,11 @@ class PostgresStore:
     # -- checking and backing up ------------------------------------------------------------------
 
     def check(self) -> list[str]:
-        """The schema version, a model recorded when there are passages, vector dimensions and passages whose
-        articles are gone (PostgreSQL checks its own pages; `amcheck` goes further)."""
+        """The schema version, a model recorded when there are passages, vector dimensions, sentence vector sizes
+        and passages whose articles are gone (PostgreSQL checks its own pages; `amcheck` goes further)."""
         with self._read() as db:
             problems = []
-            version, latest = schema.schema_version(db) or 0, schema.migrations()[-1][0]
+            version, latest = schema.schema_version(db) or 0, schema.latest_version()
             if version != latest:
                 problems.append(f"{self.location}: index schema version {version}, this newsbot writes {latest}")
             passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
@@ -256,6 +269,15 @@ class PostgresStore:
                 problems.append(
                     f"{self.location}: {wrong} passage vectors are not of dimension {model[1]}; "
                     "run `newsbot index rebuild`"
+                )
+            sentence_sizes = db.execute(
+                "SELECT count(*) FROM sentence_vectors WHERE octet_length(vectors) = 0 OR octet_length(vectors) %% %s != 0",
+                (sentence_vectors.row_bytes(model[1]),),
+            ).fetchone()[0]
+            if sentence_sizes:
+                problems.append(
+                    f"{self.location}: the sentence vectors of {sentence_sizes} passages are not of dimension "
+                    f"{model[1]}; run `newsbot index rebuild`"
                 )
             orphans = db.execute(
                 "SELECT count(*) FROM passages p WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = p.article_id)"

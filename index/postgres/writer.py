@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 import psycopg
 
+from index import sentence_vectors
 from index.postgres.keywords import PassageTerms, passage_terms
 from index.postgres.schema import set_dimension, set_meta
 from index.types import ArticleWrite, PassageWrite, iso_day
@@ -117,7 +118,8 @@ class PostgresWriter:
         return _words(counted)
 
     def _insert_passages(self, article_id: str, passages: list[PassageWrite], counted: list[PassageTerms]) -> None:
-        """Inserts the passages with their filter columns (copied from the article) and their postings."""
+        """Inserts the passages with their filter columns (copied from the article), their postings and their
+        sentence vectors."""
         with self.db.cursor() as cursor:
             cursor.executemany(
                 'INSERT INTO passages (article_id, ordinal, start, "end", embedding, term_count, source_key,'
@@ -150,9 +152,27 @@ class PostgresWriter:
                 " JOIN passages p ON p.article_id = %s AND p.ordinal = t.ordinal",
                 (terms_, ordinals, frequencies, article_id),
             )
+        self._insert_sentence_vectors(article_id, passages)
+
+    def _insert_sentence_vectors(self, article_id: str, passages: list[PassageWrite]) -> None:
+        """The sentence vectors of the passages that have them, joined to the passages by ordinal."""
+        packed = [
+            (ordinal, sentence_vectors.pack(p.sentences))
+            for ordinal, p in enumerate(passages)
+            if p.sentences is not None and len(p.sentences)
+        ]
+        if packed:
+            ordinals, blobs = (list(column) for column in zip(*packed, strict=True))
+            self.db.execute(
+                "INSERT INTO sentence_vectors (passage_id, vectors)"
+                " SELECT p.id, t.vectors FROM unnest(%s::int[], %s::bytea[]) AS t(ordinal, vectors)"
+                " JOIN passages p ON p.article_id = %s AND p.ordinal = t.ordinal",
+                (ordinals, blobs, article_id),
+            )
 
     def _delete(self, article_id: str) -> Counter:
-        """Deletes the article (its passages and postings with it); returns the change to the vocabulary."""
+        """Deletes the article (its passages, postings and sentence vectors with it); returns the change to the
+        vocabulary."""
         rows = self.db.execute(
             'SELECT a.title, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p'
             " JOIN articles a ON a.id = p.article_id WHERE p.article_id = %s",

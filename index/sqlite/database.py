@@ -17,7 +17,7 @@ from newsbot.errors import CorruptIndexError, StoreError
 
 DATABASE_NAME = "index.sqlite"
 ARTICLE_COLUMNS = "id, title, source, url, published, added_at, content_hash, extra"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Each step brings an index written by an older newsbot up to the next version, in one transaction.
 MIGRATIONS = {
     2: [
@@ -27,6 +27,12 @@ MIGRATIONS = {
     # Query strings count in an article's identity (index/articles.py): identities are recomputed from the
     # stored URLs; ids stay, so removing or adding an article again finds the one indexed before.
     3: ["UPDATE articles SET identity = url_identity(url) WHERE url IS NOT NULL"],
+    # Sentence vectors (index/sentence_vectors.py): passages indexed before have none until `newsbot index rebuild`;
+    # the answerer makes theirs when asked.
+    4: [
+        "CREATE TABLE IF NOT EXISTS sentence_vectors (passage_id INTEGER PRIMARY KEY REFERENCES passages(id)"
+        " ON DELETE CASCADE, vectors BLOB NOT NULL)"
+    ],
 }
 SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_CANTOPEN = 11, 26, 14
 
@@ -111,7 +117,9 @@ def connect(directory: Path, create: bool = False, migrate: bool = False) -> sql
             _create_or_migrate(connection)
     except sqlite3.DatabaseError as error:
         if (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF == SQLITE_CANTOPEN:
-            raise StoreError(f"can't open {path} ({error}); check that it is a file newsbot may read and write") from None
+            raise StoreError(
+                f"can't open {path} ({error}); check that it is a file newsbot may read and write"
+            ) from None
         raise corrupt(path, error) from None
     return connection
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from filelock import FileLock, Timeout
 
+from index import sentence_vectors
 from index.sqlite.database import (
     ARTICLE_COLUMNS,
     DATABASE_NAME,
@@ -180,6 +181,18 @@ class SQLiteStore:
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         return passages_by_id(self.db, list(ids))
 
+    def sentence_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        model = self.model()
+        if model is None:
+            return {}
+        found = {}
+        for chunk in chunked(list(ids), 500):
+            rows = self.db.execute(
+                f"SELECT passage_id, vectors FROM sentence_vectors WHERE passage_id IN ({marks(chunk)})", chunk
+            )
+            found.update((row[0], sentence_vectors.unpack(row[1], model[1])) for row in rows)
+        return found
+
     def lead_passages(self, article_ids: Sequence[str], per_article: int) -> dict[str, list[Passage]]:
         ids = list(article_ids)
         rows = [
@@ -278,6 +291,15 @@ class SQLiteStore:
         if sizes:
             problems.append(
                 f"{path}: {sizes} passage vectors are not of dimension {model[1]}; run `newsbot index rebuild`"
+            )
+        sentence_sizes = db.execute(
+            "SELECT count(*) FROM sentence_vectors WHERE length(vectors) = 0 OR length(vectors) % ? != 0",
+            (sentence_vectors.row_bytes(model[1]),),
+        ).fetchone()[0]
+        if sentence_sizes:
+            problems.append(
+                f"{path}: the sentence vectors of {sentence_sizes} passages are not of dimension {model[1]}; "
+                "run `newsbot index rebuild`"
             )
         from index.sqlite import vectors
 

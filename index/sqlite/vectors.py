@@ -63,7 +63,10 @@ def inspect(
     except RuntimeError as error:  # damaged, or replaced while it was being read
         return None, f"{path} can't be read ({str(error).rsplit(': ', 1)[-1][:200]})"
     if index.ntotal != passages or index.d != dimension:
-        return None, f"{path} holds {index.ntotal} vectors of dimension {index.d}, the database {passages} of {dimension}"
+        return (
+            None,
+            f"{path} holds {index.ntotal} vectors of dimension {index.d}, the database {passages} of {dimension}",
+        )
     return index, None
 
 

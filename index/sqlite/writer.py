@@ -13,6 +13,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from index import sentence_vectors
 from index.sqlite import vectors
 from index.sqlite.database import connect, generation, get_meta, set_meta
 from index.types import ArticleWrite, PassageWrite
@@ -111,6 +112,14 @@ class SQLiteWriter:
             ).lastrowid
             for ordinal, passage in enumerate(passages)
         ]
+        self.db.executemany(
+            "INSERT INTO sentence_vectors (passage_id, vectors) VALUES (?, ?)",
+            [
+                (passage_id, sentence_vectors.pack(passage.sentences))
+                for passage_id, passage in zip(ids, passages, strict=True)
+                if passage.sentences is not None and len(passage.sentences)
+            ],
+        )
         if self._faiss is not None and ids:
             matrix = np.vstack([passage.vector for passage in passages]).astype(np.float32)
             self._faiss.add_with_ids(matrix, np.array(ids, dtype=np.int64))

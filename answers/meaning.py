@@ -1,0 +1,56 @@
+"""Sentence vectors, to score sentences by what they mean as well as by the words they share with a question."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from answers.retrieve import Retrieved
+from index.passages import embedded_text, sentence_offsets, sentence_spans
+from index.types import Passage
+
+CACHED_PASSAGES = 4096
+
+
+class SentenceMeaning:
+    """Vectors of questions and of the sentences of retrieved passages (one row per `sentence_spans` sentence):
+    those the index stored with the passage, else made now (the same way) and kept for the passages most
+    recently asked about."""
+
+    def __init__(self, embedder, store=None):
+        self.embedder = embedder
+        self.store = store
+        self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+
+    def question(self, text: str) -> np.ndarray:
+        return self.embedder.embed([text])[0]
+
+    def sentences(self, hits: list[Retrieved]) -> list[np.ndarray]:
+        passages = {hit.passage.id: hit.passage for hit in hits}
+        found = {pid: self._cache[_key(p)] for pid, p in passages.items() if _key(p) in self._cache}
+        if self.store is not None and len(found) < len(passages):
+            stored = self.store.sentence_vectors([pid for pid in passages if pid not in found])
+            found.update({pid: v for pid, v in stored.items() if len(v) == len(sentence_spans(passages[pid].text))})
+        missing = [passages[pid] for pid in passages if pid not in found]
+        if missing:
+            found.update(self._embedded(missing))
+        for pid, passage in passages.items():
+            self._remember(_key(passage), found[pid])
+        return [found[hit.passage.id] for hit in hits]
+
+    def _embedded(self, passages: list[Passage]) -> dict[int, np.ndarray]:
+        texts = [embedded_text(p.article.title, p.text) for p in passages]
+        spans = [sentence_offsets(p.article.title, p.text) for p in passages]
+        _, vectors = self.embedder.embed_passages(texts, spans)
+        return {passage.id: matrix for passage, matrix in zip(passages, vectors, strict=True)}
+
+    def _remember(self, key: tuple[int, int], vectors: np.ndarray) -> None:
+        self._cache[key] = vectors
+        self._cache.move_to_end(key)
+        while len(self._cache) > CACHED_PASSAGES:
+            self._cache.popitem(last=False)
+
+
+def _key(passage: Passage) -> tuple[int, int]:
+    return passage.id, hash(passage.text)
