@@ -36,6 +36,7 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) scripts/bench_commands.py
 	$(PY) scripts/bench_index.py
 	$(PY) scripts/bench_bot.py
 	$(PY) scripts/bench_backends.py

@@ -1,16 +1,18 @@
 """The Telegram bot's latency, cold start and memory, against the Telegram emulator over real HTTP on 127.0.0.1.
 
     .venv/bin/python scripts/bench_bot.py [--index-dir data/bench/newsbot-index] [--sequential 30]
-        [--users 50] [--per-user 4] [--process-questions 10] [--out data/bench/bot-bench.json]
+        [--users 50] [--per-user 4] [--process-questions 10] [--cold-starts 3] [--messages-per-second 1000]
+        [--out data/bench/bot-bench.json]
 
 With the extractive answerer and the RealTime QA questions (their question_sentence, cycled):
 
-* cold_start: the real bot (`.venv/bin/newsbot run`) as a separate process, pointed at the emulator by
+* cold_start: the real bot (`newsbot run`, beside this Python) as a separate process, pointed at the emulator by
   TELEGRAM_BASE_URL / TELEGRAM_BASE_FILE_URL. A question is queued before the process starts; reported are the
   seconds from process start to its first API call (getMe, while the index and model load), its first
   getUpdates and its reply to that question, the reply latency of --process-questions more questions asked one
-  after another, and its memory: PSS summed over its processes when polling began and after answering, and the
-  main process's RSS after answering and its peak (VmHWM).
+  after another and the CPU time they took, and its memory: PSS summed over its processes when polling began and
+  after answering, and the main process's RSS after answering and its peak (VmHWM). --cold-starts runs, each
+  figure's median reported.
 * sequential / concurrent: the bot Application in this process (tests/bot_harness.py), one user asking
   --sequential questions one after another, then --users users in their own private chats at once, each
   asking --per-user questions one after another (the next once the previous one is answered).
@@ -26,6 +28,7 @@ import asyncio
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,7 +59,8 @@ def main() -> None:
     parser.add_argument(
         "--process-questions", type=int, default=10, help="questions for the bot process after its first"
     )
-    parser.add_argument("--skip-process", action="store_true", help="skip the separate-process cold start run")
+    parser.add_argument("--cold-starts", type=int, default=3, help="separate-process runs (medians are reported)")
+    parser.add_argument("--skip-process", action="store_true", help="skip the separate-process cold start runs")
     parser.add_argument(
         "--messages-per-second",
         type=float,
@@ -84,14 +88,13 @@ def main() -> None:
         "realtimeqa_questions": len(questions),
     }
     if not args.skip_process:
-        progress("cold start: the bot as a separate process ...")
-        results["cold_start"] = bench_process(index_dir, questions, args.process_questions)
+        results["cold_start"] = cold_starts(index_dir, questions, args.process_questions, args.cold_starts)
     progress("loading the answer service in this process ...")
     results.update(asyncio.run(bench_in_process(settings, questions, args)))
     results["questions_asked"] = (
         results["sequential"]["questions"]
         + results["concurrent"]["questions"]
-        + results.get("cold_start", {}).get("questions", 0)
+        + sum(run.get("questions", 0) for run in results.get("cold_start", {}).get("each_run", []))
     )
     results["total_seconds"] = round(time.perf_counter() - started, 1)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -243,9 +246,9 @@ async def bench_in_process(settings: Settings, questions: list[str], args: argpa
                     ]
 
                 calls_before = len(emu.api_calls())
-                started = time.perf_counter()
+                started, cpu_before = time.perf_counter(), time.process_time()
                 per_user = await asyncio.gather(*(one_user(n) for n in range(args.users)))
-                wall = time.perf_counter() - started
+                wall, cpu = time.perf_counter() - started, time.process_time() - cpu_before
                 requests = Counter(c.method for c in emu.api_calls()[calls_before:] if c.method != "getUpdates")
                 concurrent = tally([o for outcomes in per_user for o in outcomes])
                 concurrent.update(
@@ -253,6 +256,8 @@ async def bench_in_process(settings: Settings, questions: list[str], args: argpa
                     per_user=args.per_user,
                     wall_seconds=round(wall, 2),
                     answers_per_second=round(concurrent["questions"] / wall, 2),
+                    # the bot's and the emulator's CPU: both run in this process
+                    cpu_ms_per_answer_with_emulator=round(1000 * cpu / concurrent["questions"], 1),
                     # PTB's AIORateLimiter keeps the bot's requests to --messages-per-second in all
                     bot_requests=dict(requests),
                     bot_requests_per_second=round(sum(requests.values()) / wall, 1),
@@ -290,6 +295,26 @@ def memory_mb(pid: int) -> dict[str, float]:
         if key in ("VmRSS", "VmHWM"):
             figures[key] = int(value.split()[0]) / 1024
     return {key: round(value, 1) for key, value in figures.items()}
+
+
+def cold_starts(index_dir: Path, questions: list[str], more: int, runs: int) -> dict:
+    """The median of each figure over `runs` separate-process runs, and every run's figures."""
+    runs_made = []
+    for run in range(runs):
+        progress(f"cold start {run + 1}/{runs}: the bot as a separate process ...")
+        runs_made.append(bench_process(index_dir, questions, more))
+    medians = {
+        key: round(statistics.median(run[key] for run in runs_made), 2)
+        for key, value in runs_made[0].items()
+        if isinstance(value, float) and all(isinstance(run.get(key), float) for run in runs_made)
+    }
+    return {"runs": len(runs_made), "medians": medians, "each_run": runs_made}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used (its threads included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bench_process(index_dir: Path, questions: list[str], more: int) -> dict:
@@ -353,7 +378,7 @@ def drive_process(emu, process, chat, reader, first, started, questions, more) -
         reply = find_reply(emu, chat, first["message_id"])
         result["seconds_to_first_answer"] = round(reply.versions[0].at - started, 2)
         result["first_answer_abstained"] = reply.text.strip() == ABSTAIN_TEXT
-        latencies = []
+        latencies, cpu_before = [], cpu_seconds(process.pid)
         for question in questions[1 : 1 + more]:
             queued = time.monotonic()
             message = emu.send(chat, reader, question)
@@ -361,6 +386,9 @@ def drive_process(emu, process, chat, reader, first, started, questions, more) -
             latencies.append((find_reply(emu, chat, message["message_id"]).versions[0].at - queued) * 1000)
         result["questions"] = 1 + len(latencies)
         result["latency_after_first"] = summary(latencies)
+        result["cpu_ms_per_answer_after_first"] = round(
+            1000 * (cpu_seconds(process.pid) - cpu_before) / max(1, len(latencies)), 1
+        )
         memory = memory_mb(process.pid)
         result["pss_after_answering_mb"] = memory["pss"]
         result["rss_after_answering_mb"] = memory["VmRSS"]
