@@ -101,7 +101,7 @@ def index_naively(articles: list[dict], target: Path) -> tuple[int, float]:
     from index.embeddings import resolve_model_path
 
     started = time.perf_counter()
-    embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path(Settings().embedding_model))
+    embeddings = HuggingFaceEmbeddings(model_name=str(resolve_model_path(Settings().embedding_model)))
     embeddings.embed_query("warm up")
     load_seconds = time.perf_counter() - started
     documents = [
