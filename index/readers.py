@@ -10,7 +10,6 @@ from pathlib import Path
 
 from index.articles import Article
 from index.dates import normalize_published
-from index.html import article_from_html
 from newsbot.errors import IngestError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
@@ -40,6 +39,8 @@ def _read_file(path: Path, max_bytes: int, key: str) -> Iterator[Article | Inges
     if suffix in (".json", ".jsonl"):
         yield from _read_json_records(path, text, key, jsonl=suffix == ".jsonl")
     elif suffix in (".html", ".htm"):
+        from index.html import article_from_html  # trafilatura: imported when an HTML file is read
+
         yield article_from_html(text, str(path), key=key)
     else:
         yield _article_from_plain_text(path, text, key)
