@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,7 +32,7 @@ class SentenceMeaning:
         found = {pid: self._cache[_key(p)] for pid, p in passages.items() if _key(p) in self._cache}
         if self.store is not None and len(found) < len(passages):
             stored = self.store.sentence_vectors([pid for pid in passages if pid not in found])
-            found.update({pid: v for pid, v in stored.items() if len(v) == len(sentence_spans(passages[pid].text))})
+            found.update({pid: v for pid, v in stored.items() if len(v) == _sentence_count(passages[pid].text)})
         missing = [passages[pid] for pid in passages if pid not in found]
         if missing:
             found.update(self._embedded(missing))
@@ -54,3 +55,8 @@ class SentenceMeaning:
 
 def _key(passage: Passage) -> tuple[int, int]:
     return passage.id, hash(passage.text)
+
+
+@lru_cache(maxsize=CACHED_PASSAGES)  # the passages asked about again and again: split once
+def _sentence_count(text: str) -> int:
+    return len(sentence_spans(text))
