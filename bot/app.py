@@ -171,4 +171,3 @@ def webhook_secret(wiring: Wiring) -> str:
     with every update and the webhook answers 403 to requests without it, so that no one else can post
     updates to the bot; every worker sharing the state database registers the same one."""
     return wiring.settings.webhook_secret or wiring.secrets.get("webhook")
-

@@ -52,7 +52,9 @@ conversation. Commands:
 
 def chat_command(args: argparse.Namespace, settings: Settings) -> int:
     service = Wiring(settings, clock=clock_of(args, settings.zone)).answers
-    print(f"Ask about the indexed articles ({service.answerer.name} answers). /help for help, Ctrl-D or /quit to leave.\n")
+    print(
+        f"Ask about the indexed articles ({service.answerer.name} answers). /help for help, Ctrl-D or /quit to leave.\n"
+    )
     history: list[Turn] = []
     while True:
         try:

@@ -52,7 +52,9 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=30, help="questions one user asks one after another")
     parser.add_argument("--users", type=int, default=50, help="users asking at the same time")
     parser.add_argument("--per-user", type=int, default=4, help="questions each concurrent user asks")
-    parser.add_argument("--process-questions", type=int, default=10, help="questions for the bot process after its first")
+    parser.add_argument(
+        "--process-questions", type=int, default=10, help="questions for the bot process after its first"
+    )
     parser.add_argument("--skip-process", action="store_true", help="skip the separate-process cold start run")
     parser.add_argument("--out", type=Path, default=Path("data/bench/bot-bench.json"))
     args = parser.parse_args()
@@ -286,7 +288,9 @@ def bench_process(index_dir: Path, questions: list[str], more: int) -> dict:
         with log_path.open("w") as log:
             first = emu.send(chat, reader, questions[0])  # waiting for the bot, as users' messages do
             started = time.monotonic()
-            process = subprocess.Popen([str(ROOT / ".venv/bin/newsbot"), "run"], cwd=ROOT, env=env, stdout=log, stderr=log)
+            process = subprocess.Popen(
+                [str(ROOT / ".venv/bin/newsbot"), "run"], cwd=ROOT, env=env, stdout=log, stderr=log
+            )
             try:
                 result = drive_process(emu, process, chat, reader, first, started, questions, more)
                 result["failed_requests"] = failed_calls(emu)  # before the shutdown's 409 Conflict, as above

@@ -152,9 +152,7 @@ def test_racing_workers_claim_each_entry_once(two_workers):
     entries = [Entry(None, f"https://news.example/{n}", f"story {n}") for n in range(30)]
     with ThreadPoolExecutor(4) as pool:
         claimed = list(
-            pool.map(
-                lambda n: subscriptions[n % 2].claim(feed, entries, f"w{n}", NOW, LEASE, len(entries)), range(4)
-            )
+            pool.map(lambda n: subscriptions[n % 2].claim(feed, entries, f"w{n}", NOW, LEASE, len(entries)), range(4))
         )
     assert sorted(entry.link for batch in claimed for entry in batch) == sorted(entry.link for entry in entries)
 
@@ -198,9 +196,7 @@ def test_racing_workers_claim_a_slot_once(two_workers):
     schedule = schedules[0].add(CHAT, "Newsroom", "daily", "08:00", "", 42, NOW)
     with ThreadPoolExecutor(6) as pool:
         runs = list(
-            pool.map(
-                lambda n: schedules[n % 2].claim(schedule.id, NOW, f"w{n}", NOW, timedelta(minutes=10)), range(6)
-            )
+            pool.map(lambda n: schedules[n % 2].claim(schedule.id, NOW, f"w{n}", NOW, timedelta(minutes=10)), range(6))
         )
     assert sum(run.ours for run in runs) == 1 and len({run.worker for run in runs}) == 1
 
