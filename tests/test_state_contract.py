@@ -211,9 +211,12 @@ def test_workers_heartbeats_and_inline_queries(two_workers):
     assert one.live(1000.0) == []
 
     latest, elsewhere = InlineQueries(first), InlineQueries(second)
-    latest.note(7, "q1", NOW)
-    elsewhere.note(7, "q2", NOW)  # the user typed on; the keystroke went to another worker
+    latest.note(7, "q1", 1, NOW)
+    elsewhere.note(7, "q2", 2, NOW)  # the user typed on; the keystroke went to another worker
     assert not latest.take(7, "q1") and elsewhere.take(7, "q2") and not latest.take(7, "q2")
+    elsewhere.note(7, "q4", 4, NOW)
+    latest.note(7, "q3", 3, NOW)  # handled concurrently, noted after the newer keystroke: it stays older
+    assert not latest.take(7, "q3") and elsewhere.take(7, "q4")
 
 
 def test_a_query_with_a_percent_sign_and_a_quoted_question_mark(database):
