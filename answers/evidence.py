@@ -227,9 +227,10 @@ def gather(
                         typed=typed,
                     )
                 )
-    sentences.sort(
-        key=lambda sentence: (sentence.typed > 0, sentence.score), reverse=True
-    )  # the kind asked first  # the kind asked first
+    sentences.sort(key=lambda sentence: sentence.score, reverse=True)
+    best_score = sentences[0].score if sentences else 0.0
+    # the kind asked for first, unless it scores far below the best (a place name anywhere beats no "where")
+    sentences.sort(key=lambda s: s.typed > 0 and s.score >= best_score - weights.answer_type, reverse=True)
     similarity = max((hit.similarity for hit in passages), default=0.0)
     return Evidence(
         passages,

@@ -112,12 +112,19 @@ KINDS: list[tuple[re.Pattern, str]] = [
     (
         re.compile(
             r"\b(?:what|which)\s+(?:\w+\s+)?(?:company|firm|team|club|group|country|city|town|place|"
-            r"organi[sz]ation)\b|^\W*where\b",
+            r"organi[sz]ation)\b",
             re.I,
         ),
         "name",
     ),
+    (re.compile(r"^\W*where\b", re.I), "place"),
 ]
+# "in the kitchen", "at a school near ...": a place without a capitalised name
+LOCATIVE = re.compile(
+    r"\b(?:in|at|near|outside|inside|under|beside|behind|across|along|into|onto)\s+(?:the|a|an|his|her|their|its)\s+"
+    r"[a-z]{3,}",
+    re.I,
+)
 
 COUNTED = re.compile(r"\bhow\s+many\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.IGNORECASE)
 Kind = Callable[[str], float]  # 1: holds the kind of answer asked for; 0.5: may hold it ("who": a name, no role)
@@ -147,6 +154,7 @@ def _test(kind: str, question: str) -> Kind:
         "score": lambda s: bool(SCORELINE.search(s)),
         "time": lambda s: bool(TIME.search(s)),
         "name": lambda s: _new_name(s, asked_words),
+        "place": lambda s: _new_name(s, asked_words) or bool(LOCATIVE.search(s)),
         "person": lambda s: 1.0 if PERSON_WITH_ROLE.search(s) else 0.5 * _new_name(s, asked_words),
     }
     return tests[kind]

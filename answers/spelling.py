@@ -33,11 +33,11 @@ class Speller:
 
     def correct(self, text: str) -> str:
         """`text` with each unknown word replaced by its nearest indexed word (first letter's case kept)."""
-        return WORD.sub(lambda match: self._corrected(match.group()), text)
-
-    def _corrected(self, word: str) -> str:
-        lowered = word.lower()
         vocabulary = self.vocabulary()
+        return WORD.sub(lambda match: self._corrected(match.group(), vocabulary), text)
+
+    def _corrected(self, word: str, vocabulary: Mapping[str, int]) -> str:
+        lowered = word.lower()
         if (
             len(lowered) < MIN_LENGTH
             or lowered in vocabulary

@@ -24,7 +24,9 @@ CHAT_ADMIN_COMMANDS = [
     BotCommand("settings", "This chat's answer length, outlet or topic, time zone"),
 ]
 ADMIN_COMMANDS = [
-    BotCommand("add", "Index article URLs, or upload a file (caption “replace”: it replaces your last file of that name)"),
+    BotCommand(
+        "add", "Index article URLs, or upload a file (caption “replace”: it replaces your last file of that name)"
+    ),
     BotCommand("remove", "Remove an article by id or URL"),
     BotCommand("reindex", "Re-embed every article"),
     BotCommand("stats", "Index statistics, questions and feedback"),

@@ -42,7 +42,9 @@ def answer_options(chosen: ChatSettings) -> AnswerOptions:
 
 def scope_note(chosen: ChatSettings) -> str:
     """For an abstention in a chat that narrows answers: which articles were searched; "" otherwise."""
-    limits = ([f"from {chosen.outlet}"] if chosen.outlet else []) + ([f"about “{chosen.topic}”"] if chosen.topic else [])
+    limits = ([f"from {chosen.outlet}"] if chosen.outlet else []) + (
+        [f"about “{chosen.topic}”"] if chosen.topic else []
+    )
     return f"This chat only searches articles {' and '.join(limits)} (/settings)." if limits else ""
 
 

@@ -63,16 +63,15 @@ async def _add(shared: Services, url: str) -> str:
 
 def _listing(shared: Services) -> str:
     feeds = shared.wiring.feed_subscriptions.feeds()
-    lines = [
-        f"{feed.id}. {feed.title} — {feed.url}" + _state(feed)
-        for feed in feeds
-    ]
+    lines = [f"{feed.id}. {feed.title} — {feed.url}" + _state(feed) for feed in feeds]
     return "\n".join(lines) or "No feeds yet. Send /feed add URL to subscribe to an RSS or Atom feed."
 
 
 def _state(feed: Feed) -> str:
     if feed.paused_at:
-        return f"\n   paused since {feed.paused_at} after failing ({feed.last_error}); /feed resume {feed.id} to try again"
+        return (
+            f"\n   paused since {feed.paused_at} after failing ({feed.last_error}); /feed resume {feed.id} to try again"
+        )
     if feed.failures:
         return f"\n   failing ({feed.failures}×): {feed.last_error}; next try {feed.retry_at}"
     return ""
@@ -108,4 +107,6 @@ def start_polling(application: Application, settings: Settings) -> None:
     """Polls every FEED_POLL_MINUTES, the first time a minute after start (or one interval, when shorter). Every
     worker does: the feeds and their entries are claimed in the state database (feeds/polling.py)."""
     interval = settings.feed_poll_minutes * 60
-    application.job_queue.run_repeating(poll_job, interval=interval, first=min(FIRST_POLL_SECONDS, interval), name="feeds")
+    application.job_queue.run_repeating(
+        poll_job, interval=interval, first=min(FIRST_POLL_SECONDS, interval), name="feeds"
+    )

@@ -57,7 +57,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if len(question) < MIN_CHARACTERS or len(question.split()) < MIN_WORDS:
         return
     latest = shared.wiring.inline_queries  # in the state database: the user's next keystroke may go to another worker
-    await asyncio.to_thread(latest.note, query.from_user.id, query.id, shared.wiring.clock())
+    await asyncio.to_thread(latest.note, query.from_user.id, query.id, update.update_id, shared.wiring.clock())
     await asyncio.sleep(SETTLE_SECONDS)
     if not await asyncio.to_thread(latest.take, query.from_user.id, query.id):
         return  # the user typed on: the newer query is answered instead

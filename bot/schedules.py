@@ -265,12 +265,16 @@ async def send_briefing(context: ContextTypes.DEFAULT_TYPE) -> None:
 def _look_again(context: ContextTypes.DEFAULT_TYPE, schedule: Schedule, slot: datetime, run: Run) -> None:
     """Another worker holds the slot, or has posted it: if it holds it, look again when its lease runs out."""
     if run.finished_at is not None or run.given_up:
-        log.info("scheduled briefing #%s for %s: %s by %s", schedule.id, run.slot, run.outcome or "given up", run.worker)
+        log.info(
+            "scheduled briefing #%s for %s: %s by %s", schedule.id, run.slot, run.outcome or "given up", run.worker
+        )
         return
     now = services(context).wiring.clock()
     wait = max(0.0, (datetime.fromisoformat(run.lease_until) - now).total_seconds()) + 1
     run_soon(context.job_queue, Due(schedule.id, slot), wait)
-    log.info("scheduled briefing #%s for %s: claimed by %s until %s", schedule.id, run.slot, run.worker, run.lease_until)
+    log.info(
+        "scheduled briefing #%s for %s: claimed by %s until %s", schedule.id, run.slot, run.worker, run.lease_until
+    )
 
 
 async def _post_briefing(context: ContextTypes.DEFAULT_TYPE, schedule: Schedule, run: Run) -> tuple[str, int | None]:

@@ -141,5 +141,7 @@ def index_upload(wiring: Wiring, upload: Upload, replaces: Upload | None) -> lis
             f"Replaced your earlier {shown(upload.file_name)}"
             + (f"; removed {len(gone)} of its articles that this version no longer has." if gone else ".")
         )
-    wiring.uploads.record(Upload(upload.file_unique_id, upload.admin_id, upload.file_name, upload.path, key, kept), replaces)
+    wiring.uploads.record(
+        Upload(upload.file_unique_id, upload.admin_id, upload.file_name, upload.path, key, kept), replaces
+    )
     return lines

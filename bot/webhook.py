@@ -98,9 +98,7 @@ async def serve_webhook(application: Application, server: uvicorn.Server, secret
     settings = application.bot_data[KEY].settings
     async with application:
         await application.post_init(application)
-        await application.bot.set_webhook(
-            settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
-        )
+        await application.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
         await application.start()
         try:
             await server.serve()
@@ -110,4 +108,3 @@ async def serve_webhook(application: Application, server: uvicorn.Server, secret
 
 def run_webhook(application: Application, secret: str) -> None:
     asyncio.run(serve_webhook(application, webhook_server(application, secret), secret))
-

@@ -123,7 +123,9 @@ class FeedPoller:
             except Exception as error:  # whatever one feed does (feedparser, the state) never stops the others
                 if not isinstance(error, FeedError):
                     log.debug("feed %s failed", feed.url, exc_info=True)
-                self._failed(feed, str(error) if isinstance(error, FeedError) else f"{feed.url}: {error!r}", now, report)
+                self._failed(
+                    feed, str(error) if isinstance(error, FeedError) else f"{feed.url}: {error!r}", now, report
+                )
                 continue
             self.subscriptions.succeeded(feed, content.title, content.etag, content.last_modified)
             if feed.failures:

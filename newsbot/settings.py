@@ -38,8 +38,12 @@ class Settings(BaseSettings):
     stream_edit_seconds_private: float = 1.0
     stream_edit_seconds_group: float = 3.0
     history_days: int = Field(30, gt=0, description="questions, answers and feedback are deleted after this many days")
-    questions_per_minute: int = Field(10, ge=0, description="per user (or sender chat): questions, /brief, buttons; 0: no limit")
-    llm_questions_per_day: int = Field(0, ge=0, description="per user, with ANSWERER=llm: questions and /brief; 0: no limit")
+    questions_per_minute: int = Field(
+        10, ge=0, description="per user (or sender chat): questions, /brief, buttons; 0: no limit"
+    )
+    llm_questions_per_day: int = Field(
+        0, ge=0, description="per user, with ANSWERER=llm: questions and /brief; 0: no limit"
+    )
     log_questions: bool = Field(False, description="put the question text in the one log line per question")
 
     # The index

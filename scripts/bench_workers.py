@@ -60,7 +60,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=30)
     parser.add_argument("--per-user", type=int, default=5)
     parser.add_argument(
-        "--budgets", type=float, nargs="+", default=[30, 1000], help="TELEGRAM_MESSAGES_PER_SECOND: Telegram's, and one that never binds"
+        "--budgets",
+        type=float,
+        nargs="+",
+        default=[30, 1000],
+        help="TELEGRAM_MESSAGES_PER_SECOND: Telegram's, and one that never binds",
     )
     parser.add_argument("--out", type=Path, default=Path("data/bench"))
     args = parser.parse_args()
@@ -79,7 +83,9 @@ def main() -> None:
         results["sharing_costs"] = sharing_costs(url)
         for budget in args.budgets:
             for count in args.workers:
-                progress(f"{count} worker(s), {budget:g} messages/s: {args.users} users x {args.per_user} questions ...")
+                progress(
+                    f"{count} worker(s), {budget:g} messages/s: {args.users} users x {args.per_user} questions ..."
+                )
                 results[f"budget_{budget:g}_workers_{count}"] = bench_workers(
                     url, count, budget, questions, args.users, args.per_user
                 )
@@ -135,8 +141,10 @@ def bench_workers(url: str, count: int, budget: float, questions: list[str], use
         ]
         try:
             emu.wait_until(
-                lambda: len([c for c in emu.api_calls("setWebhook") if c.status == 200]) == count
-                or any(p.poll() is not None for p in processes),
+                lambda: (
+                    len([c for c in emu.api_calls("setWebhook") if c.status == 200]) == count
+                    or any(p.poll() is not None for p in processes)
+                ),
                 TIMEOUT,
                 "the workers to register the webhook",
             )

@@ -72,9 +72,7 @@ class FeedSubscriptions:
     def claim_polls(self, now: datetime, rest: timedelta | None) -> list[Feed]:
         """Claims the polls of the feeds that are not paused and, with `rest`, only of those not backing off
         nor polled by any worker within `rest`; None: every feed that is not paused (an admin's /feed poll)."""
-        due = (
-            " AND (retry_at IS NULL OR retry_at <= ?) AND (polled_at IS NULL OR polled_at <= ?)" if rest else ""
-        )
+        due = " AND (retry_at IS NULL OR retry_at <= ?) AND (polled_at IS NULL OR polled_at <= ?)" if rest else ""
         with self.database.transaction() as cursor:
             rows = cursor.execute(
                 f"UPDATE feeds SET polled_at = ? WHERE paused_at IS NULL{due} RETURNING {FEED_COLUMNS}",
@@ -126,7 +124,9 @@ class FeedSubscriptions:
         with self.database.transaction() as cursor:
             return [entry for entry in entries if not _seen(cursor, entry, stamp(now))]
 
-    def claim(self, feed: Feed, entries: list[Entry], worker: str, now: datetime, lease: timedelta, limit: int) -> list[Entry]:
+    def claim(
+        self, feed: Feed, entries: list[Entry], worker: str, now: datetime, lease: timedelta, limit: int
+    ) -> list[Entry]:
         """Claims up to `limit` of the unseen entries for `worker` until now + lease (each claim is an attempt);
         the entries claimed, in order. An entry another worker has claimed (while its claim lasts) or taken in
         since they were found unseen is left alone: the claim is made on the entry's key, in one statement."""

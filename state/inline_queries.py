@@ -13,13 +13,14 @@ class InlineQueries:
     def __init__(self, database: Database):
         self.database = database
 
-    def note(self, user_id: int, query_id: str, now: datetime) -> None:
-        """`query_id` is the user's newest query."""
+    def note(self, user_id: int, query_id: str, update_id: int, now: datetime) -> None:
+        """`query_id` is the user's newest query, unless a later update (a higher `update_id`) was noted first."""
         with self.database.transaction() as cursor:
             cursor.execute(
-                "INSERT INTO inline_queries (user_id, query_id, at) VALUES (?, ?, ?) ON CONFLICT (user_id)"
-                " DO UPDATE SET query_id = excluded.query_id, at = excluded.at",
-                (user_id, query_id, stamp(now)),
+                "INSERT INTO inline_queries (user_id, query_id, update_id, at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (user_id) DO UPDATE SET query_id = excluded.query_id, update_id = excluded.update_id,"
+                " at = excluded.at WHERE inline_queries.update_id < excluded.update_id",
+                (user_id, query_id, update_id, stamp(now)),
             )
 
     def take(self, user_id: int, query_id: str) -> bool:

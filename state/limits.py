@@ -67,4 +67,3 @@ class Limits:
 def window_start(now: datetime, seconds: int) -> int:
     stamp = int(now.timestamp())
     return stamp - stamp % seconds
-

@@ -29,7 +29,9 @@ class Uploads:
 
     def get(self, file_unique_id: str) -> Upload | None:
         with self.database.transaction() as cursor:
-            row = cursor.execute(f"SELECT {COLUMNS} FROM uploads WHERE file_unique_id = ?", (file_unique_id,)).fetchone()
+            row = cursor.execute(
+                f"SELECT {COLUMNS} FROM uploads WHERE file_unique_id = ?", (file_unique_id,)
+            ).fetchone()
         return _upload(row) if row else None
 
     def current(self, admin_id: int, file_name: str) -> Upload | None:

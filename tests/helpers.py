@@ -19,9 +19,7 @@ def shared_embedder() -> Embedder:
 
 def test_settings(directory: Path, **overrides) -> Settings:
     """Settings with the index and the bot state in `directory`, nothing read from .env."""
-    return Settings(
-        _env_file=None, index_dir=directory / "index", bot_state_path=directory / "bot.sqlite", **overrides
-    )
+    return Settings(_env_file=None, index_dir=directory / "index", bot_state_path=directory / "bot.sqlite", **overrides)
 
 
 class Clock:

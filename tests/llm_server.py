@@ -142,7 +142,9 @@ def check() -> int:
             timeout=60,
         )
         reply.raise_for_status()
-    print(f"llama.cpp server: portable build ({len(libraries)} libraries checked), answered in {time.monotonic() - started:.1f} s")
+    print(
+        f"llama.cpp server: portable build ({len(libraries)} libraries checked), answered in {time.monotonic() - started:.1f} s"
+    )
     return 0
 
 

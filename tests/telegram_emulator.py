@@ -107,9 +107,7 @@ SECRET_TOKEN_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_MAX_DELAY = 60
 MESSAGE_UPDATES = frozenset({"message", "edited_message", "channel_post", "edited_channel_post"})
 # What an automatic forward of a channel post into its discussion group copies.
-FORWARDED = frozenset(
-    {"text", "entities", "caption", "caption_entities", "document", "link_preview_options"}
-)
+FORWARDED = frozenset({"text", "entities", "caption", "caption_entities", "document", "link_preview_options"})
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -403,9 +401,7 @@ class _HtmlParser:
                 self.out.add(char)
                 self.pos += 1
         if self.open:
-            raise EntityParseError(
-                f"Can't find end tag corresponding to start tag {self.open[-1].name}"
-            )
+            raise EntityParseError(f"Can't find end tag corresponding to start tag {self.open[-1].name}")
         for entity in self.entities:
             if entity["type"] == "code":
                 entity.pop("language", None)
@@ -451,15 +447,11 @@ class _HtmlParser:
             raise EntityParseError(f"Unclosed start tag at byte offset {self._offset(begin)}")
         name = self.src[self.pos : name_end].lower()
         if name not in HTML_TAGS:
-            raise EntityParseError(
-                f'Unsupported start tag "{name}" at byte offset {self._offset(begin)}'
-            )
+            raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {self._offset(begin)}')
         self.pos = name_end
         argument = self._attributes(name, begin)
         if name == "span" and argument != "spoiler":
-            raise EntityParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {self._offset(begin)}'
-            )
+            raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {self._offset(begin)}')
         self.pos += 1
         self.open.append(_Open(name, argument, self.out.utf16, self.out.length))
 
@@ -480,9 +472,7 @@ class _HtmlParser:
                 if name == "blockquote" and attribute == "expandable":
                     argument = "expandable"
                     continue
-                raise EntityParseError(
-                    f"Expected equal sign in declaration of an attribute of {where}"
-                )
+                raise EntityParseError(f"Expected equal sign in declaration of an attribute of {where}")
             self.pos += 1
             self._skip_spaces()
             if self._peek() == "":
@@ -499,9 +489,7 @@ class _HtmlParser:
             start = self.pos
             self.pos = self._scan_to(lambda c: not (c.isascii() and c.isalnum() or c in ".-"))
             if self._peek() and not _is_space(self._peek()) and self._peek() != ">":
-                raise EntityParseError(
-                    f"Unexpected end of name token at byte offset {self._offset(start)}"
-                )
+                raise EntityParseError(f"Unexpected end of name token at byte offset {self._offset(start)}")
             return self.src[start : self.pos].lower()
         self.pos += 1
         chars: list[str] = []
@@ -664,9 +652,7 @@ class _MarkdownV2Parser:
             name = {"_": "italic", "*": "bold", "~": "strikethrough", "[": "text_link"}.get(char)
             name, self.pos = name or "code", self.pos + 1
         else:
-            raise EntityParseError(
-                f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
-            )
+            raise EntityParseError(f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
         offset = _byte_offset(self.src, begin)
         self.open.append(_Open(name, argument, self.out.utf16, self.out.length, offset))
 
@@ -726,9 +712,7 @@ class _MarkdownV2Parser:
             chars.append(self._at(0))
             self.pos += 1
         if self._at(0) != ")":
-            raise EntityParseError(
-                f"Can't find end of {what} at byte offset {_byte_offset(self.src, start)}"
-            )
+            raise EntityParseError(f"Can't find end of {what} at byte offset {_byte_offset(self.src, start)}")
         self.pos += 1
         return "".join(chars)
 
@@ -775,15 +759,11 @@ def _legacy_markdown_entity(source: str, begin: int, out: _Builder, entities: li
         pos = _skip_newline(source, pos)
     end_char = "]" if char == "[" else char
     start, start_index = out.utf16, out.length
-    while pos < len(source) and (
-        source[pos] != end_char or (is_pre and not source.startswith("``", pos + 1))
-    ):
+    while pos < len(source) and (source[pos] != end_char or (is_pre and not source.startswith("``", pos + 1))):
         out.add(source[pos])
         pos += 1
     if pos == len(source):
-        raise EntityParseError(
-            f"Can't find end of the entity starting at byte offset {_byte_offset(source, begin)}"
-        )
+        raise EntityParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(source, begin)}")
     entity: JSON = {"type": "pre" if is_pre else LEGACY_MARKDOWN_TYPES[char], "offset": start}
     entity["length"] = out.utf16 - start
     if char == "[":
@@ -835,9 +815,7 @@ def detect_entities(text: str) -> list[JSON]:
 
 def _with_detected(text: str, entities: list[JSON]) -> list[JSON]:
     """Add the detected entities that do not overlap code, pre or links."""
-    taken = [
-        (e["offset"], e["offset"] + e["length"]) for e in entities if e["type"] in OPAQUE_ENTITIES
-    ]
+    taken = [(e["offset"], e["offset"] + e["length"]) for e in entities if e["type"] in OPAQUE_ENTITIES]
     found = [
         e
         for e in detect_entities(text)
@@ -850,9 +828,7 @@ def _trim(text: str, entities: list[JSON]) -> tuple[str, list[JSON]]:
     """tdlib's trim: trailing whitespace, and leading spaces and newlines before any entity."""
     kept = text.rstrip(SPACES)
     end = utf16_len(kept)
-    clipped = [
-        {**e, "length": min(e["length"], end - e["offset"])} for e in entities if e["offset"] < end
-    ]
+    clipped = [{**e, "length": min(e["length"], end - e["offset"])} for e in entities if e["offset"] < end]
     first = min((e["offset"] for e in clipped), default=end)
     lead = min(len(kept) - len(kept.lstrip(" \n")), first)
     return kept[lead:], [{**e, "offset": e["offset"] - lead} for e in clipped]
@@ -1306,9 +1282,7 @@ class _World:
             message.update(message_thread_id=thread_id, is_topic_message=True)
             reply_to = reply_to or state.messages.get(thread_id)
         if reply_to is not None:
-            message["reply_to_message"] = {
-                k: v for k, v in reply_to.items() if k != "reply_to_message"
-            }
+            message["reply_to_message"] = {k: v for k, v in reply_to.items() if k != "reply_to_message"}
         message.update(content)
         state.messages[message["message_id"]] = message
         return message
@@ -1376,9 +1350,7 @@ class _World:
                 return True
         return False
 
-    def store_file(
-        self, content: bytes, file_name: str, mime_type: str, size: int | None = None
-    ) -> _StoredFile:
+    def store_file(self, content: bytes, file_name: str, mime_type: str, size: int | None = None) -> _StoredFile:
         """Keep a file: a new file_id each time, a file_unique_id that follows the content.
 
         The file name is kept as given (a client may send any); only the extension of the
@@ -1505,17 +1477,12 @@ def _reply_markup(params: _Params) -> JSON | None:
 def _check_inline_keyboard(rows: Any) -> None:
     """Raise _Malformed where telegram-bot-api can't parse it, ApiError where Telegram refuses it."""
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise _Malformed(
-            'Field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays'
-        )
+        raise _Malformed('Field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
     for button in itertools.chain.from_iterable(rows):
         if not isinstance(button, dict) or not isinstance(button.get("text"), str):
             raise _Malformed('Can\'t parse inline keyboard button: Field "text" must be of type String')
         if not BUTTON_ACTIONS & button.keys():
-            raise _Malformed(
-                "Can't parse inline keyboard button: "
-                "Text buttons are unallowed in the inline keyboard"
-            )
+            raise _Malformed("Can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
         data = button.get("callback_data")
         if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_LIMIT:
             raise _bad("BUTTON_DATA_INVALID")
@@ -1628,9 +1595,7 @@ def _inline_result(value: Any) -> _InlineResult:
     kind = _string_field(value, "type").lower()
     result_id = _string_field(value, "id")
     if kind in OTHER_RESULT_TYPES:
-        raise ApiError(
-            400, f'Bad Request: the emulator supports "article" inline results only, not "{kind}"'
-        )
+        raise ApiError(400, f'Bad Request: the emulator supports "article" inline results only, not "{kind}"')
     if kind != "article":
         raise _Malformed(f'type "{kind}" is unsupported for the inline query result')
     content = value.get("input_message_content")
@@ -1825,9 +1790,7 @@ class _BotApi:
         self._start_poll(params)
         limit = min(max(params.integer("limit") or 100, 1), 100)
         deadline = time.monotonic() + max(params.number("timeout") or 0.0, 0.0)
-        self._end_polls(
-            "terminated by other getUpdates request; make sure that only one bot instance is running"
-        )
+        self._end_polls("terminated by other getUpdates request; make sure that only one bot instance is running")
         generation = self._poll_generation
         while True:
             event = self._poll_event
@@ -1848,8 +1811,7 @@ class _BotApi:
         with self.world.lock:
             if self.world.webhook is not None:
                 raise _conflict(
-                    "can't use getUpdates method while webhook is active; "
-                    "use deleteWebhook to delete the webhook first"
+                    "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
                 )
             offset = params.integer("offset") or 0
             updates = self.world.updates
@@ -1877,9 +1839,7 @@ class _BotApi:
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
         self.world.next_webhook_change = now + 1
         connections = params.integer("max_connections")
-        hook = _Webhook(
-            url, params.text("secret_token") or "", min(max(connections or 40, 1), 100)
-        )
+        hook = _Webhook(url, params.text("secret_token") or "", min(max(connections or 40, 1), 100))
         current, drop = self.world.webhook, params.flag("drop_pending_updates")
         if current is not None and current.settings() == hook.settings() and not drop:
             self._set_allowed_updates(params)
@@ -2367,9 +2327,7 @@ class _WebhookSender:
         for target in targets:
             status, reason, retry_after, failure = await self._send(target, body, headers)
             with self.world.lock:
-                attempt = WebhookDelivery(
-                    update["update_id"], update, target, status, failure, time.monotonic()
-                )
+                attempt = WebhookDelivery(update["update_id"], update, target, status, failure, time.monotonic())
                 self.world.deliveries.append(attempt)
             if status is not None and 200 <= status < 300:
                 return None, 0
@@ -2381,9 +2339,7 @@ class _WebhookSender:
             error = f"Wrong response from the webhook: {gateway}"
         return error, retry_after
 
-    async def _send(
-        self, url: str, body: bytes, headers: dict[str, str]
-    ) -> tuple[int | None, str, int, str | None]:
+    async def _send(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str, int, str | None]:
         """POST to one URL: (status, reason, Retry-After, error); never leaves 127.0.0.0/8."""
         if not _is_loopback(url):
             return None, "", 0, "Failed to resolve host: the emulator delivers to loopback only"
@@ -2675,9 +2631,7 @@ class TelegramEmulator:
             self._world.deliver(state, message)
             return int(message["message_id"])
 
-    def set_member_status(
-        self, chat: Chat, user: User, status: str, *, is_anonymous: bool = False
-    ) -> None:
+    def set_member_status(self, chat: Chat, user: User, status: str, *, is_anonymous: bool = False) -> None:
         """Make ``user`` "creator", "administrator", "member", "left" or "kicked" in a group or
         channel (the bot: use set_bot_status). A new creator leaves the old one an administrator;
         ``is_anonymous`` administrators post as the group in Telegram (see send_as_chat)."""
@@ -2772,9 +2726,7 @@ class TelegramEmulator:
         with self._world.lock:
             state = self._state(chat)
             self._state(sender_chat)
-            message = self._new_post(
-                state, sender or self._bot, _typed_text(text), reply_to, thread_id, sender_chat
-            )
+            message = self._new_post(state, sender or self._bot, _typed_text(text), reply_to, thread_id, sender_chat)
             return copy.deepcopy(message)
 
     def upload_document(
@@ -2869,15 +2821,11 @@ class TelegramEmulator:
             payload["offset"] = offset
             if chat_type is not None:
                 payload["chat_type"] = chat_type
-            self._world.inline_queries[query_id] = _InlineQuery(
-                query_id, user, query, time.monotonic()
-            )
+            self._world.inline_queries[query_id] = _InlineQuery(query_id, user, query, time.monotonic())
             self._world.enqueue("inline_query", payload)
             return query_id
 
-    def choose_inline_result(
-        self, user: User, chat: Chat, query_id: str, result_id: str
-    ) -> SentMessage:
+    def choose_inline_result(self, user: User, chat: Chat, query_id: str, result_id: str) -> SentMessage:
         """``user`` picks a result of the bot's answer and sends it into ``chat``: a message from
         the user "via" the bot, with the result's text and keyboard. Return its record (also in
         inline_messages), kept up to date while the bot edits it by inline_message_id."""
@@ -3050,7 +2998,7 @@ class TelegramEmulator:
     def wait_until(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 10.0,
+        timeout: float = 30.0,
         description: str | Callable[[], str] = "the condition",
     ) -> None:
         """Block until ``predicate()`` holds; raise AssertionError after ``timeout`` seconds."""
@@ -3066,7 +3014,7 @@ class TelegramEmulator:
                 self._world.lock.wait(min(remaining, 0.05))
 
     def wait_for_messages(
-        self, chat: Chat, count: int = 1, timeout: float = 10.0, thread_id: int | None = None
+        self, chat: Chat, count: int = 1, timeout: float = 30.0, thread_id: int | None = None
     ) -> list[SentMessage]:
         """The bot's messages in ``chat`` once there are at least ``count`` of them."""
         self.wait_until(
@@ -3076,24 +3024,22 @@ class TelegramEmulator:
         )
         return self.messages(chat, thread_id)
 
-    def wait_for_callback_answer(self, callback_id: str, timeout: float = 10.0) -> CallbackAnswer:
+    def wait_for_callback_answer(self, callback_id: str, timeout: float = 30.0) -> CallbackAnswer:
         what = f"an answer to callback query {callback_id}"
         return self._wait_for(lambda: self.callback_answer(callback_id), timeout, what)
 
-    def wait_for_inline_answer(self, query_id: str, timeout: float = 10.0) -> InlineAnswer:
+    def wait_for_inline_answer(self, query_id: str, timeout: float = 30.0) -> InlineAnswer:
         what = f"an answer to inline query {query_id}"
         return self._wait_for(lambda: self.inline_answer(query_id), timeout, what)
 
     def _wait_for(self, find: Callable[[], Found | None], timeout: float, what: str) -> Found:
-        self.wait_until(
-            lambda: find() is not None, timeout, lambda: f"{what}; {self._what_happened()}"
-        )
+        self.wait_until(lambda: find() is not None, timeout, lambda: f"{what}; {self._what_happened()}")
         found = find()
         assert found is not None
         return found
 
     def wait_for_edit_quiet(
-        self, message: SentMessage, quiet_seconds: float = 0.5, timeout: float = 10.0
+        self, message: SentMessage, quiet_seconds: float = 0.5, timeout: float = 30.0
     ) -> SentMessage:
         """Wait until the message has not changed for ``quiet_seconds`` (a finished stream)."""
         self.wait_until(
@@ -3106,28 +3052,24 @@ class TelegramEmulator:
     async def wait_until_async(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 10.0,
+        timeout: float = 30.0,
         description: str | Callable[[], str] = "the condition",
     ) -> None:
         await asyncio.to_thread(self.wait_until, predicate, timeout, description)
 
     async def wait_for_messages_async(
-        self, chat: Chat, count: int = 1, timeout: float = 10.0, thread_id: int | None = None
+        self, chat: Chat, count: int = 1, timeout: float = 30.0, thread_id: int | None = None
     ) -> list[SentMessage]:
         return await asyncio.to_thread(self.wait_for_messages, chat, count, timeout, thread_id)
 
-    async def wait_for_callback_answer_async(
-        self, callback_id: str, timeout: float = 10.0
-    ) -> CallbackAnswer:
+    async def wait_for_callback_answer_async(self, callback_id: str, timeout: float = 30.0) -> CallbackAnswer:
         return await asyncio.to_thread(self.wait_for_callback_answer, callback_id, timeout)
 
-    async def wait_for_inline_answer_async(
-        self, query_id: str, timeout: float = 10.0
-    ) -> InlineAnswer:
+    async def wait_for_inline_answer_async(self, query_id: str, timeout: float = 30.0) -> InlineAnswer:
         return await asyncio.to_thread(self.wait_for_inline_answer, query_id, timeout)
 
     async def wait_for_edit_quiet_async(
-        self, message: SentMessage, quiet_seconds: float = 0.5, timeout: float = 10.0
+        self, message: SentMessage, quiet_seconds: float = 0.5, timeout: float = 30.0
     ) -> SentMessage:
         return await asyncio.to_thread(self.wait_for_edit_quiet, message, quiet_seconds, timeout)
 

@@ -134,7 +134,12 @@ async def test_senders_that_are_chats_inside_the_allowlist_are_answered(emu, set
 
 # -- links that are not web links ------------------------------------------------------------------
 
-HOSTILE_LINKS = ["javascript:alert(1)", "JavaScript:alert(document.cookie)", "data:text/html,<b>x</b>", "file:///etc/passwd"]
+HOSTILE_LINKS = [
+    "javascript:alert(1)",
+    "JavaScript:alert(document.cookie)",
+    "data:text/html,<b>x</b>",
+    "file:///etc/passwd",
+]
 
 
 async def test_only_web_links_are_rendered_as_links(emu, settings_for, embedder, tmp_path):
@@ -191,8 +196,16 @@ async def test_a_schedule_topic_of_4000_characters_is_refused_with_the_limit(emu
 
 # -- uploads --------------------------------------------------------------------------------------
 
-FERRY = {"title": "Ferry strike ends", "text": "The ferry workers' strike ended on Friday after a pay deal.", "source": "Harbour"}
-TRAM = {"title": "Tram line opens", "text": "The new tram line to the airport opened on Monday with free rides.", "source": "Harbour"}
+FERRY = {
+    "title": "Ferry strike ends",
+    "text": "The ferry workers' strike ended on Friday after a pay deal.",
+    "source": "Harbour",
+}
+TRAM = {
+    "title": "Tram line opens",
+    "text": "The new tram line to the airport opened on Monday with free rides.",
+    "source": "Harbour",
+}
 
 
 def jsonl(*records) -> bytes:
@@ -235,7 +248,9 @@ async def test_a_replacement_removes_the_articles_it_no_longer_has(emu, bot):
         await emu.wait_for_messages_async(chat, 1)
         emu.upload_document(chat, admin, "desk.jsonl", jsonl(TRAM), caption="replace")
         (_, replaced) = await emu.wait_for_messages_async(chat, 2)
-    assert replaced.text.endswith("Replaced your earlier desk.jsonl; removed 1 of its articles that this version no longer has.")
+    assert replaced.text.endswith(
+        "Replaced your earlier desk.jsonl; removed 1 of its articles that this version no longer has."
+    )
     assert "Ferry strike ends" not in [a.title for a in wire(bot.settings).store.articles()]
 
 

@@ -38,7 +38,9 @@ def newsbot_run(settings, tmp_path: Path, **env: str) -> subprocess.Popen:
         **env,
     }
     command = [sys.executable, "-m", "newsbot.cli", "run"]
-    return subprocess.Popen(command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command, cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def files_holding(root: Path, secret: str) -> list[Path]:

@@ -32,7 +32,10 @@ def write_jsonl(path, *records):
 
 @pytest.fixture
 def indexed(settings, tmp_path):
-    records = [{"title": f"Budget {n}", "text": f"{BUDGET} Item {n} of the plan.", "url": f"https://x.example/{n}"} for n in range(60)]
+    records = [
+        {"title": f"Budget {n}", "text": f"{BUDGET} Item {n} of the plan.", "url": f"https://x.example/{n}"}
+        for n in range(60)
+    ]
     index_items(settings, [write_jsonl(tmp_path / "a.jsonl", *records, {"title": "Flood", "text": FLOOD})])
     return settings
 
@@ -95,7 +98,7 @@ def test_check_reports_each_problem_in_one_line(indexed, cli):
     assert code == 1 and out == "" and len(lines) == 3, lines
     assert "row 62 of passages refers to a missing row of articles" in lines[0]
     assert "1 passage vectors are not of dimension 384" in lines[1]
-    assert "can't be read (Index type 0x42524147 (\"GARB\") not recognized)" in lines[2]
+    assert 'can\'t be read (Index type 0x42524147 ("GARB") not recognized)' in lines[2]
 
 
 def _generation(settings) -> int:
@@ -137,7 +140,9 @@ def garbled_vectors(indexed):
 
 
 def test_a_damaged_faiss_file_does_not_stop_adding(garbled_vectors, tmp_path, embedder):
-    report = index_items(garbled_vectors, [write_jsonl(tmp_path / "n.jsonl", {"title": "Storm", "text": FLOOD + " A storm followed."})])
+    report = index_items(
+        garbled_vectors, [write_jsonl(tmp_path / "n.jsonl", {"title": "Storm", "text": FLOOD + " A storm followed."})]
+    )
     assert report.added == 1 and not report.failed
     store = wire(garbled_vectors).store
     assert store.snapshot().faiss.ntotal == store.stats()["passages"] == 62 and store.check() == []

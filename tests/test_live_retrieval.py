@@ -91,9 +91,13 @@ def test_an_old_article_that_clearly_answers_still_wins(newsroom):
     service = service_for(newsroom, NOW)  # recent articles are about the bridge too: its closure
     ribbon = "Who cut the ribbon when the Ellery harbour bridge opened?"
     assert titles(service.search(ribbon, 3))[0] == BRIDGE_OPENED["title"]
-    for question in (ribbon, "When was the Ellery harbour bridge opened?", "When did the Ellery harbour bridge open?"):
+    for question, expected in (
+        (ribbon, "Queen Margit cut the ribbon"),
+        ("When was the Ellery harbour bridge opened?", "2 May 1962"),
+        ("When did the Ellery harbour bridge open?", "2 May 1962"),
+    ):
         answer = service.answer(question)
-        assert "2 May 1962" in answer.text.split("\n")[0] and answer.citations[0].published == "2012-05-02"
+        assert expected in answer.text.split("\n")[0] and answer.citations[0].published == "2012-05-02"
 
 
 def test_the_prior_decays_from_its_centre_and_never_below_its_floor():

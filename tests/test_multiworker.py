@@ -51,7 +51,9 @@ async def test_a_briefing_slot_is_posted_once_however_many_workers_run_it(emu, s
     clock = Clock(NOW)
     channel = emu.channel("Ellery News", username="ellerynews")
     # 07:00 in Berlin was half an hour ago, while no worker ran: both post it when they start, or find it posted
-    schedule = wire(settings).schedules.add(channel.id, "Ellery News", "daily", "07:00", "", ADMIN_ID, NOW - timedelta(days=1))
+    schedule = wire(settings).schedules.add(
+        channel.id, "Ellery News", "daily", "07:00", "", ADMIN_ID, NOW - timedelta(days=1)
+    )
     first, second = wire(settings, clock), wire(settings, clock)
     async with running_worker(first) as one, running_worker(second) as two:
         await emu.wait_until_async(

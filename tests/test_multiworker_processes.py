@@ -30,7 +30,9 @@ TIMEOUT = 120.0  # generous: two workers, a writer and PostgreSQL share two load
 REFUSAL = f"You're asking faster than I can keep up: at most {LIMIT} a minute."
 
 
-def test_two_webhook_workers_and_a_writer_do_nothing_twice(emu, sample_index, copy_of, database_url, page_server, tmp_path):
+def test_two_webhook_workers_and_a_writer_do_nothing_twice(
+    emu, sample_index, copy_of, database_url, page_server, tmp_path
+):
     settings = on_postgres(bot_settings(emu, copy_of(sample_index), tmp_path, admin_ids=[ADMIN_ID]), database_url)
     channel = emu.channel("Ellery News", username="ellerynews")
     admin = emu.user("Ada", "ada", user_id=ADMIN_ID)
@@ -104,8 +106,10 @@ def test_two_webhook_workers_and_a_writer_do_nothing_twice(emu, sample_index, co
         page_server.add("/feed.xml", rss("Ellery Gazette", stories), content_type="application/rss+xml")
         polls = [emu.send(admin_chat, admin, "/feed poll") for _ in range(2)]
         emu.wait_until(
-            lambda: len(answers_to(emu.messages(admin_chat), polls[-1])) == 2
-            and any(TOLLS[1] in m.text for m in emu.messages(admin_chat)),
+            lambda: (
+                len(answers_to(emu.messages(admin_chat), polls[-1])) == 2
+                and any(TOLLS[1] in m.text for m in emu.messages(admin_chat))
+            ),
             TIMEOUT,
             lambda: f"the replies to /feed poll; {tails(logs)}",
         )
@@ -173,7 +177,8 @@ def backend_of(emu, message: dict) -> str:
     (url,) = {
         delivery.url
         for delivery in emu.deliveries()
-        if delivery.ok and delivery.update.get("message", {}).get("message_id") == message["message_id"]
+        if delivery.ok
+        and delivery.update.get("message", {}).get("message_id") == message["message_id"]
         and delivery.update["message"]["chat"]["id"] == message["chat"]["id"]
     }
     return url

@@ -186,9 +186,7 @@ def test_a_redirect_from_a_public_name_to_an_internal_name_is_refused(page_serve
     )
 
 
-def test_feed_entries_linking_inside_are_refused_and_the_others_indexed(
-    settings, page_server, internal_server
-):
+def test_feed_entries_linking_inside_are_refused_and_the_others_indexed(settings, page_server, internal_server):
     settings = settings.model_copy(update={"allow_private_networks": ONLY_127_0_0_1})
     ferries = gazette_story(page_server, *FERRIES)
     inside = {"guid": "inside", "link": internal_server.url("/secret"), "title": "Inside"}

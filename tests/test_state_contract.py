@@ -152,9 +152,7 @@ def test_racing_workers_claim_each_entry_once(two_workers):
     entries = [Entry(None, f"https://news.example/{n}", f"story {n}") for n in range(30)]
     with ThreadPoolExecutor(4) as pool:
         claimed = list(
-            pool.map(
-                lambda n: subscriptions[n % 2].claim(feed, entries, f"w{n}", NOW, LEASE, len(entries)), range(4)
-            )
+            pool.map(lambda n: subscriptions[n % 2].claim(feed, entries, f"w{n}", NOW, LEASE, len(entries)), range(4))
         )
     assert sorted(entry.link for batch in claimed for entry in batch) == sorted(entry.link for entry in entries)
 
@@ -198,9 +196,7 @@ def test_racing_workers_claim_a_slot_once(two_workers):
     schedule = schedules[0].add(CHAT, "Newsroom", "daily", "08:00", "", 42, NOW)
     with ThreadPoolExecutor(6) as pool:
         runs = list(
-            pool.map(
-                lambda n: schedules[n % 2].claim(schedule.id, NOW, f"w{n}", NOW, timedelta(minutes=10)), range(6)
-            )
+            pool.map(lambda n: schedules[n % 2].claim(schedule.id, NOW, f"w{n}", NOW, timedelta(minutes=10)), range(6))
         )
     assert sum(run.ours for run in runs) == 1 and len({run.worker for run in runs}) == 1
 
@@ -215,9 +211,12 @@ def test_workers_heartbeats_and_inline_queries(two_workers):
     assert one.live(1000.0) == []
 
     latest, elsewhere = InlineQueries(first), InlineQueries(second)
-    latest.note(7, "q1", NOW)
-    elsewhere.note(7, "q2", NOW)  # the user typed on; the keystroke went to another worker
+    latest.note(7, "q1", 1, NOW)
+    elsewhere.note(7, "q2", 2, NOW)  # the user typed on; the keystroke went to another worker
     assert not latest.take(7, "q1") and elsewhere.take(7, "q2") and not latest.take(7, "q2")
+    elsewhere.note(7, "q4", 4, NOW)
+    latest.note(7, "q3", 3, NOW)  # handled concurrently, noted after the newer keystroke: it stays older
+    assert not latest.take(7, "q3") and elsewhere.take(7, "q4")
 
 
 def test_a_query_with_a_percent_sign_and_a_quoted_question_mark(database):

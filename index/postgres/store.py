@@ -7,6 +7,7 @@ an HNSW scan with a selective filter would return too few rows."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
@@ -23,6 +24,7 @@ from index.postgres.writer import PostgresWriter
 from index.types import Filters, Hit, Passage, StoredArticle
 from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
 
+VOCABULARY_SECONDS = 60.0
 EXACT_BELOW = 20_000  # passages: scanning this many exactly takes a few milliseconds, and is never approximate
 HNSW_MAX_EF = 1000  # pgvector's largest hnsw.ef_search
 HNSW_MARGIN = 2  # the HNSW scan is used when it should find this many times the rows asked for
@@ -39,6 +41,7 @@ class PostgresStore:
     def __init__(self, location: str, expected_model: str | None = None, create: bool = False):
         self.url = location
         self.location = redacted(location)
+        self._vocabulary: tuple[float, Mapping[str, int] | None] = (0.0, None)
         self.expected_model = expected_model
         with connect(location, autocommit=True) as connection:
             version = schema.schema_version(connection)
@@ -140,9 +143,15 @@ class PostgresStore:
         return [_hit(row) for row in rows]
 
     def vocabulary(self) -> Mapping[str, int]:
-        with self._read() as db:
-            self._check_model(db)
-            return dict(db.execute("SELECT word, passages FROM words").fetchall())
+        """The words table, read again after this process writes or when VOCABULARY_SECONDS have passed (typo
+        matching asks on every question; a word another process added, known a minute late, is no loss)."""
+        read_at, words = self._vocabulary
+        if words is None or time.monotonic() - read_at > VOCABULARY_SECONDS:
+            with self._read() as db:
+                self._check_model(db)
+                words = dict(db.execute("SELECT word, passages FROM words").fetchall())
+            self._vocabulary = (time.monotonic(), words)
+        return words
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -305,7 +314,10 @@ class PostgresStore:
                 )
             connection.autocommit = False
             _configure(connection)
-            yield PostgresWriter(connection)
+            try:
+                yield PostgresWriter(connection)
+            finally:
+                self._vocabulary = (0.0, None)  # this process reads its own writes at once
 
 
 def _hit(row: tuple) -> Hit:
