@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench_backends import build_sqlite, copy, postgres_url  # noqa: E402  (scripts/, beside this file)
-from bench_bot import percentile  # noqa: E402
+from bench_bot import percentile, stop_process  # noqa: E402
 
 from bot.network import RetryingRateLimiter  # noqa: E402
 from newsbot import realtimeqa  # noqa: E402
@@ -165,7 +164,7 @@ def bench_workers(url: str, count: int, budget: float, questions: list[str], use
             failed = Counter(f"{c.method}: {c.description}" for c in emu.api_calls()[calls_before:] if c.status != 200)
         finally:
             for process in processes:
-                stop(process)
+                stop_process(process)
         result.update(
             workers=count,
             telegram_messages_per_second=budget,
@@ -240,16 +239,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 if __name__ == "__main__":
