@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from functools import lru_cache
 
@@ -23,21 +24,24 @@ class SentenceMeaning:
         self.embedder = embedder
         self.store = store
         self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # answers run in several threads at once
 
     def question(self, text: str) -> np.ndarray:
         return self.embedder.embed([text])[0]
 
     def sentences(self, hits: list[Retrieved]) -> list[np.ndarray]:
         passages = {hit.passage.id: hit.passage for hit in hits}
-        found = {pid: self._cache[_key(p)] for pid, p in passages.items() if _key(p) in self._cache}
+        with self._lock:
+            found = {pid: cached for pid, p in passages.items() if (cached := self._cache.get(_key(p))) is not None}
         if self.store is not None and len(found) < len(passages):
             stored = self.store.sentence_vectors([pid for pid in passages if pid not in found])
             found.update({pid: v for pid, v in stored.items() if len(v) == _sentence_count(passages[pid].text)})
         missing = [passages[pid] for pid in passages if pid not in found]
         if missing:
             found.update(self._embedded(missing))
-        for pid, passage in passages.items():
-            self._remember(_key(passage), found[pid])
+        with self._lock:
+            for pid, passage in passages.items():
+                self._remember(_key(passage), found[pid])
         return [found[hit.passage.id] for hit in hits]
 
     def _embedded(self, passages: list[Passage]) -> dict[int, np.ndarray]:
