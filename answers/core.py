@@ -271,8 +271,10 @@ class AnswerService:
         Answers also search the names of countries a question calls otherwise ("Seoul"); ranking articles, that
         costs more than it brings (RealTime QA live Hit@5 0.911 -> 0.893), so it is left out here."""
         asked, timeframe = self.timeframe(question)
-        _, unmatched = self.dated_evidence(asked, (), timeframe, None)
-        filters = timeframe.filters() if timeframe and not timeframe.named and unmatched is None else None
+        filters = None
+        if timeframe and not timeframe.named:  # a filter, unless nothing published then answers
+            _, unmatched = self.dated_evidence(asked, (), timeframe, None)
+            filters = timeframe.filters() if unmatched is None else None
         return self.speller.correct(asked), self.limited(filters), self.prior(timeframe)
 
     def limited(self, filters: Filters | None) -> Filters | None:
