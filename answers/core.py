@@ -27,6 +27,7 @@ from answers.spelling import Speller
 from answers.timeframes import Timeframe
 from answers.topics import covering
 from answers.types import Answer, AnswerOptions, Citation, Turn
+from common.clock import utc_now
 from index.terms import words
 from index.types import Filters
 
@@ -38,10 +39,6 @@ REFERS_BACK = re.compile(r"\b(?:he|she|it|they|them|him|his|her|its|their|theirs
 ANSWER_CONTEXT_CHARS = 300  # of an earlier answer, searched with a follow-up
 ARTICLE_PASSAGES = 6  # the best article's leading passages that join the evidence
 TOPIC_WORD = 5.6  # a word rarer than this (Zipf) can name what a question is about; "say", "year", "people" can't
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

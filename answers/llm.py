@@ -14,8 +14,8 @@ from answers.grounding import grounded
 from answers.prompts import render
 from answers.safety import without_instructions
 from answers.types import Turn
+from common.errors import AnswererError
 from index.types import Passage
-from newsbot.errors import AnswererError
 
 ABSTAIN_MARKER = "NOT IN ARTICLES"
 log = logging.getLogger("newsbot.answers")

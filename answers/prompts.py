@@ -6,7 +6,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from newsbot.errors import SettingsError
+from common.errors import SettingsError
 
 
 @cache

@@ -13,9 +13,9 @@ from telegram.ext import ContextTypes
 
 from bot.restricted import admins_only
 from bot.services import services
+from common.errors import NewsbotError
 from index.indexer import IngestReport
 from index.ingest import read_urls
-from newsbot.errors import NewsbotError
 
 T = TypeVar("T")
 

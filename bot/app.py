@@ -44,8 +44,8 @@ from bot.network import RetryingRateLimiter
 from bot.services import KEY, Services
 from bot.startup import check_before_start
 from bot.webhook import run_webhook
-from newsbot.errors import SettingsError
-from newsbot.wiring import Wiring
+from common.errors import SettingsError
+from wiring.parts import Wiring
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 TOKEN_REJECTED = (

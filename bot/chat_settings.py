@@ -14,8 +14,8 @@ from telegram.ext import ContextTypes
 from answers.types import AnswerOptions
 from bot.schedules import reschedule_chat
 from bot.services import Services, services
+from common.errors import NewsbotError
 from index.types import Filters
-from newsbot.errors import NewsbotError
 from state.chat_settings import LENGTHS, ChatSettings
 
 MAX_TOPIC = 100

@@ -15,10 +15,10 @@ from bot.render import split_messages
 from bot.replies import NO_PREVIEW, send_html
 from bot.restricted import admins_only
 from bot.services import Services, services
+from common.errors import NewsbotError
 from feeds.polling import PollReport
-from newsbot.errors import NewsbotError
-from newsbot.settings import Settings
 from state.feeds import Feed
+from wiring.settings import Settings
 
 log = logging.getLogger("newsbot.bot")
 USAGE = "Send /feed add URL, /feed list, /feed remove N, /feed resume N or /feed poll."

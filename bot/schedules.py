@@ -25,9 +25,9 @@ from bot.briefing_render import briefing_messages, heading
 from bot.replies import send_html
 from bot.restricted import admins_only
 from bot.services import services
-from newsbot.errors import NewsbotError
-from newsbot.wiring import Wiring
+from common.errors import NewsbotError
 from state.schedules import Run, Schedule
+from wiring.parts import Wiring
 
 log = logging.getLogger("newsbot.bot")
 USAGE = (

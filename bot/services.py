@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from telegram.ext import ContextTypes
 
-from newsbot.settings import Settings
-from newsbot.wiring import Wiring
+from wiring.parts import Wiring
+from wiring.settings import Settings
 
 KEY = "newsbot"
 

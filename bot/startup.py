@@ -10,8 +10,8 @@ from telegram import Bot
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest
 
-from newsbot.errors import NewsbotError
-from newsbot.settings import Settings
+from common.errors import NewsbotError
+from wiring.settings import Settings
 
 CONNECT_SECONDS = 15.0
 

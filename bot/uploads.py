@@ -17,10 +17,10 @@ from telegram.ext import ContextTypes
 
 from bot.admin import admin_only, index_job, report_text
 from bot.services import services
+from common.errors import NewsbotError
 from index.readers import SUPPORTED_SUFFIXES, read_path
-from newsbot.errors import NewsbotError
-from newsbot.wiring import Wiring
 from state.uploads import Upload
+from wiring.parts import Wiring
 
 GET_FILE_LIMIT = 20 * 1024 * 1024  # the largest file a bot may download from Telegram (getFile)
 MAX_NAME_BYTES = 255

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from common.errors import FeedError, NewsbotError
 from index.articles import Article, url_identity
 from index.indexer import Indexer
 from index.ingest import FetchArticle, read_urls
-from newsbot.errors import FeedError, NewsbotError
 from state.feeds import MAX_ENTRY_ATTEMPTS, Entry, Feed, FeedSubscriptions
 
 if TYPE_CHECKING:

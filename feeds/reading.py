@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 
 import feedparser
 
+from common.errors import FeedError, IngestError
 from index.articles import is_url
 from index.fetch import FetchPolicy, Page, fetch
-from newsbot.errors import FeedError, IngestError
 from state.feeds import Entry
 
 

@@ -22,9 +22,9 @@ from urllib.parse import urljoin
 
 import httpx
 
+from common.errors import IngestError
 from index.addresses import IPNetwork, Resolver, UnsafeAddress, checked_addresses, system_resolver
 from index.articles import Article
-from newsbot.errors import IngestError
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 USER_AGENT = "newsbot/0.1 (article indexer)"

@@ -9,9 +9,9 @@ from urllib.parse import urljoin, urlsplit
 import trafilatura
 from lxml.html import HtmlElement
 
+from common.errors import IngestError
 from index.articles import Article
 from index.dates import normalize_published
-from newsbot.errors import IngestError
 
 MIN_ARTICLE_WORDS = 20
 CANONICAL_SELECTORS = (".//link[@rel='canonical'][@href]", ".//meta[@property='og:url'][@content]")

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from common.errors import IngestError, ModelMismatchError, NewsbotError
 from index.articles import Article, url_identity
 from index.passages import Span, embedded_text, passage_spans, sentence_offsets
 from index.store import Store
 from index.types import ArticleWrite, PassageWrite, StoredArticle
-from newsbot.errors import IngestError, ModelMismatchError, NewsbotError
 
 LOCK_WAIT_SECONDS = 60.0
 

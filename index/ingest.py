@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from common.errors import IngestError
 from index.articles import Article, is_url
 from index.fetch import check_web_url
 from index.readers import SUPPORTED_SUFFIXES, read_path
-from newsbot.errors import IngestError
 
 FetchArticle = Callable[[str], Article]  # a URL's article, or an IngestError raised
 

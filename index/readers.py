@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from common.errors import IngestError
 from index.articles import Article
 from index.dates import normalize_published
-from newsbot.errors import IngestError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 ARTICLE_FIELDS = ("title", "text", "url", "published", "source")

@@ -133,13 +133,26 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def is_database_url(location: str) -> bool:
+    return location.startswith(("postgresql://", "postgres://"))
+
+
 def open_store(location: str, expected_model: str | None = None, create: bool = False) -> Store:
     """The store at `location`: a postgresql:// URL, or a folder for SQLite + FAISS. With `expected_model`,
     searching an index built with another model raises ModelMismatchError."""
-    if location.startswith(("postgresql://", "postgres://")):
+    if is_database_url(location):
         from index.postgres import PostgresStore
 
         return PostgresStore(location, expected_model, create)
     from index.sqlite import SQLiteStore
 
     return SQLiteStore(location, expected_model, create)
+
+
+def index_exists(location: str) -> bool:
+    """Whether `location` (a postgresql:// URL or a folder) holds an index."""
+    if is_database_url(location):
+        from index.postgres import index_exists as exists
+    else:
+        from index.sqlite import index_exists as exists
+    return exists(location)

@@ -12,8 +12,8 @@ from newsbot.clock import clock_of, clock_options
 from newsbot.console import render_answer
 from newsbot.output import print_json
 from newsbot.questions_input import STDIN_HELP, QuestionsInput
-from newsbot.settings import Settings
-from newsbot.wiring import Wiring
+from wiring.parts import Wiring
+from wiring.settings import Settings
 
 if TYPE_CHECKING:
     from answers.core import AnswerService

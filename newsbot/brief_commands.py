@@ -7,12 +7,12 @@ import argparse
 from answers.timeframes import day_text, parse_period
 from answers.types import Answer
 from briefings.types import Briefing
+from common.errors import NewsbotError
 from newsbot.clock import clock_of, clock_options
 from newsbot.console import render_answer
-from newsbot.errors import NewsbotError
 from newsbot.output import print_json
-from newsbot.settings import Settings
-from newsbot.wiring import Wiring
+from wiring.parts import Wiring
+from wiring.settings import Settings
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from newsbot.errors import NewsbotError
-from newsbot.settings import Settings
+from common.errors import NewsbotError
+from wiring.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
 

@@ -5,9 +5,10 @@ frozen by a stale value."""
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, time, tzinfo
+from datetime import date, datetime, tzinfo
 
-from newsbot.errors import NewsbotError
+from common.clock import end_of
+from common.errors import NewsbotError
 
 EXAMPLE = "use YYYY-MM-DD (2024-11-13) or a date and time (2024-11-13T09:30)"
 
@@ -44,8 +45,3 @@ def stopped_at(moment: datetime):
 def clock_of(args: argparse.Namespace, zone: tzinfo):
     """The clock `--now` sets (None without it: the system clock)."""
     return stopped_at(parse_now(args.now, zone)) if getattr(args, "now", None) is not None else None
-
-
-def end_of(day: date, zone: tzinfo) -> datetime:
-    """The last moment of `day` in `zone`: everything published that day exists."""
-    return datetime.combine(day, time.max, zone)

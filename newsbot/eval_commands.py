@@ -7,12 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from index.sqlite.store import index_exists
-from newsbot import realtimeqa
+from index.store import index_exists
 from newsbot.clock import clock_options, parse_now
 from newsbot.output import print_json
-from newsbot.settings import Settings
-from newsbot.wiring import Wiring
+from wiring.settings import Settings
 
 DEFAULT_INDEX = Path("data/bench/newsbot-index")
 DEFAULT_NAIVE = Path("data/bench/naive-index")
@@ -33,19 +31,22 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
 
 def eval_command(args: argparse.Namespace, settings: Settings) -> int:
-    from newsbot.evaluation import evaluate
+    from evaluation.report import build_realtimeqa_index, evaluate
+
+    def progress(message: str) -> None:
+        print(f"eval: {message}", file=sys.stderr)
 
     if not args.index_dir:
         settings = settings.model_copy(update={"index_dir": DEFAULT_INDEX})
     now = parse_now(args.now, settings.zone) if args.now is not None else None  # one more retrieval row
     if args.eval_dir:
         settings = settings.model_copy(update={"eval_dir": Path(args.eval_dir)})
-    if not index_exists(settings.index_dir):
-        _build_realtimeqa_index(settings)
+    if not index_exists(settings.index_location):
+        build_realtimeqa_index(settings, progress)
     report = evaluate(
         settings,
         Path(args.naive_dir),
-        progress=lambda message: print(f"eval: {message}", file=sys.stderr),
+        progress=progress,
         now=now,
         retrieval=not args.answers_only,
     )
@@ -54,15 +55,3 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
-
-
-def _build_realtimeqa_index(settings: Settings) -> None:
-    import tempfile
-
-    print(f"eval: indexing the RealTime QA corpus into {settings.index_dir} (once; about 15 minutes)", file=sys.stderr)
-    with tempfile.TemporaryDirectory() as scratch:
-        corpus = Path(scratch) / "realtimeqa.jsonl"
-        corpus.write_text("".join(json.dumps(record) + "\n" for record in realtimeqa.corpus(settings.eval_dir)))
-        wiring = Wiring(settings, creates_index=True)
-        report = wiring.indexer.add(wiring.read_sources([str(corpus)]))
-        print(f"eval: {report.summary()}", file=sys.stderr)

@@ -6,8 +6,8 @@ import argparse
 from dataclasses import asdict
 
 from newsbot.output import print_json
-from newsbot.settings import Settings
-from newsbot.wiring import Wiring
+from wiring.parts import Wiring
+from wiring.settings import Settings
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:

@@ -8,8 +8,8 @@ import sys
 from datetime import timedelta
 
 from newsbot.output import print_json
-from newsbot.settings import Settings
-from newsbot.wiring import Wiring
+from wiring.parts import Wiring
+from wiring.settings import Settings
 
 VOTES = {"up": "👍", "down": "👎"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from newsbot.output import print_json
-from newsbot.settings import Settings
-from newsbot.wiring import Wiring
+from wiring.parts import Wiring
+from wiring.settings import Settings
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:

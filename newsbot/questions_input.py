@@ -9,8 +9,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
+from common.errors import NewsbotError
 from newsbot.clock import parse_now
-from newsbot.errors import NewsbotError
 
 if TYPE_CHECKING:
     from answers.core import AnswerService

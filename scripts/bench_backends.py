@@ -23,10 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newsbot import realtimeqa  # noqa: E402
-from newsbot.evaluation import SETTINGS, as_of, newsbot_rankings, retrieval_metrics  # noqa: E402
-from newsbot.settings import Settings  # noqa: E402
-from newsbot.wiring import Wiring  # noqa: E402
+from evaluation import realtimeqa  # noqa: E402
+from evaluation.report import SETTINGS, as_of, newsbot_rankings, retrieval_metrics  # noqa: E402
+from wiring.parts import Wiring  # noqa: E402
+from wiring.settings import Settings  # noqa: E402
 
 CANDIDATES = 50  # what the retriever asks each search for
 

@@ -41,11 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from answers.core import ABSTAIN_TEXT  # noqa: E402
-from newsbot import realtimeqa  # noqa: E402
-from newsbot.settings import Settings  # noqa: E402
-from newsbot.wiring import Wiring  # noqa: E402
+from evaluation import realtimeqa  # noqa: E402
 from tests.bot_harness import bot_settings, running_bot  # noqa: E402
 from tests.telegram_emulator import Chat, SentMessage, TelegramEmulator, User  # noqa: E402
+from wiring.parts import Wiring  # noqa: E402
+from wiring.settings import Settings  # noqa: E402
 
 REPLY_TIMEOUT = 120.0
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from newsbot import realtimeqa  # noqa: E402
-from newsbot.settings import Settings  # noqa: E402
+from evaluation import realtimeqa  # noqa: E402
+from wiring.settings import Settings  # noqa: E402
 
 PIPELINES = ("newsbot", "naive")
 
@@ -77,7 +77,7 @@ def run_child(name: str, out: Path, limit: int | None) -> dict:
 
 
 def index_with_newsbot(articles: list[dict], target: Path) -> tuple[int, float]:
-    from newsbot.wiring import Wiring
+    from wiring.parts import Wiring
 
     wiring = Wiring(Settings(index_dir=target), creates_index=True)
     started = time.perf_counter()

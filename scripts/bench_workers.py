@@ -40,13 +40,13 @@ from bench_backends import build_sqlite, copy, postgres_url  # noqa: E402  (scri
 from bench_bot import percentile, stop_process  # noqa: E402
 
 from bot.network import RetryingRateLimiter  # noqa: E402
-from newsbot import realtimeqa  # noqa: E402
-from newsbot.settings import Settings  # noqa: E402
+from evaluation import realtimeqa  # noqa: E402
 from state.database import open_database  # noqa: E402
 from state.workers import Workers  # noqa: E402
 from tests.http_server import listening  # noqa: E402
 from tests.llm_server import free_port  # noqa: E402
 from tests.telegram_emulator import TelegramEmulator  # noqa: E402
+from wiring.settings import Settings  # noqa: E402
 
 PUBLIC_URL = "https://newsbot.example/telegram"
 TIMEOUT = 180.0

@@ -26,10 +26,10 @@ from scipy.optimize import minimize
 
 from answers.date_prior import NEWS_DECAY, Decay
 from answers.retrieve import RELEVANCE, Relevance
-from newsbot import realtimeqa
-from newsbot.evaluation import SETTINGS, retrieval_metrics
-from newsbot.settings import Settings
-from newsbot.wiring import Wiring
+from evaluation import realtimeqa
+from evaluation.report import SETTINGS, retrieval_metrics
+from wiring.parts import Wiring
+from wiring.settings import Settings
 
 MOMENTS = ("live", "later_30_days", "later_90_days", "question_only")  # newsbot.evaluation.SETTINGS
 

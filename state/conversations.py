@@ -6,16 +6,13 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 from answers.types import Answer, Citation, Turn
+from common.clock import utc_now
 from state.database import Database, stamp
 
 TOKEN_BYTES = 16  # 22 characters in callback data (64 bytes at most)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Conversations:

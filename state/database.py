@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from newsbot.errors import StoreError
+from common.errors import StoreError
 
 
 class Cursor(Protocol):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from common.errors import NewsbotError
 from index.articles import url_identity
-from newsbot.errors import NewsbotError
 from state.database import Database, stamp
 
 MAX_ENTRY_ATTEMPTS = 3  # an entry whose article cannot be fetched is tried at this many polls, then given up

@@ -12,8 +12,8 @@ from functools import lru_cache
 import psycopg
 from psycopg.rows import dict_row
 
+from common.errors import StoreError
 from index.postgres.connection import STATE_MIGRATION_LOCK, locked, pool, redacted, unreachable
-from newsbot.errors import StoreError
 from state.database import Database, migrate
 
 # A quoted string or identifier (its `?` is no placeholder), a `?` placeholder, or a `%`.

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from newsbot.errors import NewsbotError
-from state.conversations import utc_now
+from common.clock import utc_now
+from common.errors import NewsbotError
 from state.database import Database, stamp
 
 COLUMNS = "id, chat_id, chat_name, frequency, at, topic, created_by, last_mark, created_at"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from state.conversations import utc_now
+from common.clock import utc_now
 from state.database import Database, stamp
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from state.conversations import utc_now
+from common.clock import utc_now
 from state.database import Database, stamp
 
 COLUMNS = "file_unique_id, admin_id, file_name, path, article_key, articles, replaced_by"

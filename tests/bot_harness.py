@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from telegram.ext import Application
 
 from bot.app import build_application
-from newsbot.settings import Settings
-from newsbot.wiring import Wiring
 from tests.http_server import LOCAL_NETWORKS
 from tests.telegram_emulator import TelegramEmulator
+from wiring.parts import Wiring
+from wiring.settings import Settings
 
 
 def bot_settings(emu: TelegramEmulator, base: Settings, tmp_path, **overrides) -> Settings:

@@ -9,8 +9,8 @@ import pytest
 
 from index.embeddings import Embedder
 from newsbot.cli import main
-from newsbot.settings import Settings
 from tests.helpers import index_items, shared_embedder, test_settings
+from wiring.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = REPO / "articles"

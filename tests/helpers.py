@@ -8,8 +8,8 @@ from pathlib import Path
 
 from index.embeddings import Embedder
 from index.indexer import IngestReport
-from newsbot.settings import DEFAULT_EMBEDDING_MODEL, Settings
-from newsbot.wiring import Wiring
+from wiring.parts import Wiring
+from wiring.settings import DEFAULT_EMBEDDING_MODEL, Settings
 
 
 @cache

@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 
 from answers.core import AnswerService
-from newsbot.settings import Settings
 from tests.helpers import index_items, test_settings, wire
 from tests.http_server import article_html
+from wiring.settings import Settings
 
 BRIDGE_HERALD = {
     "title": "Ellery harbour bridge closed after cracks found in main span",

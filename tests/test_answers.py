@@ -19,7 +19,7 @@ from tests.helpers import index_items, wire
 
 SAMPLE_QUESTIONS = [
     json.loads(line)
-    for line in resources.files("newsbot").joinpath("data/sample_questions.jsonl").read_text().splitlines()
+    for line in resources.files("evaluation").joinpath("data/sample_questions.jsonl").read_text().splitlines()
     if line.strip()
 ]
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsbot.cli import main
-from newsbot.wiring import Wiring
 from tests.bot_harness import bot_settings, running_bot
 from tests.conftest import ADMIN_ID
 from tests.helpers import shared_embedder
+from wiring.parts import Wiring
 
 FIRST = "How many North Korean troops were sent to Russia?"
 FOLLOW_UP = "And how many did Zelenskyy claim?"  # answered only as a follow-up of FIRST

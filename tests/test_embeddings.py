@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.errors import NewsbotError
 from index.embeddings import Embedder, resolve_model_path
 from index.embeddings.export import export_path
 from index.embeddings.model_folder import ModelFolder
 from index.embeddings.onnx_encoder import OnnxEncoder
 from newsbot.cli import main
-from newsbot.errors import NewsbotError
-from newsbot.settings import DEFAULT_EMBEDDING_MODEL
 from tests.conftest import REPO, SAMPLE_ARTICLES
+from wiring.settings import DEFAULT_EMBEDDING_MODEL
 
 HEAVY_MODULES = ("torch", "transformers", "sentence_transformers", "optimum")
 INT8_ID = f"{DEFAULT_EMBEDDING_MODEL} (onnx-int8, dynamic u8/s8 reduce-range per-channel)"

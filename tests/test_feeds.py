@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from common.errors import FeedError, NewsbotError
 from newsbot.cli import main
-from newsbot.errors import FeedError, NewsbotError
 from tests.helpers import wire
 from tests.http_server import LOCAL_NETWORKS
 from tests.newsroom import FERRIES, MARKET, gazette_story, rss

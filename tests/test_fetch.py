@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.errors import IngestError
 from index.fetch import FetchPolicy, fetch_article
-from newsbot.errors import IngestError
 from tests.http_server import LOCAL_NETWORKS, article_html
 
 PARAGRAPHS = [

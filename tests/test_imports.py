@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from newsbot.settings import Settings
+from wiring.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 # Runs the command as the `newsbot` entry point does, then prints the top-level packages it imported.

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from common.errors import IndexBusyError, ModelMismatchError
 from index.embeddings import Embedder, resolve_model_path
 from index.passages import embedded_text, sentence_offsets, sentence_spans
 from index.sqlite.database import connect
-from newsbot.errors import IndexBusyError, ModelMismatchError
-from newsbot.settings import DEFAULT_EMBEDDING_MODEL
-from newsbot.wiring import Wiring
 from tests.helpers import index_items, wire
+from wiring.parts import Wiring
+from wiring.settings import DEFAULT_EMBEDDING_MODEL
 
 BUDGET = "The city council approved the new budget on Tuesday. Critics said it was too small to repair the bridges."
 FLOOD = "Heavy rain flooded the river valley overnight. Hundreds of families were moved to shelters by morning."

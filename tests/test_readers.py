@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import IngestError
 from index.articles import Article
 from index.readers import read_path
-from newsbot.errors import IngestError
 
 LIMIT = 1_000_000
 BODY = "The council met on Tuesday. It approved the budget after a long debate. Critics said it was too small."

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from answers.types import Answer, Citation
-from newsbot.evaluation import SAMPLE_ARTICLES
-from newsbot.reading_eval import READING, is_right, questions
+from evaluation.report import SAMPLE_ARTICLES
+from evaluation.reading import READING, is_right, questions
 
 CASES = questions()
 ARTICLES = {

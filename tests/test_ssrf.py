@@ -34,13 +34,13 @@ from ipaddress import ip_network
 import pytest
 import trustme
 
+from common.errors import IngestError
 from index.fetch import FetchPolicy, check_web_url, fetch, fetch_article
 from newsbot.cli import main
-from newsbot.errors import IngestError
-from newsbot.settings import Settings
 from tests.helpers import wire
 from tests.http_server import LOCAL_NETWORKS, PageServer, article_html
 from tests.newsroom import FERRIES, gazette_story, rss
+from wiring.settings import Settings
 
 PARAGRAPHS = [
     "The harbour authority said the new ferry timetable starts on Monday and adds two late crossings.",

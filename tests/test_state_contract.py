@@ -13,7 +13,7 @@ from importlib import resources
 import pytest
 
 from answers.types import Answer, Citation
-from newsbot.errors import NewsbotError
+from common.errors import NewsbotError
 from state.conversations import Conversations
 from state.database import open_database
 from state.feeds import Entry, FeedSubscriptions

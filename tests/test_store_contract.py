@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.errors import IndexBusyError, ModelMismatchError, StoreError
 from index.postgres import PostgresStore
 from index.store import open_store
 from index.types import ArticleWrite, Filters, PassageWrite
-from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
 from tests.postgres_server import PASSWORD
 
 DIMENSION = 16

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from common.errors import NewsbotError
 from index.embeddings.export import RECIPES, ensure_exported
 from index.embeddings.model_folder import ModelFolder, l2_normalized, resolve_model_path
-from newsbot.errors import NewsbotError
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 QUERY_CACHE = 256

@@ -27,7 +27,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from newsbot.errors import NewsbotError
+from common.errors import NewsbotError
 
 # What the index records next to the model name: vectors made by another recipe must not be mixed in.
 RECIPES = {"onnx": "onnx", "onnx-int8": "onnx-int8, dynamic u8/s8 reduce-range per-channel"}

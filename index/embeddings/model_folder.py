@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from newsbot.errors import NewsbotError
+from common.errors import NewsbotError
 
 POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens")
 # The order sentence-transformers concatenates the modes of a legacy (boolean) pooling config in.

@@ -9,8 +9,8 @@ import numpy as np
 import onnxruntime
 from tokenizers import Tokenizer, normalizers
 
+from common.errors import NewsbotError
 from index.embeddings.model_folder import USE_TORCH, ModelFolder
-from newsbot.errors import NewsbotError
 
 TOKEN_OUTPUTS = ("last_hidden_state", "token_embeddings")
 FEATURES = {"input_ids", "attention_mask", "token_type_ids"}

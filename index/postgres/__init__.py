@@ -1,5 +1,5 @@
 """The server index store: PostgreSQL + pgvector."""
 
-from index.postgres.store import PostgresStore
+from index.postgres.store import PostgresStore, index_exists
 
-__all__ = ["PostgresStore"]
+__all__ = ["PostgresStore", "index_exists"]

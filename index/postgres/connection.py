@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from newsbot.errors import StoreError
+from common.errors import StoreError
 
 # Advisory lock keys (64-bit, per database): one per thing processes must do one at a time.
 INDEX_WRITER_LOCK = 0x6E657773_00000001

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from common.errors import StoreError
 from index import sentence_vectors
 from index.postgres.store import PostgresStore
 from index.sqlite.database import connect, get_meta
 from index.types import ArticleWrite, PassageWrite
-from newsbot.errors import StoreError
 
 LOCK_WAIT_SECONDS = 60.0
 

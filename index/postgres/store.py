@@ -15,6 +15,7 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
+from common.errors import IndexBusyError, ModelMismatchError, StoreError
 from index import sentence_vectors
 from index.postgres import schema
 from index.postgres.connection import INDEX_WRITER_LOCK, connect, pool, redacted, try_lock, unreachable
@@ -22,7 +23,6 @@ from index.postgres.keywords import bm25_sql, query_terms
 from index.postgres.schema import ARTICLE_COLUMNS, PASSAGE_COLUMNS, conditions
 from index.postgres.writer import PostgresWriter
 from index.types import Filters, Hit, Passage, StoredArticle
-from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
 
 VOCABULARY_SECONDS = 60.0
 EXACT_BELOW = 20_000  # passages: scanning this many exactly takes a few milliseconds, and is never approximate
@@ -323,3 +323,8 @@ class PostgresStore:
 def _hit(row: tuple) -> Hit:
     """(passage id, article id, day, score, ordinal) as a Hit."""
     return Hit(row[0], row[1], float(row[3]), row[2], row[4])
+
+
+def index_exists(location: str) -> bool:
+    with connect(location, autocommit=True) as connection:
+        return schema.schema_version(connection) is not None

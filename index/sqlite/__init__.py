@@ -1,5 +1,5 @@
 """The embedded index store: SQLite + FAISS in one folder."""
 
-from index.sqlite.store import SQLiteStore
+from index.sqlite.store import SQLiteStore, index_exists
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteStore", "index_exists"]

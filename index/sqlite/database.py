@@ -11,9 +11,9 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+from common.errors import CorruptIndexError, StoreError
 from index.articles import url_identity
 from index.types import Passage, StoredArticle
-from newsbot.errors import CorruptIndexError, StoreError
 
 DATABASE_NAME = "index.sqlite"
 ARTICLE_COLUMNS = "id, title, source, url, published, added_at, content_hash, extra"

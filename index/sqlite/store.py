@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from filelock import FileLock, Timeout
 
+from common.errors import IndexBusyError, ModelMismatchError, StoreError
 from index import sentence_vectors
 from index.sqlite.database import (
     ARTICLE_COLUMNS,
@@ -35,7 +36,6 @@ from index.sqlite.database import (
     passages_by_id,
 )
 from index.types import Filters, Hit, Passage, StoredArticle
-from newsbot.errors import IndexBusyError, ModelMismatchError, StoreError
 
 if TYPE_CHECKING:
     import faiss
@@ -385,5 +385,5 @@ def _conditions(filters: Filters) -> tuple[str, list]:
     return " AND ".join(conditions), values
 
 
-def index_exists(directory: Path) -> bool:
-    return (directory / DATABASE_NAME).exists()
+def index_exists(location: str | Path) -> bool:
+    return (Path(location) / DATABASE_NAME).exists()

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from common.errors import NewsbotError
 from index.dates import normalize_published
-from newsbot.errors import NewsbotError
 
 DATASET = Path("realtimeqa") / "past_2022"
 

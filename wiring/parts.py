@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
-from newsbot.errors import AnswererError, SettingsError
-from newsbot.settings import Settings
+from common.clock import utc_now
+from common.errors import AnswererError, SettingsError
 from state.chat_settings import ChatSettingsStore
-from state.conversations import Conversations, utc_now
+from state.conversations import Conversations
 from state.database import Database, open_database
 from state.feeds import FeedSubscriptions
 from state.inline_queries import InlineQueries
@@ -23,6 +23,7 @@ from state.schedules import Schedules
 from state.secrets import InstallationSecrets
 from state.uploads import Uploads
 from state.workers import Workers, new_worker_id
+from wiring.settings import Settings
 
 if TYPE_CHECKING:
     from answers.answerer import Answerer

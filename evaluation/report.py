@@ -14,11 +14,11 @@ from pathlib import Path
 
 from answers.core import AbstentionRule, AnswerService, Signals
 from answers.types import Answer, Turn
+from common.clock import end_of
+from evaluation import realtimeqa
 from index.types import Filters
-from newsbot import realtimeqa
-from newsbot.clock import end_of
-from newsbot.settings import Settings
-from newsbot.wiring import Wiring
+from wiring.parts import Wiring
+from wiring.settings import Settings
 
 PUNCTUATION = re.compile(r"[^\w\s]")
 RECENT_DAYS = 14
@@ -232,12 +232,12 @@ def sample_article_report(settings: Settings) -> tuple[dict, list[Labelled]]:
 
 
 def _sample_questions() -> list[dict]:
-    text = resources.files("newsbot").joinpath("data/sample_questions.jsonl").read_text()
+    text = resources.files(__package__).joinpath("data/sample_questions.jsonl").read_text()
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def offtopic_questions() -> list[str]:
-    text = resources.files("newsbot").joinpath("data/offtopic_questions.txt").read_text()
+    text = resources.files(__package__).joinpath("data/offtopic_questions.txt").read_text()
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -320,7 +320,7 @@ def evaluate(
     retrieval: bool = True,
 ) -> dict:
     """Everything `newsbot eval` reports; without `retrieval`, only answers, abstention and the reading set."""
-    from newsbot.reading_eval import reading_report
+    from evaluation.reading import reading_report
 
     progress("the sample article")
     sample, sample_labelled = sample_article_report(settings)
@@ -345,3 +345,14 @@ def abstention_report(labelled: list[Labelled], required: list[Labelled], rule: 
         "with_settings": {**vars(rule), **abstention_scores(labelled, rule)},
         "two_fold_cross_validated": cross_validated(labelled, required),
     }
+
+
+def build_realtimeqa_index(settings: Settings, progress: Callable[[str], None]) -> None:
+    """Indexes the RealTime QA corpus (every article of gold/ and gcs/, de-duplicated) at the settings' index."""
+    progress(f"indexing the RealTime QA corpus into {settings.index_location} (once; about 15 minutes)")
+    with tempfile.TemporaryDirectory() as scratch:
+        corpus = Path(scratch) / "realtimeqa.jsonl"
+        corpus.write_text("".join(json.dumps(record) + "\n" for record in realtimeqa.corpus(settings.eval_dir)))
+        wiring = Wiring(settings, creates_index=True)
+        report = wiring.indexer.add(wiring.read_sources([str(corpus)]))
+        progress(report.summary())
