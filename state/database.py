@@ -1,6 +1,6 @@
 """The state database: SQLite at a path, or PostgreSQL at a URL, behind one small interface. Queries are
 written once, with `?` placeholders; the schema comes from the numbered migration files of each dialect,
-applied in order and recorded in `schema_version`."""
+applied by the common runner and recorded in `schema_version`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Protocol
 
 from common.errors import StoreError
+from common.migrations import VersionTable, advisory_lock, read_migrations
+from common.migrations import migrate as run_migrations
 
 
 class Cursor(Protocol):
@@ -113,22 +115,37 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+VERSIONS = VersionTable("schema_version")
+MIGRATION_LOCK = 0x6E657773_00000003  # PostgreSQL advisory lock key (64-bit); the index's are in index.postgres
+
+
+class _Schema:
+    """The runner's view of a state database: the versions in `schema_version`; on PostgreSQL, migrators take
+    turns on an advisory lock."""
+
+    def __init__(self, database: Database):
+        self.database = database
+
+    def current(self) -> int:
+        with self.step() as cursor:
+            return self.version(cursor)
+
+    @contextmanager
+    def step(self) -> Iterator[Cursor]:
+        with self.database.transaction() as cursor:
+            if self.database.dialect == "postgresql":
+                cursor.execute(advisory_lock(MIGRATION_LOCK))
+            VERSIONS.create(cursor)
+            yield cursor
+
+    def version(self, cursor: Cursor) -> int:
+        return VERSIONS.version(cursor)
+
+    def record(self, cursor: Cursor, version: int) -> None:
+        VERSIONS.record(cursor, version)
+
+
 def migrate(database: Database) -> None:
-    """Applies the migrations of the database's dialect that it has not had yet, each in one transaction."""
-    folder = resources.files("state").joinpath("migrations", database.dialect)
-    steps = sorted((int(item.name.split("_")[0]), item) for item in folder.iterdir() if item.name.endswith(".sql"))
-    with database.transaction() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    for version, item in steps:
-        with database.transaction() as cursor:  # read and applied in one transaction: two processes agree
-            row = cursor.execute("SELECT max(version) AS version FROM schema_version").fetchone()
-            if version > ((row or {}).get("version") or 0):
-                for statement in _statements(item.read_text()):
-                    cursor.execute(statement)
-                cursor.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-
-
-def _statements(script: str) -> list[str]:
-    """The statements of a migration file: `--` comment lines dropped, split at semicolons."""
-    code = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
-    return [statement.strip() for statement in code.split(";") if statement.strip()]
+    """Applies the migrations of the database's dialect (migrations/<dialect>/NNN_name.sql) it has not had yet."""
+    folder = resources.files(__package__).joinpath("migrations", database.dialect)
+    run_migrations(_Schema(database), read_migrations(folder))

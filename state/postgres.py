@@ -1,6 +1,6 @@
 """The bot state in PostgreSQL: the same queries as on SQLite (their `?` placeholders become psycopg's `%s`),
 rows as dicts, a pool of connections shared by the bot's threads, and migrations applied under an advisory
-lock so that workers starting together agree on the schema."""
+lock (state/database.py) so that workers starting together agree on the schema."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from common.errors import StoreError
-from index.postgres.connection import STATE_MIGRATION_LOCK, locked, pool, redacted, unreachable
+from common.postgres import pool, redacted, unreachable
 from state.database import Database, migrate
 
 # A quoted string or identifier (its `?` is no placeholder), a `?` placeholder, or a `%`.
@@ -56,8 +56,7 @@ class PostgresDatabase:
         self.url = url
         self.location = redacted(url)
         self._pool = pool(url, "newsbot-state")
-        with locked(url, STATE_MIGRATION_LOCK):
-            migrate(self)
+        migrate(self)
 
     @contextmanager
     def transaction(self) -> Iterator[_PostgresCursor]:

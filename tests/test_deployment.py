@@ -59,7 +59,7 @@ def test_a_non_editable_install_holds_the_migrations_prompts_and_data(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     needed = [path.relative_to(REPO).as_posix() for path in REPO.glob("state/migrations/*/*.sql")]
     needed += [path.relative_to(REPO).as_posix() for path in REPO.glob("prompts/*.txt")]
-    needed += ["index/sqlite/schema.sql", "evaluation/data/sample_questions.jsonl", "bot/webhook.py"]
+    needed += ["index/sqlite/migrations/001_initial.sql", "evaluation/data/sample_questions.jsonl", "bot/webhook.py"]
     assert not [name for name in needed if name not in names]
 
 

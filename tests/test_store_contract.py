@@ -237,7 +237,7 @@ def test_check_names_sentence_vectors_of_the_wrong_size(opened, location):
     fill(store, [with_sentences(article(1))])
     damaged = passage_ids(store, "id0001")[1]
     if location.startswith("postgresql"):
-        from index.postgres.connection import connect
+        from common.postgres import connect
 
         with connect(location) as db:
             db.execute("UPDATE sentence_vectors SET vectors = %s WHERE passage_id = %s", (b"\x00" * 7, damaged))
@@ -522,7 +522,7 @@ def test_concurrent_first_opens_migrate_once(database_url):
     for thread in threads:
         thread.join()
     assert errors == [] and len(stores) == 4
-    from index.postgres.connection import connect
+    from common.postgres import connect
 
     with connect(database_url) as connection:
         versions = [row[0] for row in connection.execute("SELECT version FROM index_schema_version ORDER BY 1")]
@@ -535,7 +535,7 @@ def test_an_index_written_before_sentence_vectors_is_brought_up_to_date_when_ope
     writer = PostgresStore(database_url, MODEL, create=True)
     fill(writer, [article(1)])
     writer.close()
-    from index.postgres.connection import connect
+    from common.postgres import connect
 
     with connect(database_url) as connection:  # as newsbot wrote it before migration 2
         connection.execute("DROP TABLE sentence_vectors")

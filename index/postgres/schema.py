@@ -1,52 +1,67 @@
-"""The index's tables in PostgreSQL: versioned migrations (index/postgres/migrations/NNN_name.sql, applied in
-order under an advisory lock and recorded in `index_schema_version`), the model and dimension, the filters as
+"""The index's tables in PostgreSQL: versioned migrations (index/postgres/migrations/NNN_name.sql, applied by the
+common runner under an advisory lock and recorded in `index_schema_version`), the model and dimension, the filters as
 SQL, and rows as the index's types."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 
 import psycopg
 
-from index.postgres.connection import INDEX_MIGRATION_LOCK
+from common.migrations import VersionTable, advisory_lock, latest, read_migrations
+from common.migrations import migrate as run_migrations
 from index.types import Filters, Passage, StoredArticle
 
 ARTICLE_COLUMNS = "a.id, a.title, a.source, a.url, a.published, a.added_at, a.content_hash, a.extra"
 PASSAGE_COLUMNS = 'p.id AS passage_id, p.ordinal, p.start, p."end", substr(a.text, p.start + 1, p."end" - p.start)'
 HNSW_INDEX = "passages_embedding"
+INDEX_MIGRATION_LOCK = 0x6E657773_00000002  # advisory lock keys (64-bit, per database): see also state.database
 
 
-def migrations() -> list[tuple[int, str]]:
-    folder = resources.files("index.postgres").joinpath("migrations")
-    files = [item for item in folder.iterdir() if item.name.endswith(".sql")]
-    return sorted((int(item.name.split("_")[0]), item.read_text()) for item in files)
+VERSIONS = VersionTable("index_schema_version", "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now()")
+MIGRATIONS = read_migrations(resources.files(__package__).joinpath("migrations"))
 
 
 def latest_version() -> int:
     """The version this newsbot writes: its newest migration's."""
-    return migrations()[-1][0]
+    return latest(MIGRATIONS)
 
 
 def schema_version(connection: psycopg.Connection) -> int | None:
     """The newest migration applied; None when the database holds no index."""
     if connection.execute("SELECT to_regclass('index_schema_version')").fetchone()[0] is None:
         return None
-    return connection.execute("SELECT coalesce(max(version), 0) FROM index_schema_version").fetchone()[0]
+    return VERSIONS.version(connection)
+
+
+class _Schema:
+    """The runner's view of the index's tables; migrators take turns on an advisory lock."""
+
+    def __init__(self, connection: psycopg.Connection):
+        self.connection = connection
+
+    def current(self) -> int:
+        return schema_version(self.connection) or 0
+
+    @contextmanager
+    def step(self) -> Iterator[psycopg.Connection]:
+        with self.connection.transaction():
+            self.connection.execute(advisory_lock(INDEX_MIGRATION_LOCK))
+            VERSIONS.create(self.connection)
+            yield self.connection
+
+    def version(self, cursor: psycopg.Connection) -> int:
+        return VERSIONS.version(cursor)
+
+    def record(self, cursor: psycopg.Connection, version: int) -> None:
+        VERSIONS.record(cursor, version)
 
 
 def migrate(connection: psycopg.Connection) -> None:
-    """Applies the migrations the database has not had, in one transaction; concurrent migrators take turns."""
-    with connection.transaction():
-        connection.execute("SELECT pg_advisory_xact_lock(%s)", (INDEX_MIGRATION_LOCK,))
-        connection.execute(
-            "CREATE TABLE IF NOT EXISTS index_schema_version"
-            " (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        )
-        current = schema_version(connection) or 0
-        for version, script in migrations():
-            if version > current:
-                connection.execute(script)
-                connection.execute("INSERT INTO index_schema_version (version) VALUES (%s)", (version,))
+    """Applies the migrations the database has not had (each in a transaction); concurrent migrators take turns."""
+    run_migrations(_Schema(connection), MIGRATIONS)
 
 
 def get_meta(connection: psycopg.Connection, key: str) -> str | None:

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
 from common.errors import IndexBusyError, ModelMismatchError, StoreError
+from common.postgres import connect, pool, redacted, try_lock, unreachable
 from index import sentence_vectors
 from index.postgres import schema
-from index.postgres.connection import INDEX_WRITER_LOCK, connect, pool, redacted, try_lock, unreachable
 from index.postgres.keywords import bm25_sql, query_terms
 from index.postgres.schema import ARTICLE_COLUMNS, PASSAGE_COLUMNS, conditions
 from index.postgres.writer import PostgresWriter
 from index.types import Filters, Hit, Passage, StoredArticle
 
 VOCABULARY_SECONDS = 60.0
+INDEX_WRITER_LOCK = 0x6E657773_00000001  # one writer at a time across machines
 EXACT_BELOW = 20_000  # passages: scanning this many exactly takes a few milliseconds, and is never approximate
 HNSW_MAX_EF = 1000  # pgvector's largest hnsw.ef_search
 HNSW_MARGIN = 2  # the HNSW scan is used when it should find this many times the rows asked for
@@ -318,6 +319,15 @@ class PostgresStore:
                 yield PostgresWriter(connection)
             finally:
                 self._vocabulary = (0.0, None)  # this process reads its own writes at once
+                _unlock(connection)
+
+
+def _unlock(connection: psycopg.Connection) -> None:
+    """Releases the writer lock now, not when the server notices the connection closed (the next writer may be
+    this process, a moment later); a broken connection releases it anyway."""
+    with suppress(psycopg.Error):
+        connection.rollback()
+        connection.execute("SELECT pg_advisory_unlock(%s)", (INDEX_WRITER_LOCK,))
 
 
 def _hit(row: tuple) -> Hit:

@@ -1,5 +1,6 @@
 """The SQLite file of an index: articles, passages and their vectors, the source of truth. Opened in WAL mode
-with synchronous=FULL, so that a commit survives a crash and readers never wait for a writer."""
+with synchronous=FULL, so that a commit survives a crash and readers never wait for a writer; its schema is
+migrations/NNN_*.sql (and a registered function) applied by the common runner."""
 
 from __future__ import annotations
 
@@ -12,28 +13,13 @@ from importlib import resources
 from pathlib import Path
 
 from common.errors import CorruptIndexError, StoreError
+from common.migrations import latest, read_migrations
+from common.migrations import migrate as run_migrations
 from index.articles import url_identity
 from index.types import Passage, StoredArticle
 
 DATABASE_NAME = "index.sqlite"
 ARTICLE_COLUMNS = "id, title, source, url, published, added_at, content_hash, extra"
-SCHEMA_VERSION = 4
-# Each step brings an index written by an older newsbot up to the next version, in one transaction.
-MIGRATIONS = {
-    2: [
-        "ALTER TABLE articles ADD COLUMN added_seq INTEGER NOT NULL DEFAULT 0",
-        "UPDATE articles SET added_seq = rowid",
-    ],
-    # Query strings count in an article's identity (index/articles.py): identities are recomputed from the
-    # stored URLs; ids stay, so removing or adding an article again finds the one indexed before.
-    3: ["UPDATE articles SET identity = url_identity(url) WHERE url IS NOT NULL"],
-    # Sentence vectors (index/sentence_vectors.py): passages indexed before have none until `newsbot index rebuild`;
-    # the answerer makes theirs when asked.
-    4: [
-        "CREATE TABLE IF NOT EXISTS sentence_vectors (passage_id INTEGER PRIMARY KEY REFERENCES passages(id)"
-        " ON DELETE CASCADE, vectors BLOB NOT NULL)"
-    ],
-}
 SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_CANTOPEN = 11, 26, 14
 
 
@@ -109,12 +95,11 @@ def connect(directory: Path, create: bool = False, migrate: bool = False) -> sql
         )
         connection.path = path
         connection.row_factory = sqlite3.Row
-        connection.create_function("url_identity", 1, url_identity, deterministic=True)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
         if create or migrate:
-            _create_or_migrate(connection)
+            run_migrations(_Schema(connection), MIGRATIONS)
     except sqlite3.DatabaseError as error:
         if (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF == SQLITE_CANTOPEN:
             raise StoreError(
@@ -131,28 +116,50 @@ def corrupt(path: Path, error: Exception) -> CorruptIndexError:
     )
 
 
-def _create_or_migrate(connection: sqlite3.Connection) -> None:
-    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "articles" not in tables:
-        connection.executescript(resources.files("index.sqlite").joinpath("schema.sql").read_text())
-        set_meta(connection, "schema_version", SCHEMA_VERSION)
-        return
-    if _schema_version(connection) >= SCHEMA_VERSION:
-        return
-    connection.execute("BEGIN IMMEDIATE")  # read again under the lock: another process may have migrated
+@contextmanager
+def write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK when the block raises): writers of the file take turns."""
+    connection.execute("BEGIN IMMEDIATE")
     try:
-        for target in range(_schema_version(connection) + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[target]:
-                connection.execute(statement)
-            set_meta(connection, "schema_version", target)
+        yield
     except BaseException:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
 
 
-def _schema_version(connection: sqlite3.Connection) -> int:
-    return int(get_meta(connection, "schema_version") or 1)
+class _Schema:
+    """The runner's view of an index file: the version is the `meta` row `schema_version` (an index the first
+    newsbot wrote has articles and no such row: version 1)."""
+
+    def __init__(self, connection: sqlite3.Connection):
+        self.connection = connection
+
+    def current(self) -> int:
+        return self.version(self.connection)
+
+    @contextmanager
+    def step(self) -> Iterator[sqlite3.Connection]:
+        with write_transaction(self.connection):
+            yield self.connection
+
+    def version(self, cursor: sqlite3.Connection) -> int:
+        tables = {row[0] for row in cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return int(get_meta(cursor, "schema_version") or 1) if "articles" in tables else 0
+
+    def record(self, cursor: sqlite3.Connection, version: int) -> None:
+        set_meta(cursor, "schema_version", version)
+
+
+def _recompute_identities(cursor: sqlite3.Connection) -> None:
+    """Query strings count in an article's identity (index/articles.py): identities are recomputed from the stored
+    URLs; ids stay, so removing or adding an article again finds the one indexed before."""
+    rows = cursor.execute("SELECT id, url FROM articles WHERE url IS NOT NULL").fetchall()
+    cursor.executemany("UPDATE articles SET identity = ? WHERE id = ?", [(url_identity(url), id_) for id_, url in rows])
+
+
+MIGRATIONS = read_migrations(resources.files(__package__).joinpath("migrations"), {3: _recompute_identities})
+SCHEMA_VERSION = latest(MIGRATIONS)
 
 
 def get_meta(connection: sqlite3.Connection, key: str) -> str | None:

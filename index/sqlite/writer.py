@@ -15,7 +15,7 @@ import numpy as np
 
 from index import sentence_vectors
 from index.sqlite import vectors
-from index.sqlite.database import connect, generation, get_meta, set_meta
+from index.sqlite.database import connect, generation, get_meta, set_meta, write_transaction
 from index.types import ArticleWrite, PassageWrite
 
 
@@ -132,16 +132,14 @@ class SQLiteWriter:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT, bumping the generation; on error ROLLBACK and forget the FAISS copy."""
-        self.db.execute("BEGIN IMMEDIATE")
+        """One transaction, bumping the generation; on error the FAISS copy is forgotten (rebuilt from SQLite)."""
         try:
-            yield
+            with write_transaction(self.db):
+                yield
+                set_meta(self.db, "generation", generation(self.db) + 1)
         except BaseException:
-            self.db.execute("ROLLBACK")
             self._faiss = None
             raise
-        set_meta(self.db, "generation", generation(self.db) + 1)
-        self.db.execute("COMMIT")
         self._changed = True
 
     def _save_vectors(self) -> None:

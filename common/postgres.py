@@ -1,11 +1,11 @@
-"""Connecting to PostgreSQL: URLs with the password redacted (what every message shows), connections and pools
-that fail with one clear line, and the advisory locks that let processes on several machines take turns."""
+"""Connecting to PostgreSQL, for the index's and the bot state's PostgreSQL modules alike: URLs with the password
+redacted (what every message shows), connections and pools that fail with one clear line, and the advisory locks
+that let processes on several machines take turns (each layer names its own lock keys)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -13,10 +13,6 @@ from psycopg_pool import ConnectionPool
 
 from common.errors import StoreError
 
-# Advisory lock keys (64-bit, per database): one per thing processes must do one at a time.
-INDEX_WRITER_LOCK = 0x6E657773_00000001
-INDEX_MIGRATION_LOCK = 0x6E657773_00000002
-STATE_MIGRATION_LOCK = 0x6E657773_00000003
 LOCK_POLL_SECONDS = 0.05
 POOL_SIZE = 8  # connections a process keeps at most: the bot's threads searching and answering at once
 POOL_TIMEOUT = 30.0  # seconds to wait for a free connection before failing
@@ -85,14 +81,3 @@ def try_lock(connection: psycopg.Connection, key: int, wait: float) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(LOCK_POLL_SECONDS)
-
-
-@contextmanager
-def locked(url: str, key: int) -> Iterator[None]:
-    """Holds the advisory lock `key` (waiting as long as it takes) on a connection of its own."""
-    with connect(url, autocommit=True) as connection:
-        connection.execute("SELECT pg_advisory_lock(%s)", (key,))
-        try:
-            yield
-        finally:
-            connection.execute("SELECT pg_advisory_unlock(%s)", (key,))

@@ -1,3 +1,5 @@
+-- The embedded index as the first newsbot wrote it: articles, their passages (character spans into the text)
+-- and each passage's vector, plus the meta table (model, dimension, generation, schema_version).
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -12,8 +14,7 @@ CREATE TABLE IF NOT EXISTS articles (
     added_at TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     text TEXT NOT NULL,
-    extra TEXT NOT NULL DEFAULT '{}',
-    added_seq INTEGER NOT NULL DEFAULT 0
+    extra TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS articles_content_hash ON articles(content_hash);
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
@@ -26,7 +27,3 @@ CREATE TABLE IF NOT EXISTS passages (
     vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
-CREATE TABLE IF NOT EXISTS sentence_vectors (
-    passage_id INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
-    vectors BLOB NOT NULL
-);
