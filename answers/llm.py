@@ -39,6 +39,7 @@ def chat_model(model: str, base_url: str | None, api_key: str | None, temperatur
 class LLMAnswerer:
     name = "llm"
     streams = True
+    metered = True
 
     def __init__(self, model, prompts_dir: Path | None = None, max_tokens: int = 300):
         self.model = model

@@ -10,7 +10,8 @@ import numpy as np
 
 from answers.retrieve import Retrieved
 from index.passages import embedded_text, sentence_offsets, sentence_spans
-from index.types import Passage
+from index.store import Search
+from index.types import Passage, TextEmbedder
 
 CACHED_PASSAGES = 4096
 
@@ -20,7 +21,7 @@ class SentenceMeaning:
     those the index stored with the passage, else made now (the same way) and kept for the passages most
     recently asked about."""
 
-    def __init__(self, embedder, store=None):
+    def __init__(self, embedder: TextEmbedder, store: Search | None = None):
         self.embedder = embedder
         self.store = store
         self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
+import prompts
 from common.errors import SettingsError
 
 
 @cache
 def load(directory: Path | None, name: str) -> str:
-    path = directory / f"{name}.txt" if directory else resources.files("prompts").joinpath(f"{name}.txt")
+    path = directory / f"{name}.txt" if directory else prompts.folder().joinpath(f"{name}.txt")
     try:
         return path.read_text(encoding="utf-8")
     except OSError:

@@ -19,8 +19,8 @@ from functools import lru_cache
 import numpy as np
 
 from answers.date_prior import DatePrior
-from index.store import Store
-from index.types import Filters, Hit, Passage, StoredArticle, day_number
+from index.store import Search
+from index.types import Filters, Hit, Passage, StoredArticle, TextEmbedder, day_number
 
 CANDIDATES = 300  # passages each search returns: cheap (both searches score every passage anyway)
 
@@ -69,7 +69,7 @@ class Candidates:
 
 
 class Retriever:
-    def __init__(self, store: Store, embedder, candidates: int = CANDIDATES, relevance: Relevance = RELEVANCE):
+    def __init__(self, store: Search, embedder: TextEmbedder, candidates: int = CANDIDATES, relevance: Relevance = RELEVANCE):
         self.store = store
         self.embedder = embedder
         self.candidates = candidates

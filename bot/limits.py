@@ -44,7 +44,7 @@ def _from_admin(update: Update, shared: Services) -> bool:
 def _limits(shared: Services, uses_llm: bool) -> list[Limit]:
     settings = shared.settings
     limits = [Limit("questions", settings.questions_per_minute, MINUTE)]
-    if uses_llm and shared.wiring.answerer.name == "llm":
+    if uses_llm and shared.wiring.answerer.metered:
         limits.append(Limit("llm", settings.llm_questions_per_day, DAY))
     return limits
 

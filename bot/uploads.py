@@ -18,6 +18,7 @@ from telegram.ext import ContextTypes
 from bot.admin import admin_only, index_job, report_text
 from bot.services import services
 from common.errors import NewsbotError
+from index.indexer import Outcome
 from index.readers import SUPPORTED_SUFFIXES, read_path
 from state.uploads import Upload
 from wiring.parts import Wiring
@@ -128,7 +129,7 @@ def index_upload(wiring: Wiring, upload: Upload, replaces: Upload | None) -> lis
     path = Path(upload.path)
     key = (replaces.article_key if replaces else upload.article_key) or path.resolve().as_uri()
     report = wiring.indexer.add(read_path(path, wiring.settings.max_file_bytes, key))
-    kept = [d["id"] for d in report.details if d["status"] in ("added", "updated", "unchanged")]
+    kept = report.articles(Outcome.ADDED, Outcome.UPDATED, Outcome.UNCHANGED)
     lines = [report_text(report)]
     if replaces is not None:
         gone = [article_id for article_id in replaces.articles if article_id not in kept]

@@ -8,7 +8,7 @@ from datetime import date
 from answers.retrieve import Retriever
 from answers.timeframes import Timeframe
 from answers.topics import on_topic
-from index.store import Store
+from index.store import Search
 from index.types import Filters, StoredArticle
 
 
@@ -19,7 +19,7 @@ def briefing_filters(
     return replace(filters, added_after=added_after, sources=sources, until=until)
 
 
-def newest_articles(store: Store, limit: int, filters: Filters) -> list[StoredArticle]:
+def newest_articles(store: Search, limit: int, filters: Filters) -> list[StoredArticle]:
     """The newest articles (by publication, else indexing time) that pass `filters`."""
     return store.articles(limit, filters)
 

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from answers.core import AnswerService
 from answers.types import Answer, Turn
-from evaluation.report import SAMPLE_ARTICLES, _normalize, features
+from evaluation.abstention import features
+from evaluation.metrics import normalize
+from evaluation.sample import SAMPLE_ARTICLES
 from wiring.parts import Wiring
 from wiring.settings import Settings
 
@@ -44,16 +46,13 @@ def reading_report(
             }
         )
         progress("reading: indexing its articles and the sample article")
-        wiring = Wiring(scoped, creates_index=True, clock=lambda: ASKED_ON)
-        wiring.indexer.add(wiring.read_sources([str(READING / "articles.jsonl"), str(SAMPLE_ARTICLES)]))
-        service = wiring.answers
-        try:
+        with Wiring(scoped, creates_index=True, clock=lambda: ASKED_ON) as wiring:
+            wiring.indexer.add(wiring.read_sources([str(READING / "articles.jsonl"), str(SAMPLE_ARTICLES)]))
+            service = wiring.answers
             progress(f"reading: {len(cases)} questions")
             answers = ask_all(service, cases)
             if labelled is not None:
                 labelled += tune_signals(service, cases, answers)
-        finally:
-            wiring.store.close()
     rows = [(case, answers[case["id"]], is_right(case, answers[case["id"]])) for case in cases]
     return {
         "answerer": service.answerer.name,
@@ -116,7 +115,7 @@ def _part_found(part: dict, answer: Answer) -> bool:
 
 def _comparable(text: str) -> str:
     """Lower case, punctuation as spaces, thousands separators dropped."""
-    return _normalize(THOUSANDS.sub("", text))
+    return normalize(THOUSANDS.sub("", text))
 
 
 def summary(rows: list[tuple[dict, Answer, bool]]) -> dict:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from common.errors import NewsbotError
 from index.dates import normalize_published
+from index.types import Filters
 
 DATASET = Path("realtimeqa") / "past_2022"
+RECENT_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,17 @@ class Question:
     choices: list[str]
     answer: str
     gold_urls: frozenset[str]
+
+
+def asked_on(question: Question) -> date:
+    return date(*map(int, question.date.split("/")))
+
+
+def as_of(question: Question) -> Filters:
+    """The articles of the RECENT_DAYS before the question's date: a filter the bot never applies (it keeps every
+    article it indexed), kept for comparison with earlier figures."""
+    asked = asked_on(question)
+    return Filters(published_from=asked - timedelta(days=RECENT_DAYS), published_to=asked)
 
 
 def protocol_url(url: str) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from common.errors import FeedError, NewsbotError
 from index.articles import Article, url_identity
-from index.indexer import Indexer
+from index.indexer import Indexer, Outcome
 from index.ingest import FetchArticle, read_urls
 from state.feeds import MAX_ENTRY_ATTEMPTS, Entry, Feed, FeedSubscriptions
 
@@ -163,8 +163,8 @@ class FeedPoller:
         except NewsbotError as error:  # e.g. the index stayed busy: the entries wait for the next poll
             self.subscriptions.release([entry for _, entry in entries], self.worker, str(error))
             raise
-        details = {detail["item"]: detail for detail in ingested.details}
-        errors = {failure["item"]: failure["error"] for failure in ingested.failed}
+        details = {detail.item: detail for detail in ingested.details}
+        errors = {failure.item: failure.error for failure in ingested.failed}
         for feed, entry in entries:
             detail = details.get(entry.link)
             error = errors.get(entry.link) or (None if detail else "not indexed")
@@ -172,10 +172,10 @@ class FeedPoller:
             if error:
                 retry = "will retry" if attempts < MAX_ENTRY_ATTEMPTS else f"given up after {attempts} attempts"
                 report.failed_entries.append((feed, entry, f"{error} ({retry})"))
-            elif detail["status"] in ("added", "updated"):
+            elif detail.outcome in (Outcome.ADDED, Outcome.UPDATED):
                 report.added.append((feed, entry))
-            elif detail["status"] == "duplicate":
-                report.duplicates.append((feed, entry, detail["reason"]))
+            elif detail.outcome is Outcome.DUPLICATE:
+                report.duplicates.append((feed, entry, detail.reason))
 
 
 def backoff(failures: int, poll_minutes: float) -> timedelta:

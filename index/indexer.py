@@ -5,15 +5,40 @@ batch, so a killed run keeps every batch it wrote and readers and other writers 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
 
-from common.errors import IngestError, ModelMismatchError, NewsbotError
+from common.errors import IngestError, NewsbotError
 from index.articles import Article, url_identity
 from index.passages import Span, embedded_text, passage_spans, sentence_offsets
-from index.store import Store
-from index.types import ArticleWrite, PassageWrite, StoredArticle
+from index.store import Articles, ensure_model
+from index.types import ArticleWrite, PassageWrite, StoredArticle, TextEmbedder
 
 LOCK_WAIT_SECONDS = 60.0
+
+
+class Outcome(StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Detail:
+    """What became of one item (a file, a record, a URL) that was read."""
+
+    item: str
+    outcome: Outcome
+    article_id: str  # the article it is (or, for a duplicate, the one it duplicates)
+    reason: str = ""  # why it is a duplicate
+
+
+@dataclass(frozen=True)
+class Failure:
+    item: str
+    error: str
 
 
 @dataclass
@@ -22,28 +47,29 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     duplicates: int = 0
-    failed: list[dict] = field(default_factory=list)
-    details: list[dict] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    details: list[Detail] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "duplicates": self.duplicates,
-            "failed": self.failed,
+            "failed": [asdict(failure) for failure in self.failed],
         }
 
     def fail(self, item: str, error: str) -> None:
-        self.failed.append({"item": item, "error": error})
+        self.failed.append(Failure(item, error))
 
-    def record(self, item: str, status: str, article_id: str, reason: str = "") -> None:
-        """Counts an item as "added", "updated", "unchanged" or "duplicate" (with the reason)."""
-        counter = "duplicates" if status == "duplicate" else status
+    def record(self, item: str, outcome: Outcome, article_id: str, reason: str = "") -> None:
+        counter = "duplicates" if outcome is Outcome.DUPLICATE else outcome.value
         setattr(self, counter, getattr(self, counter) + 1)
-        self.details.append(
-            {"item": item, "status": status, "id": article_id, **({"reason": reason} if reason else {})}
-        )
+        self.details.append(Detail(item, outcome, article_id, reason))
+
+    def articles(self, *outcomes: Outcome) -> list[str]:
+        """The ids of the articles the items with these outcomes are."""
+        return [detail.article_id for detail in self.details if detail.outcome in outcomes]
 
     def summary(self) -> str:
         return (
@@ -53,8 +79,8 @@ class IngestReport:
 
     def problem_lines(self) -> list[str]:
         """One line for each duplicate and each failure, saying which item and why."""
-        duplicates = [f"duplicate: {d['item']} {d['reason']}" for d in self.details if d["status"] == "duplicate"]
-        return duplicates + [f"failed: {f['item']}: {f['error']}" for f in self.failed]
+        duplicates = [f"duplicate: {d.item} {d.reason}" for d in self.details if d.outcome is Outcome.DUPLICATE]
+        return duplicates + [f"failed: {f.item}: {f.error}" for f in self.failed]
 
 
 @dataclass
@@ -62,15 +88,15 @@ class _Planned:
     article: Article
     article_id: str
     label: str
-    status: str  # "added" or "updated"
+    outcome: Outcome  # ADDED or UPDATED
     spans: list[Span]
 
 
 class Indexer:
     def __init__(
         self,
-        store: Store,
-        embedder,
+        store: Articles,
+        embedder: TextEmbedder,
         passage_chars: int,
         commit_every_passages: int = 2048,
         lock_wait: float = LOCK_WAIT_SECONDS,
@@ -108,23 +134,23 @@ class Indexer:
         label = article.origin or article.url or article.title or article_id
         key = article.identity or article_id
         if key in seen:
-            report.record(label, "duplicate", article_id, f"is the same article as {seen[key]}, earlier in this run")
+            report.record(label, Outcome.DUPLICATE, article_id, f"is the same article as {seen[key]}, earlier in this run")
             return None
         seen[key] = label
         content_hash, stored_hash = article.content_hash, self.store.content_hash(article_id)
         if stored_hash == content_hash:
-            report.record(label, "unchanged", article_id)
+            report.record(label, Outcome.UNCHANGED, article_id)
             return None
         twin = hashes.get(content_hash) or self.store.duplicate_of(content_hash, article_id)
         if twin:
-            report.record(label, "duplicate", twin, f"has the same text as article {twin}")
+            report.record(label, Outcome.DUPLICATE, twin, f"has the same text as article {twin}")
             return None
         spans = passage_spans(article.text, self.passage_chars)
         if not spans:
             report.fail(label, "the article has no text to index")
             return None
         hashes[content_hash] = article_id
-        return _Planned(article, article_id, label, "updated" if stored_hash else "added", spans)
+        return _Planned(article, article_id, label, Outcome.UPDATED if stored_hash else Outcome.ADDED, spans)
 
     def _article_id(self, article: Article) -> str:
         """The id of the stored article with this identity; else a new one. An index written before query
@@ -153,7 +179,7 @@ class Indexer:
             if planned.article_id in failed:
                 report.fail(planned.label, failed[planned.article_id])
             else:
-                report.record(planned.label, planned.status, planned.article_id)
+                report.record(planned.label, planned.outcome, planned.article_id)
 
     # -- removing and rebuilding ------------------------------------------------------------------
 
@@ -196,12 +222,7 @@ class Indexer:
 
     def _check_model(self) -> None:
         recorded = self.store.model()
-        if recorded and recorded[0] != self.embedder.model_id:
-            raise ModelMismatchError(
-                f"the index at {self.store.location} was built with the model '{recorded[0]}' "
-                f"(dimension {recorded[1]}), but EMBEDDING_MODEL is now '{self.embedder.model_id}'; "
-                "run `newsbot index rebuild` to re-embed every article with it"
-            )
+        ensure_model(self.store.location, recorded[0] if recorded else None, self.embedder.model_id)
 
 
 def _article_write(planned: _Planned, passages: list[PassageWrite]) -> ArticleWrite:

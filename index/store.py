@@ -1,4 +1,5 @@
-"""The storage seam: everything that reads or writes the index goes through a `Store`.
+"""The storage seam: everything that reads or writes the index goes through a `Store`, and each consumer depends
+on the role it uses: `Search` (answers, briefings), `Articles` (the indexer), `Maintenance` (operators).
 
 Two implementations keep the same contract (tests/test_store_contract.py runs against both):
 `index.sqlite.SQLiteStore` (SQLite + FAISS in one folder, the embedded default) and
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from common.errors import IndexBusyError, ModelMismatchError
+from index import sentence_vectors
 from index.types import ArticleWrite, Filters, Hit, Passage, PassageWrite, StoredArticle
 
 
@@ -35,14 +38,8 @@ class StoreWriter(Protocol):
         ...
 
 
-class Store(Protocol):
-    location: str  # what messages call the index: its folder, or the database URL without its password
-
-    def model(self) -> tuple[str, int] | None:
-        """(model id, dimension) the vectors were made with; None while the index holds none."""
-        ...
-
-    # -- search ----------------------------------------------------------------------------------
+class Search(Protocol):
+    """What answers and briefings read: passages found by meaning and by words, and what they need of them."""
 
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
         """The `k` passages most similar to `vector` (cosine) that pass `filters`, best first, each with its
@@ -59,8 +56,6 @@ class Store(Protocol):
     def vocabulary(self) -> Mapping[str, int]:
         """Every word in the indexed passages (lower case) and how many passages hold it."""
         ...
-
-    # -- reading ---------------------------------------------------------------------------------
 
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]: ...
 
@@ -79,6 +74,16 @@ class Store(Protocol):
 
     def articles(self, limit: int | None = None, filters: Filters | None = None) -> list[StoredArticle]:
         """Articles that pass `filters`, newest first (by publication, else by when they were added)."""
+        ...
+
+
+class Articles(Protocol):
+    """What the indexer reads and writes: which articles are stored, under which ids and texts."""
+
+    location: str  # what messages call the index: its folder, or the database URL without its password
+
+    def model(self) -> tuple[str, int] | None:
+        """(model id, dimension) the vectors were made with; None while the index holds none."""
         ...
 
     def find(self, article_id: str, identity: str | None = None) -> StoredArticle | None:
@@ -101,19 +106,25 @@ class Store(Protocol):
         """What the index holds now: articles added or replaced later pass `Filters(added_after=mark)`."""
         ...
 
-    def stats(self) -> dict:
+    def writer(self, wait: float = 0.0) -> AbstractContextManager[StoreWriter]:
+        """The writer lock, across processes (and machines, for PostgreSQL); IndexBusyError when another
+        writer holds it for longer than `wait` seconds. Readers are never blocked."""
+        ...
+
+
+class Maintenance(Protocol):
+    """What operators ask of the index: its size, its soundness, a copy."""
+
+    location: str
+
+    def stats(self) -> dict[str, Any]:
         """{"articles", "passages", "model", "dimension", "bytes", "newest_published"}"""
         ...
 
-    # -- checking and backing up ------------------------------------------------------------------
-
     def check(self) -> list[str]:
         """Every problem found, one line each naming what is damaged (and, where there is one, what to do);
-        empty when the index is sound. Read-only: repairs nothing. `newsbot index check` prints them.
-        SQLite: integrity_check, foreign keys, schema version, a model recorded, vector and sentence vector
-        sizes, and the FAISS file's count against the passages. PostgreSQL: at least the schema version, a model
-        recorded when there are passages, vector dimensions, sentence vector sizes and orphaned passages (amcheck
-        is optional)."""
+        empty when the index is sound. Read-only: repairs nothing. `newsbot index check` prints them; the
+        lines are written once, by `problems_found`, from what each store's `Inspection` reads."""
         ...
 
     def backup(self, path: str) -> str:
@@ -123,36 +134,75 @@ class Store(Protocol):
         saying what to use instead (`pg_dump`)."""
         ...
 
-    # -- writing and lifetime --------------------------------------------------------------------
 
-    def writer(self, wait: float = 0.0) -> AbstractContextManager[StoreWriter]:
-        """The writer lock, across processes (and machines, for PostgreSQL); IndexBusyError when another
-        writer holds it for longer than `wait` seconds. Readers are never blocked."""
-        ...
+class Store(Search, Articles, Maintenance, Protocol):
+    """Every role at once: what the composition root opens, and closes."""
 
     def close(self) -> None: ...
 
 
-def is_database_url(location: str) -> bool:
-    return location.startswith(("postgresql://", "postgres://"))
+class Inspection(Protocol):
+    """What `check` reads from one store; `problems_found` turns it into the same lines for every store."""
+
+    def damage(self) -> list[str]:
+        """The database's own findings (SQLite: integrity and foreign keys), one line each."""
+        ...
+
+    def schema_versions(self) -> tuple[int, int]:
+        """(the index's schema version, the one this newsbot writes)."""
+        ...
+
+    def passage_count(self) -> int: ...
+
+    def model(self) -> tuple[str, int] | None: ...
+
+    def misfit_vectors(self, dimension: int) -> int:
+        """How many passage vectors are not of `dimension`."""
+        ...
+
+    def misfit_sentence_vectors(self, row_bytes: int) -> int:
+        """How many passages' sentence vectors are not whole rows of `row_bytes`."""
+        ...
+
+    def derived_problems(self, passages: int, dimension: int) -> list[str]:
+        """What is wrong beside the rows: a stale derived file, passages whose article is gone."""
+        ...
 
 
-def open_store(location: str, expected_model: str | None = None, create: bool = False) -> Store:
-    """The store at `location`: a postgresql:// URL, or a folder for SQLite + FAISS. With `expected_model`,
-    searching an index built with another model raises ModelMismatchError."""
-    if is_database_url(location):
-        from index.postgres import PostgresStore
+def problems_found(location: str, inspection: Inspection) -> list[str]:
+    """Every problem `inspection` finds, one line each naming what is damaged and what to do."""
+    problems = inspection.damage()
+    version, written = inspection.schema_versions()
+    if version != written:
+        problems.append(f"{location}: schema version {version}, this newsbot writes {written}")
+    passages, model = inspection.passage_count(), inspection.model()
+    if model is None:
+        if passages:
+            problems.append(f"{location}: no embedding model is recorded; run `newsbot index rebuild`")
+        return problems
+    dimension = model[1]
+    if misfits := inspection.misfit_vectors(dimension):
+        problems.append(
+            f"{location}: {misfits} passage vectors are not of dimension {dimension}; run `newsbot index rebuild`"
+        )
+    if misfits := inspection.misfit_sentence_vectors(sentence_vectors.row_bytes(dimension)):
+        problems.append(
+            f"{location}: the sentence vectors of {misfits} passages are not of dimension {dimension}; "
+            "run `newsbot index rebuild`"
+        )
+    return problems + inspection.derived_problems(passages, dimension)
 
-        return PostgresStore(location, expected_model, create)
-    from index.sqlite import SQLiteStore
 
-    return SQLiteStore(location, expected_model, create)
+def ensure_model(location: str, recorded: str | None, expected: str | None) -> None:
+    """ModelMismatchError when the index holds vectors of a model other than `expected`."""
+    if expected and recorded and recorded != expected:
+        raise ModelMismatchError(
+            f"the index at {location} was built with the model '{recorded}', but EMBEDDING_MODEL is "
+            f"'{expected}'; run `newsbot index rebuild` to re-embed every article with it"
+        )
 
 
-def index_exists(location: str) -> bool:
-    """Whether `location` (a postgresql:// URL or a folder) holds an index."""
-    if is_database_url(location):
-        from index.postgres import index_exists as exists
-    else:
-        from index.sqlite import index_exists as exists
-    return exists(location)
+def index_busy(location: str) -> IndexBusyError:
+    return IndexBusyError(
+        f"index is busy: another newsbot process is writing to {location}; try again when it has finished"
+    )

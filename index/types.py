@@ -1,9 +1,12 @@
-"""What the index stores and returns: articles, passages, search hits, and the filters that searches apply."""
+"""What the index stores and returns: articles, passages, search hits, the filters that searches apply, and what
+an embedder does."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -98,6 +101,31 @@ class Filters:
 
     def __bool__(self) -> bool:
         return any(value not in (None, ()) for value in vars(self).values())
+
+
+Vectors = np.ndarray[Any, np.dtype[np.float32]]  # one L2-normalised row per text
+
+
+class TextEmbedder(Protocol):
+    """Texts to unit vectors (index.embeddings.Embedder is the one newsbot ships; tests may give another)."""
+
+    @property
+    def model_id(self) -> str:
+        """What the index records: vectors of different model ids are never mixed."""
+        ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def prepare(self, notice: bool = False) -> Path:
+        """Makes the model ready to run (a one-off export); returns where it runs from."""
+        ...
+
+    def embed(self, texts: list[str]) -> Vectors: ...
+
+    def embed_passages(self, texts: list[str], spans: list[list[tuple[int, int]]]) -> tuple[Vectors, list[Vectors]]:
+        """Each text's vector, and one vector per (start, end) character span of it (its sentences)."""
+        ...
 
 
 def iso_day(value: str | None) -> date | None:

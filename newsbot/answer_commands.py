@@ -101,11 +101,11 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
             "No TELEGRAM_BOT_TOKEN set: starting the terminal chat. Put a token from @BotFather in .env to run the bot.\n"
         )
         return chat_command(args, settings)
-    wiring = Wiring(settings, creates_index=True)
-    wiring.embedder.prepare(notice=True)  # a first run's one-off model export, and its notice, before all else
-    # The answerer's check and the loading of the model and the index, while the bot's modules load
-    preparing = ThreadPoolExecutor(1, thread_name_prefix="prepare").submit(wiring.prepare_answers)
-    from bot.app import run_bot
+    with Wiring(settings, creates_index=True) as wiring:
+        wiring.embedder.prepare(notice=True)  # a first run's one-off model export, and its notice, before all else
+        # The answerer's check and the loading of the model and the index, while the bot's modules load
+        preparing = ThreadPoolExecutor(1, thread_name_prefix="prepare").submit(wiring.prepare_answers)
+        from bot.app import run_bot
 
-    run_bot(wiring, preparing)
+        run_bot(wiring, preparing)
     return 0

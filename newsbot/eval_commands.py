@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from index.store import index_exists
+from index.backends import index_exists
 from newsbot.clock import clock_options, parse_now
 from newsbot.output import print_json
 from wiring.settings import Settings

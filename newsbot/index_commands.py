@@ -146,8 +146,8 @@ def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
         )
     from index.postgres import PostgresStore
     from index.postgres.copy import copy_index
-    from state.database import SQLiteDatabase
     from state.postgres import PostgresDatabase, copy_state
+    from state.sqlite import SQLiteDatabase
 
     target = PostgresStore(settings.database_url, create=True)
     try:

@@ -24,7 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evaluation import realtimeqa  # noqa: E402
-from evaluation.report import SETTINGS, as_of, newsbot_rankings, retrieval_metrics  # noqa: E402
+from evaluation.metrics import retrieval_metrics  # noqa: E402
+from evaluation.realtimeqa import as_of  # noqa: E402
+from evaluation.report import SETTINGS, newsbot_rankings  # noqa: E402
 from wiring.parts import Wiring  # noqa: E402
 from wiring.settings import Settings  # noqa: E402
 

@@ -41,7 +41,7 @@ from bench_bot import percentile, stop_process  # noqa: E402
 
 from bot.network import RetryingRateLimiter  # noqa: E402
 from evaluation import realtimeqa  # noqa: E402
-from state.database import open_database  # noqa: E402
+from state.backends import open_database  # noqa: E402
 from state.workers import Workers  # noqa: E402
 from tests.http_server import listening  # noqa: E402
 from tests.llm_server import free_port  # noqa: E402

@@ -27,7 +27,8 @@ from scipy.optimize import minimize
 from answers.date_prior import NEWS_DECAY, Decay
 from answers.retrieve import RELEVANCE, Relevance
 from evaluation import realtimeqa
-from evaluation.report import SETTINGS, retrieval_metrics
+from evaluation.metrics import retrieval_metrics
+from evaluation.report import SETTINGS
 from wiring.parts import Wiring
 from wiring.settings import Settings
 

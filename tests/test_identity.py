@@ -200,8 +200,8 @@ def test_an_index_written_before_query_strings_counted_keeps_its_articles(settin
     )
     report = wiring.indexer.add(wiring.read_sources([again]))
     assert (report.unchanged, report.added) == (2, 1), report.details
-    assert report.details[0]["id"] == old_id
-    herring = report.details[1]["id"]
+    assert report.details[0].article_id == old_id
+    herring = report.details[1].article_id
     assert herring != old_id and wiring.store.find(old_id).title == "Museum reopens"
     assert wiring.indexer.remove("https://blog.example/story.php?id=101").id == old_id
     assert {a.title for a in wire(settings).store.articles()} == {"Herring catch", "Budget"}

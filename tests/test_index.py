@@ -59,8 +59,8 @@ def test_same_text_under_another_url_is_a_duplicate(settings, tmp_path):
     )
     report = index_items(settings, [source])
     assert (report.added, report.duplicates) == (1, 1)
-    (duplicate,) = [d for d in report.details if d["status"] == "duplicate"]
-    assert duplicate["item"] == "https://y.example/copy"
+    (duplicate,) = [d for d in report.details if d.outcome == "duplicate"]
+    assert duplicate.item == "https://y.example/copy"
 
 
 def test_an_edited_file_replaces_its_earlier_version(settings, tmp_path):
@@ -77,7 +77,7 @@ def test_bad_items_fail_alone_and_nothing_indexed_is_lost(settings, tmp_path):
     (tmp_path / "empty.txt").write_text("")
     flood = write_jsonl(tmp_path / "flood.jsonl", {"title": "Flood", "text": FLOOD})
     report = index_items(settings, [tmp_path / "empty.txt", tmp_path / "missing.md", flood])
-    assert report.added == 1 and [f["error"] for f in report.failed] == ["file is empty", "no such file or directory"]
+    assert report.added == 1 and [f.error for f in report.failed] == ["file is empty", "no such file or directory"]
     assert wire(settings).store.stats()["articles"] == 2
 
 

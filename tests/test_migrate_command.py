@@ -11,10 +11,10 @@ import sys
 import numpy as np
 import pytest
 
-from index.store import open_store
+from index.backends import open_store
 from index.types import Filters
+from state.backends import open_database
 from state.conversations import Conversations
-from state.database import open_database
 from state.schedules import Schedules
 from tests.helpers import wire
 from tests.postgres_server import PASSWORD

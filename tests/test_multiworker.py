@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from bot.network import RetryingRateLimiter
-from state.database import open_database
+from state.backends import open_database
 from state.workers import Workers
 from tests.bot_harness import bot_settings, running_worker
 from tests.conftest import REPO

@@ -8,8 +8,8 @@ from collections import Counter
 import pytest
 
 from answers.types import Answer, Citation
-from evaluation.report import SAMPLE_ARTICLES
 from evaluation.reading import READING, is_right, questions
+from evaluation.sample import SAMPLE_ARTICLES
 
 CASES = questions()
 ARTICLES = {

@@ -14,8 +14,8 @@ import pytest
 
 from answers.types import Answer, Citation
 from common.errors import NewsbotError
+from state.backends import open_database
 from state.conversations import Conversations
-from state.database import open_database
 from state.feeds import Entry, FeedSubscriptions
 from state.inline_queries import InlineQueries
 from state.postgres import translated
@@ -37,7 +37,7 @@ def location(request, tmp_path):
 def database(location):
     database = open_database(location)
     yield database
-    getattr(database, "close", lambda: None)()
+    database.close()
 
 
 def answer(question: str, text: str) -> Answer:
@@ -121,7 +121,7 @@ def two_workers(location):
     databases = open_database(location), open_database(location)
     yield databases
     for database in databases:
-        getattr(database, "close", lambda: None)()
+        database.close()
 
 
 def test_a_feed_poll_and_each_entry_are_claimed_by_one_worker(two_workers):

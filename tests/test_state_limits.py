@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from state.database import SQLiteDatabase, open_database
+from state.backends import open_database
 from state.limits import DAY, MINUTE, Limit, Limits
+from state.sqlite import SQLiteDatabase
 
 NOW = datetime(2024, 11, 13, 7, 0, 30, tzinfo=UTC)
 PER_MINUTE = Limit("questions", 5, MINUTE)
@@ -23,7 +24,7 @@ def two_workers(request, tmp_path):
     databases = [open_database(location) for _ in range(2)]
     yield [Limits(database) for database in databases]
     for database in databases:
-        getattr(database, "close", lambda: None)()
+        database.close()
 
 
 def test_racing_workers_take_exactly_the_allowed_questions(two_workers):

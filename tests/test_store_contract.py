@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from common.errors import IndexBusyError, ModelMismatchError, StoreError
+from index.backends import open_store
 from index.postgres import PostgresStore
-from index.store import open_store
 from index.types import ArticleWrite, Filters, PassageWrite
 from tests.postgres_server import PASSWORD
 
@@ -470,7 +470,7 @@ def test_a_second_writer_is_told_the_index_is_busy_while_readers_go_on(opened, l
             textwrap.dedent(
                 """
                 import os, sys
-                from index.store import open_store
+                from index.backends import open_store
                 store = open_store(os.environ["INDEX_LOCATION"], create=True)
                 with store.writer():
                     print("locked", flush=True)

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from common.clock import utc_now
 from common.errors import AnswererError, SettingsError
+from state.backends import open_database
 from state.chat_settings import ChatSettingsStore
 from state.conversations import Conversations
-from state.database import Database, open_database
+from state.database import Database
 from state.feeds import FeedSubscriptions
 from state.inline_queries import InlineQueries
 from state.limits import Limits
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from feeds.polling import FeedPoller
     from index.indexer import Indexer
     from index.store import Store
+    from index.types import TextEmbedder
 
 
 def _llm(wiring: Wiring) -> Answerer:
@@ -74,7 +76,7 @@ class Wiring:
         settings: Settings,
         creates_index: bool = False,
         clock: Callable[[], datetime] | None = None,
-        embedder=None,
+        embedder: TextEmbedder | None = None,
     ):
         self.settings = settings
         self.creates_index = creates_index
@@ -84,8 +86,22 @@ class Wiring:
         if embedder is not None:  # one already loaded (the tests share one)
             self.embedder = embedder
 
+    def __enter__(self) -> Wiring:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Closes what this wiring opened (the index, the state database); the parts never built are skipped."""
+        opened = vars(self)
+        if "store" in opened:
+            self.store.close()
+        if "database" in opened:
+            self.database.close()
+
     @cached_property
-    def embedder(self):
+    def embedder(self) -> TextEmbedder:
         from index.embeddings import Embedder
 
         s = self.settings
@@ -93,7 +109,7 @@ class Wiring:
 
     @cached_property
     def store(self) -> Store:
-        from index.store import open_store
+        from index.backends import open_store
 
         return open_store(self.settings.index_location, self.embedder.model_id, create=self.creates_index)
 
@@ -162,31 +178,29 @@ class Wiring:
         return ExtractiveAnswerer(self.embedder)
 
     @cached_property
-    def answerer(self) -> Answerer:
+    def configured_answerer(self) -> Answerer:
+        """The answerer ANSWERER names, unchecked."""
         if self.settings.answerer not in ANSWERERS:
             raise SettingsError(f"ANSWERER '{self.settings.answerer}' is unknown; use one of {', '.join(ANSWERERS)}")
         return ANSWERERS[self.settings.answerer](self)
 
-    def check_answerer(self) -> None:
-        """Makes sure, before the first question, that the answerer can answer (an LLM: configured and
-        reachable). If not: AnswererError, or with LLM_FALLBACK=extractive, extractive answers from now on and
-        `answerer_problem` saying why."""
+    @cached_property
+    def answerer(self) -> Answerer:
+        """The answerer that answers: the configured one, unless `prepare_answers` found it unusable and
+        LLM_FALLBACK=extractive; then the extractive one, and `answerer_problem` says why."""
+        return self.extractive if self.answerer_problem else self.configured_answerer
+
+    def prepare_answers(self) -> None:
+        """Before the first question (and before anything answers: the answerer settled on here is the one
+        answers and briefings are built with): the answerer checked (an LLM configured and reachable; if not,
+        AnswererError, or with LLM_FALLBACK=extractive extractive answers from now on), then the model, the index
+        and what answering reads on first use loaded."""
         try:
-            check = getattr(self.answerer, "check", None)
-            if check:
-                check()
+            self.configured_answerer.check()
         except AnswererError as error:
             if self.settings.llm_fallback != "extractive":
                 raise
-            self.answerer = self.extractive
             self.answerer_problem = str(error)
-            for built_with_it in ("answers", "briefer"):
-                vars(self).pop(built_with_it, None)
-
-    def prepare_answers(self) -> None:
-        """Before the first question: the answerer checked (check_answerer), then the model, the index and what
-        answering reads on first use loaded."""
-        self.check_answerer()
         self.answers.warm_up()
 
     @cached_property

@@ -15,13 +15,14 @@ import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
-from common.errors import IndexBusyError, ModelMismatchError, StoreError
+from common.errors import StoreError
 from common.postgres import connect, pool, redacted, try_lock, unreachable
 from index import sentence_vectors
 from index.postgres import schema
 from index.postgres.keywords import bm25_sql, query_terms
 from index.postgres.schema import ARTICLE_COLUMNS, PASSAGE_COLUMNS, conditions
 from index.postgres.writer import PostgresWriter
+from index.store import ensure_model, index_busy, problems_found
 from index.types import Filters, Hit, Passage, StoredArticle
 
 VOCABULARY_SECONDS = 60.0
@@ -72,12 +73,7 @@ class PostgresStore:
             return schema.model(db)
 
     def _check_model(self, db: psycopg.Connection) -> None:
-        recorded = schema.get_meta(db, "model")
-        if self.expected_model and recorded and recorded != self.expected_model:
-            raise ModelMismatchError(
-                f"the index at {self.location} was built with the model '{recorded}', but EMBEDDING_MODEL is "
-                f"'{self.expected_model}'; run `newsbot index rebuild` to re-embed every article with it"
-            )
+        ensure_model(self.location, schema.get_meta(db, "model"), self.expected_model)
 
     # -- search ----------------------------------------------------------------------------------
 
@@ -259,42 +255,10 @@ class PostgresStore:
     # -- checking and backing up ------------------------------------------------------------------
 
     def check(self) -> list[str]:
-        """The schema version, a model recorded when there are passages, vector dimensions, sentence vector sizes
-        and passages whose articles are gone (PostgreSQL checks its own pages; `amcheck` goes further)."""
+        """Besides the rows, passages whose articles are gone (PostgreSQL checks its own pages; `amcheck` goes
+        further)."""
         with self._read() as db:
-            problems = []
-            version, latest = schema.schema_version(db) or 0, schema.latest_version()
-            if version != latest:
-                problems.append(f"{self.location}: index schema version {version}, this newsbot writes {latest}")
-            passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
-            model = schema.model(db)
-            if model is None:
-                if passages:
-                    problems.append(f"{self.location}: no embedding model is recorded; run `newsbot index rebuild`")
-                return problems
-            wrong = db.execute(
-                "SELECT count(*) FROM passages WHERE vector_dims(embedding) != %s", (model[1],)
-            ).fetchone()[0]
-            if wrong:
-                problems.append(
-                    f"{self.location}: {wrong} passage vectors are not of dimension {model[1]}; "
-                    "run `newsbot index rebuild`"
-                )
-            sentence_sizes = db.execute(
-                "SELECT count(*) FROM sentence_vectors WHERE octet_length(vectors) = 0 OR octet_length(vectors) %% %s != 0",
-                (sentence_vectors.row_bytes(model[1]),),
-            ).fetchone()[0]
-            if sentence_sizes:
-                problems.append(
-                    f"{self.location}: the sentence vectors of {sentence_sizes} passages are not of dimension "
-                    f"{model[1]}; run `newsbot index rebuild`"
-                )
-            orphans = db.execute(
-                "SELECT count(*) FROM passages p WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = p.article_id)"
-            ).fetchone()[0]
-            if orphans:
-                problems.append(f"{self.location}: {orphans} passages belong to no article")
-        return problems
+            return problems_found(self.location, _Inspection(db, self.location))
 
     def backup(self, path: str) -> str:
         raise StoreError(
@@ -309,10 +273,7 @@ class PostgresStore:
         with connect(self.url) as connection:
             connection.autocommit = True
             if not try_lock(connection, INDEX_WRITER_LOCK, wait):
-                raise IndexBusyError(
-                    f"index is busy: another newsbot process is writing to {self.location}; "
-                    "try again when it has finished"
-                )
+                raise index_busy(self.location)
             connection.autocommit = False
             _configure(connection)
             try:
@@ -320,6 +281,38 @@ class PostgresStore:
             finally:
                 self._vocabulary = (0.0, None)  # this process reads its own writes at once
                 _unlock(connection)
+
+
+class _Inspection:
+    """What `check` reads from the index's tables."""
+
+    def __init__(self, db: psycopg.Connection, location: str):
+        self.db, self.location = db, location
+
+    def damage(self) -> list[str]:
+        return []
+
+    def schema_versions(self) -> tuple[int, int]:
+        return schema.schema_version(self.db) or 0, schema.latest_version()
+
+    def passage_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM passages").fetchone()[0])
+
+    def model(self) -> tuple[str, int] | None:
+        return schema.model(self.db)
+
+    def misfit_vectors(self, dimension: int) -> int:
+        query = "SELECT count(*) FROM passages WHERE vector_dims(embedding) != %s"
+        return int(self.db.execute(query, (dimension,)).fetchone()[0])
+
+    def misfit_sentence_vectors(self, row_bytes: int) -> int:
+        query = "SELECT count(*) FROM sentence_vectors WHERE octet_length(vectors) = 0 OR octet_length(vectors) %% %s != 0"
+        return int(self.db.execute(query, (row_bytes,)).fetchone()[0])
+
+    def derived_problems(self, passages: int, dimension: int) -> list[str]:
+        query = "SELECT count(*) FROM passages p WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = p.article_id)"
+        orphans = int(self.db.execute(query).fetchone()[0])
+        return [f"{self.location}: {orphans} passages belong to no article"] if orphans else []
 
 
 def _unlock(connection: psycopg.Connection) -> None:

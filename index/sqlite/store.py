@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from filelock import FileLock, Timeout
 
-from common.errors import IndexBusyError, ModelMismatchError, StoreError
+from common.errors import StoreError
 from index import sentence_vectors
 from index.sqlite.database import (
     ARTICLE_COLUMNS,
@@ -35,6 +35,7 @@ from index.sqlite.database import (
     marks,
     passages_by_id,
 )
+from index.store import ensure_model, index_busy, problems_found
 from index.types import Filters, Hit, Passage, StoredArticle
 
 if TYPE_CHECKING:
@@ -122,12 +123,7 @@ class SQLiteStore:
             self.db.execute("COMMIT")
 
     def _check_model(self) -> None:
-        recorded = get_meta(self.db, "model")
-        if self.expected_model and recorded and recorded != self.expected_model:
-            raise ModelMismatchError(
-                f"the index at {self.directory} was built with the model '{recorded}', but EMBEDDING_MODEL is "
-                f"'{self.expected_model}'; run `newsbot index rebuild` to re-embed every article with it"
-            )
+        ensure_model(self.location, get_meta(self.db, "model"), self.expected_model)
 
     def _keywords(self, snapshot: Snapshot) -> KeywordIndex:
         from index.sqlite.keywords import KeywordIndex
@@ -272,41 +268,7 @@ class SQLiteStore:
     # -- checking and backing up ------------------------------------------------------------------
 
     def check(self) -> list[str]:
-        db, path = self.db, self.directory / DATABASE_NAME
-        problems = [f"{path}: {row[0]}" for row in db.execute("PRAGMA integrity_check(20)") if row[0] != "ok"]
-        problems += [
-            f"{path}: row {row[1]} of {row[0]} refers to a missing row of {row[2]}"
-            for row in db.execute("PRAGMA foreign_key_check")
-        ]
-        version = int(get_meta(db, "schema_version") or 1)
-        if version != SCHEMA_VERSION:
-            problems.append(f"{path}: schema version {version}, this newsbot writes {SCHEMA_VERSION}")
-        passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
-        model = self.model()
-        if model is None:
-            if passages:
-                problems.append(f"{path}: no embedding model is recorded; run `newsbot index rebuild`")
-            return problems
-        sizes = db.execute("SELECT count(*) FROM passages WHERE length(vector) != ?", (4 * model[1],)).fetchone()[0]
-        if sizes:
-            problems.append(
-                f"{path}: {sizes} passage vectors are not of dimension {model[1]}; run `newsbot index rebuild`"
-            )
-        sentence_sizes = db.execute(
-            "SELECT count(*) FROM sentence_vectors WHERE length(vectors) = 0 OR length(vectors) % ? != 0",
-            (sentence_vectors.row_bytes(model[1]),),
-        ).fetchone()[0]
-        if sentence_sizes:
-            problems.append(
-                f"{path}: the sentence vectors of {sentence_sizes} passages are not of dimension {model[1]}; "
-                "run `newsbot index rebuild`"
-            )
-        from index.sqlite import vectors
-
-        _, faiss_problem = vectors.inspect(self.directory, generation(db), passages, model[1])
-        if faiss_problem:
-            problems.append(f"{faiss_problem}; it is rebuilt from the database on the next search")
-        return problems
+        return problems_found(str(self.directory / DATABASE_NAME), _Inspection(self.db, self.directory))
 
     def backup(self, path: str) -> str:
         """SQLite's online backup of the committed index into the folder `path` (new or empty); the FAISS file is
@@ -335,9 +297,7 @@ class SQLiteStore:
         try:
             lock.acquire()
         except Timeout:
-            raise IndexBusyError(
-                f"index is busy: another newsbot process is writing to {self.directory}; try again when it has finished"
-            ) from None
+            raise index_busy(self.location) from None
         from index.sqlite.writer import SQLiteWriter
 
         try:
@@ -345,6 +305,49 @@ class SQLiteStore:
                 yield writer
         finally:
             lock.release()
+
+
+class _Inspection:
+    """What `check` reads from the SQLite file and the FAISS file beside it."""
+
+    def __init__(self, db: sqlite3.Connection, directory: Path):
+        self.db, self.directory, self.path = db, directory, directory / DATABASE_NAME
+
+    def damage(self) -> list[str]:
+        problems = [f"{self.path}: {row[0]}" for row in self.db.execute("PRAGMA integrity_check(20)") if row[0] != "ok"]
+        return problems + [
+            f"{self.path}: row {row[1]} of {row[0]} refers to a missing row of {row[2]}"
+            for row in self.db.execute("PRAGMA foreign_key_check")
+        ]
+
+    def schema_versions(self) -> tuple[int, int]:
+        return int(get_meta(self.db, "schema_version") or 1), SCHEMA_VERSION
+
+    def passage_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM passages").fetchone()[0])
+
+    def model(self) -> tuple[str, int] | None:
+        model, dimension = get_meta(self.db, "model"), get_meta(self.db, "dimension")
+        return (model, int(dimension)) if model and dimension else None
+
+    def misfit_vectors(self, dimension: int) -> int:
+        return int(
+            self.db.execute("SELECT count(*) FROM passages WHERE length(vector) != ?", (4 * dimension,)).fetchone()[0]
+        )
+
+    def misfit_sentence_vectors(self, row_bytes: int) -> int:
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM sentence_vectors WHERE length(vectors) = 0 OR length(vectors) % ? != 0",
+                (row_bytes,),
+            ).fetchone()[0]
+        )
+
+    def derived_problems(self, passages: int, dimension: int) -> list[str]:
+        from index.sqlite import vectors
+
+        _, problem = vectors.inspect(self.directory, generation(self.db), passages, dimension)
+        return [f"{problem}; it is rebuilt from the database on the next search"] if problem else []
 
 
 def _hits(found: list[tuple[int, float]], catalogue: Catalogue) -> list[Hit]:
