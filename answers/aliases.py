@@ -25,6 +25,7 @@ SUPPLEMENT = {
 TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[^\W\d_][\w'’]*")
 NO_PLURAL = ("sh", "ch", "ese", "ss", "s")
 CODE_LENGTH = 3  # codes such as US or UK match only in capitals: "us" is a pronoun
+Table = dict[str, list[tuple[tuple[str, ...], str, bool]]]  # first word -> (the form's words, token, is a code)
 
 
 def _forms(name: str, capitals: str | list[str], demonym: str, others: list[str]) -> set[str]:
@@ -37,16 +38,16 @@ def _forms(name: str, capitals: str | list[str], demonym: str, others: list[str]
 
 
 @cache
-def _table() -> dict[str, list[tuple[tuple[str, ...], str, bool]]]:
+def _table() -> Table:
     """First word (lower case) -> [(every word of the form, the country's token, whether it is a code)],
     longest forms first. A form several countries share ("American") is the most populous one's."""
-    owners: dict[str, tuple[int, str]] = {}
+    owners: dict[str, str] = {}
     for country in sorted(all_countries(), key=lambda c: c.population() or 0):
         code, name = (country.iso() or {}).get("alpha2"), country.name()
         if name and code:
             for form in _forms(name, country.capital() or "", country.demonym() or "", country.alt_spellings() or []):
                 owners[form] = f"country{code.lower()}"
-    table: dict[str, list[tuple[tuple[str, ...], str, bool]]] = {}
+    table: Table = {}
     for form, token in owners.items():
         words = tuple(_key(word) for word in TOKEN.findall(form))
         is_code = form.isupper() and len(form) <= CODE_LENGTH
@@ -91,7 +92,7 @@ def canonical(text: str, typed: bool = False) -> str:
     return "".join(pieces)
 
 
-def _match(tokens: list[re.Match], keys: list[str], i: int, table, typed: bool) -> tuple[int, str] | None:
+def _match(tokens: list[re.Match[str]], keys: list[str], i: int, table: Table, typed: bool) -> tuple[int, str] | None:
     for words, token, is_code in table[keys[i]]:
         if tuple(keys[i : i + len(words)]) != words:
             continue
@@ -106,7 +107,7 @@ def _match(tokens: list[re.Match], keys: list[str], i: int, table, typed: bool) 
     return None
 
 
-def _adjacent(found: list[re.Match]) -> bool:
+def _adjacent(found: list[re.Match[str]]) -> bool:
     """The words of a several-word name follow one another with nothing but a space or hyphen between them."""
     return all(b.start() - a.end() <= 1 for a, b in zip(found, found[1:], strict=False))
 

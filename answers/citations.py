@@ -18,7 +18,7 @@ def renumber(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
     """The text with valid markers renumbered 1, 2, ... by source in order of first use, and the sources."""
     cited: dict[str, list[Passage]] = {}  # article id -> its cited passages, in order of first use
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         numbers = []
         for raw in match.group(1).split(","):
             index = int(raw) - 1

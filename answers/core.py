@@ -6,7 +6,7 @@ import copy
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from functools import partial
@@ -209,7 +209,7 @@ class AnswerService:
         today: date,
         answerer: Answerer,
         detailed: bool,
-    ):
+    ) -> Generator[str, None, tuple[str | None, str]]:
         """The answerer's text (None: it abstains) and its name; the fallback's when it fails or writes nothing."""
         try:
             text = yield from answerer.answer(question, history, evidence, today, detailed)

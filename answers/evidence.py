@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -105,7 +107,12 @@ class QuestionTerms:
     def coverage(self, text: str) -> float:
         return self.share(text_terms(text))
 
-    def share(self, own: set[str], lead: set[str] = frozenset(), title: set[str] = frozenset()) -> float:
+    def share(
+        self,
+        own: AbstractSet[str],
+        lead: AbstractSet[str] = frozenset(),
+        title: AbstractSet[str] = frozenset(),
+    ) -> float:
         """The weighted share of question terms a sentence holds: those in `own` (a word of the same family,
         "opposed" and "opponents", at RELATED_CREDIT), in the sentence it leans on (`lead`, at LEAD_CREDIT), and
         in its article's `title` (except the words the question ends on)."""
@@ -124,7 +131,7 @@ class QuestionTerms:
         return score / self.total
 
 
-def _related(term: str, found: set[str]) -> bool:
+def _related(term: str, found: AbstractSet[str]) -> bool:
     """Whether `found` holds a stem sharing its first letters with `term` (four, and most of the shorter)."""
     if len(term) < RELATED_PREFIX + 1 or COUNTRY.match(term):  # countries are one token each: none is related
         return False
@@ -165,9 +172,9 @@ def _weighted_terms(text: str) -> dict[str, float]:
 class _Candidate:
     text: str
     source: int
-    terms: set[str]
+    terms: frozenset[str]
     lead: str
-    lead_terms: set[str]
+    lead_terms: frozenset[str]
     row: int  # its position in its passage, and in the passage's sentence vectors
     lead_source: int
 
@@ -177,7 +184,7 @@ def gather(
     passages: list[Retrieved],
     terms_: QuestionTerms,
     question_vector: np.ndarray | None = None,
-    sentence_vectors: list[np.ndarray | None] | None = None,
+    sentence_vectors: Sequence[np.ndarray | None] | None = None,
     weights: Weights | None = None,
 ) -> Evidence:
     """The evidence for `question` in `passages`. `sentence_vectors[i]`: one row per sentence of passage i

@@ -75,7 +75,7 @@ def compose(evidence: Evidence, detailed: bool = False) -> str:
     best one or two (`detailed`: up to five), or for a question in parts the best of each part; a sentence that
     leans on the one before ("They characterized ...") comes after it."""
     if evidence.parts:  # each part's best sentence that another part has not taken
-        chosen = []
+        chosen: list[Sentence] = []
         for part in evidence.parts:
             fresh = [s for s in part.sentences if all(s.text != c.text for c in chosen)]
             chosen += fresh[:1]

@@ -64,7 +64,7 @@ PERSON_WITH_ROLE = re.compile(
     rf"(?i:{ROLES})\b"
 )
 COPULA = r"^\W*(?:what|whats|what's)\b(?:\s+(?:is|was|are|were|will be|has been))?"
-KINDS: list[tuple[re.Pattern, str]] = [
+KINDS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bhow\s+old\b|\bwhat\s+age\b", re.I), "age"),
     (re.compile(r"\bhow\s+(?:hot|cold|warm)\b|\bwhat\s+temperature\b", re.I), "temperature"),
     (re.compile(r"\bhow\s+fast\b|\bwhat\s+speed\b", re.I), "speed"),

@@ -4,9 +4,10 @@ writes is kept only where it is grounded in the passages it was given (answers/g
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from answers.answerer import Written
 from answers.evidence import Evidence
@@ -17,23 +18,31 @@ from answers.types import Turn
 from common.errors import AnswererError
 from index.types import Passage
 
+if TYPE_CHECKING:  # LangChain itself is imported only when an LLM is configured
+    from langchain_core.language_models import BaseChatModel, LanguageModelInput
+    from langchain_core.messages import BaseMessage
+    from langchain_core.runnables import Runnable
+
 ABSTAIN_MARKER = "NOT IN ARTICLES"
 log = logging.getLogger("newsbot.answers")
 
 
-def chat_model(model: str, base_url: str | None, api_key: str | None, temperature: float, timeout: float):
+def chat_model(
+    model: str, base_url: str | None, api_key: str | None, temperature: float, timeout: float
+) -> BaseChatModel:
     """`provider:model` (openai:gpt-4o-mini, anthropic:claude-..., ollama:llama3, ...); with a base URL and
     no provider, an OpenAI-compatible server (vLLM, llama.cpp server, LM Studio)."""
     from langchain.chat_models import init_chat_model
 
-    options: dict = {"temperature": temperature, "timeout": timeout, "max_retries": 1}
+    options: dict[str, Any] = {"temperature": temperature, "timeout": timeout, "max_retries": 1}
     if base_url:
         options["base_url"] = base_url
     if api_key:
         options["api_key"] = api_key
     if ":" not in model:
         options["model_provider"] = "openai"
-    return init_chat_model(model, **options)
+    chat: BaseChatModel = init_chat_model(model, **options)
+    return chat
 
 
 class LLMAnswerer:
@@ -41,7 +50,7 @@ class LLMAnswerer:
     streams = True
     metered = True
 
-    def __init__(self, model, prompts_dir: Path | None = None, max_tokens: int = 300):
+    def __init__(self, model: BaseChatModel, prompts_dir: Path | None = None, max_tokens: int = 300):
         self.model = model
         self.prompts_dir = prompts_dir
         self.max_tokens = max_tokens  # detailed answers may take twice as many
@@ -113,13 +122,13 @@ class LLMAnswerer:
         length = render(self.prompts_dir, "length_detailed" if detailed else "length_short")
         return [("system", render(self.prompts_dir, "answer_system", length=length.strip())), ("human", user)]
 
-    def _bound(self, max_tokens: int):
+    def _bound(self, max_tokens: int) -> Runnable[LanguageModelInput, BaseMessage]:
         return self.model.bind(max_tokens=max_tokens) if hasattr(self.model, "bind") else self.model
 
-    def _stream(self, messages: list[tuple[str, str]], max_tokens: int) -> Written:
+    def _stream(self, messages: list[tuple[str, str]], max_tokens: int) -> Generator[str, None, str]:
         written = []
         for chunk in self._bound(max_tokens).stream(messages):
-            if chunk.content:
-                written.append(chunk.content)
-                yield chunk.content
+            if text := chunk.text:  # the text parts of the chunk's content
+                written.append(text)
+                yield text
         return "".join(written).strip()

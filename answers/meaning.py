@@ -28,7 +28,8 @@ class SentenceMeaning:
         self._lock = threading.Lock()  # answers run in several threads at once
 
     def question(self, text: str) -> np.ndarray:
-        return self.embedder.embed([text])[0]
+        vector: np.ndarray = self.embedder.embed([text])[0]
+        return vector
 
     def sentences(self, hits: list[Retrieved]) -> list[np.ndarray]:
         passages = {hit.passage.id: hit.passage for hit in hits}

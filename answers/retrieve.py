@@ -64,7 +64,7 @@ class Candidates:
     days: np.ndarray  # its article's day number (index.types.day_number)
 
     def scores(self, relevance: Relevance, prior: DatePrior | None) -> np.ndarray:
-        total = self.signals @ np.array(astuple(relevance))
+        total: np.ndarray = self.signals @ np.array(astuple(relevance))
         return total + prior.log_factors(self.days) if prior else total
 
 
@@ -123,7 +123,8 @@ class Retriever:
         return candidates(dense, keyword, self.candidates)
 
     def _embed(self, query: str) -> np.ndarray:
-        return self.embedder.embed([query])[0]
+        vector: np.ndarray = self.embedder.embed([query])[0]
+        return vector
 
 
 def candidates(dense: list[Hit], keyword: list[Hit], depth: int) -> Candidates:
@@ -185,7 +186,8 @@ def _diversified(
     """The best `k`, best first, taking at most `per_article` passages from one article while other articles
     have passages left."""
     counts: Counter[str] = Counter()
-    within_cap, beyond_cap = [], []
+    within_cap: list[tuple[int, tuple[int, float]]] = []
+    beyond_cap: list[tuple[int, tuple[int, float]]] = []
     for rank, (row, score) in enumerate(ranked):
         counts[found.hits[row].article_id] += 1
         (within_cap if counts[found.hits[row].article_id] <= per_article else beyond_cap).append((rank, (row, score)))

@@ -70,11 +70,13 @@ class Timeframe:
             return f"on {day_text(self.start)}"
         if self.start and self.end:
             return f"between {day_text(self.start)} and {day_text(self.end)}"
-        return f"since {day_text(self.start)}" if self.start else f"until {day_text(self.end)}"
+        if self.start:
+            return f"since {day_text(self.start)}"
+        return f"until {day_text(self.end)}" if self.end else "at any time"
 
 
 SINCE = re.compile(r"\bsince\s+$", re.IGNORECASE)
-Resolver = Callable[[re.Match, date], Timeframe]
+Resolver = Callable[[re.Match[str], date], Timeframe | None]  # None: the words name no period after all
 
 
 def day_text(day: date) -> str:
@@ -114,15 +116,15 @@ def _tidy(text: str) -> str:
 # -- resolvers ------------------------------------------------------------------------------------
 
 
-def _today(_: re.Match, today: date) -> Timeframe:
+def _today(_: re.Match[str], today: date) -> Timeframe:
     return Timeframe(today, today)
 
 
-def _yesterday(_: re.Match, today: date) -> Timeframe:
+def _yesterday(_: re.Match[str], today: date) -> Timeframe:
     return Timeframe(today - timedelta(days=1), today - timedelta(days=1))
 
 
-def _calendar_period(match: re.Match, today: date) -> Timeframe:
+def _calendar_period(match: re.Match[str], today: date) -> Timeframe:
     unit, previous = match.group("period").lower(), match.group("which").lower() == "last"
     if unit == "week":
         if not previous:  # news "this week" on a Thursday includes the weekend's stories: the last seven days
@@ -140,7 +142,7 @@ def _calendar_period(match: re.Match, today: date) -> Timeframe:
     return Timeframe(date(today.year, 1, 1), today)
 
 
-def _recent(match: re.Match, today: date) -> Timeframe:
+def _recent(match: re.Match[str], today: date) -> Timeframe:
     count = (match.group("count") or "one").lower()
     number = NUMBERS[count] if count in NUMBERS else int(count)
     unit = match.group("unit").lower().rstrip("s")
@@ -148,45 +150,45 @@ def _recent(match: re.Match, today: date) -> Timeframe:
     return Timeframe(today - timedelta(days=days), today)
 
 
-def _since_weekday(match: re.Match, today: date) -> Timeframe:
+def _since_weekday(match: re.Match[str], today: date) -> Timeframe:
     return Timeframe(_latest_weekday(match, today), None)
 
 
-def _last_weekday(match: re.Match, today: date) -> Timeframe:
+def _last_weekday(match: re.Match[str], today: date) -> Timeframe:
     day = _latest_weekday(match, today)
     return Timeframe(day, day)
 
 
-def _latest_weekday(match: re.Match, today: date) -> date:
+def _latest_weekday(match: re.Match[str], today: date) -> date:
     back = (today.weekday() - WEEKDAYS[match.group("weekday").lower()]) % 7 or 7
     return today - timedelta(days=back)
 
 
-def _since_date(match: re.Match, today: date) -> Timeframe | None:
+def _since_date(match: re.Match[str], today: date) -> Timeframe | None:
     day = _date(match, today)
     return Timeframe(day, None) if day else None
 
 
-def _on_date(match: re.Match, today: date) -> Timeframe | None:
+def _on_date(match: re.Match[str], today: date) -> Timeframe | None:
     day = _date(match, today)
     return Timeframe(day, day, named=True) if day else None
 
 
-def _since_month(match: re.Match, today: date) -> Timeframe:
+def _since_month(match: re.Match[str], today: date) -> Timeframe:
     first, _ = _month_range(match, today)
     return Timeframe(first, None)
 
 
-def _in_month(match: re.Match, today: date) -> Timeframe:
+def _in_month(match: re.Match[str], today: date) -> Timeframe:
     return Timeframe(*_month_range(match, today), named=True)
 
 
-def _year_named(match: re.Match, _: date) -> Timeframe:
+def _year_named(match: re.Match[str], _: date) -> Timeframe:
     year = int(match.group("year"))
     return Timeframe(date(year, 1, 1), date(year, 12, 31), named=True)
 
 
-def _date(match: re.Match, today: date) -> date | None:
+def _date(match: re.Match[str], today: date) -> date | None:
     """The date a match names; without a year, the latest such date up to today. None if it is no date."""
     groups = {name: value for name, value in match.groupdict().items() if value}
     try:
@@ -203,17 +205,17 @@ def _date(match: re.Match, today: date) -> date | None:
         return None
 
 
-def _month_range(match: re.Match, today: date) -> tuple[date, date]:
+def _month_range(match: re.Match[str], today: date) -> tuple[date, date]:
     month = MONTHS[match.group("month").lower()]
     year = int(match.group("year")) if match.group("year") else today.year - (month > today.month)
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
-def _compile(pattern: str) -> re.Pattern:
+def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"\b{pattern}\b", re.IGNORECASE)
 
 
-PATTERNS: list[tuple[re.Pattern, Resolver]] = [
+PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
     (_compile(r"(?:so far\s+)?today"), _today),
     (_compile(r"yesterday"), _yesterday),
     (_compile(r"(?:(?:in|during|over)\s+)?(?P<which>this|last)\s+(?P<period>week|month|year)"), _calendar_period),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
+from typing import Any
 
 from index.types import Filters
 
@@ -36,7 +37,7 @@ class Answer:
     answerer: str = "extractive"
     latency_ms: float = 0.0
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """{"question", "answer", "abstained", "citations", "answerer", "latency_ms"}"""
         fields = asdict(self)
         return {

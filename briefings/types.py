@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from answers.timeframes import Timeframe
 from answers.types import Citation
@@ -14,7 +15,7 @@ class BriefingItem:
     text: str  # a few sentences, each with `[n]` markers
     citations: list[Citation]
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {"headline": self.headline, "text": self.text, "citations": [asdict(c) for c in self.citations]}
 
 
@@ -29,6 +30,6 @@ class Briefing:
         parts = (f"on {self.topic}" if self.topic else "", self.timeframe.describe() if self.timeframe else "")
         return ", ".join(part for part in parts if part)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """{"items": [{"headline", "text", "citations": [...as in answers...]}]}"""
         return {"items": [item.as_json() for item in self.items]}

@@ -5,7 +5,8 @@ that let processes on several machines take turns (each layer names its own lock
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -47,7 +48,7 @@ def unreachable(url: str, error: Exception) -> StoreError:
     )
 
 
-def connect(url: str, **options) -> psycopg.Connection:
+def connect(url: str, **options: Any) -> psycopg.Connection[tuple[Any, ...]]:
     try:
         return psycopg.connect(url, connect_timeout=10, **options)
     except psycopg.Error as error:
@@ -72,11 +73,24 @@ def pool(url: str, name: str, configure: Callable[[psycopg.Connection], None] | 
     )
 
 
-def try_lock(connection: psycopg.Connection, key: int, wait: float) -> bool:
+def one(connection: psycopg.Connection[Any], query: str, params: Sequence[object] = ()) -> tuple[Any, ...]:
+    """The one row `query` always returns (counts, a row that must exist)."""
+    row = connection.execute(query, params).fetchone()
+    if row is None:
+        raise LookupError(f"no row from {query}")
+    return tuple(row)
+
+
+def scalar(connection: psycopg.Connection[Any], query: str, params: Sequence[object] = ()) -> Any:
+    """The first column of the one row `query` returns (a count, a setting)."""
+    return one(connection, query, params)[0]
+
+
+def try_lock(connection: psycopg.Connection[Any], key: int, wait: float) -> bool:
     """Takes the session-level advisory lock `key`, waiting up to `wait` seconds; False when it stayed taken."""
     deadline = time.monotonic() + wait
     while True:
-        if connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+        if scalar(connection, "SELECT pg_try_advisory_lock(%s)", (key,)):
             return True
         if time.monotonic() >= deadline:
             return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from answers.core import AbstentionRule, AnswerService, Signals
 from answers.types import Turn
@@ -31,7 +32,7 @@ def abstains(item: Labelled, rule: AbstentionRule) -> bool:
     return not any(rule.passes(signals) for signals in item.signals)
 
 
-def abstention_scores(items: Sequence[Labelled], rule: AbstentionRule) -> dict:
+def abstention_scores(items: Sequence[Labelled], rule: AbstentionRule) -> dict[str, Any]:
     """Precision and recall of abstaining, where the positive class is an unanswerable question."""
     decided = [(abstains(item, rule), not item.answerable) for item in items]
     true_positive = sum(1 for abstained, unanswerable in decided if abstained and unanswerable)
@@ -68,7 +69,7 @@ def calibrate(items: Sequence[Labelled], required: Sequence[Labelled] = ()) -> A
     return max(allowed or rules, key=balanced)
 
 
-def cross_validated(items: Sequence[Labelled], required: Sequence[Labelled]) -> dict:
+def cross_validated(items: Sequence[Labelled], required: Sequence[Labelled]) -> dict[str, Any]:
     """Abstention scores on each half with the rule calibrated on the other half."""
     halves = [items[0::2], items[1::2]]
     held_out = []
@@ -84,7 +85,7 @@ def cross_validated(items: Sequence[Labelled], required: Sequence[Labelled]) -> 
     }
 
 
-def abstention_report(labelled: list[Labelled], required: list[Labelled], rule: AbstentionRule) -> dict:
+def abstention_report(labelled: list[Labelled], required: list[Labelled], rule: AbstentionRule) -> dict[str, Any]:
     return {
         "labelled_questions": len(labelled),
         "unanswerable": sum(1 for item in labelled if not item.answerable),

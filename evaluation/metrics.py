@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 PUNCTUATION = re.compile(r"[^\w\s]")
 
 
-def retrieval_metrics(rankings: Sequence[list[str]], gold: Sequence[frozenset[str]]) -> dict:
+def retrieval_metrics(rankings: Sequence[list[str]], gold: Sequence[frozenset[str]]) -> dict[str, Any]:
     """Hit@1/5/10 and MRR@10 of article rankings (normalised URLs) against gold URLs."""
     ranks = [
         next((i + 1 for i, url in enumerate(ranking[:10]) if url in golds), None)

@@ -28,7 +28,7 @@ def naive_rankings(
         ranking: list[str] = []
         for document in store.similarity_search(question.sentence, k=400 if time_aware else 60):
             published = (document.metadata.get("published") or "")[:10]
-            if window and not (window.published_from.isoformat() <= published <= window.published_to.isoformat()):
+            if window and not (str(window.published_from) <= published <= str(window.published_to)):
                 continue
             url = realtimeqa.protocol_url(document.metadata["url"])
             if url not in ranking:

@@ -9,10 +9,11 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from answers.core import AnswerService
 from answers.types import Answer, Turn
-from evaluation.abstention import features
+from evaluation.abstention import Labelled, features
 from evaluation.metrics import normalize
 from evaluation.sample import SAMPLE_ARTICLES
 from wiring.parts import Wiring
@@ -25,14 +26,14 @@ THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")  # 1,100 and 1100 are one number
 SPLITS = ("tune", "held_out")
 
 
-def questions() -> list[dict]:
+def questions() -> list[dict[str, Any]]:
     lines = (READING / "questions.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
 def reading_report(
-    settings: Settings, progress: Callable[[str], None] = lambda message: None, labelled: list | None = None
-) -> dict:
+    settings: Settings, progress: Callable[[str], None] = lambda message: None, labelled: list[Labelled] | None = None
+) -> dict[str, Any]:
     """Right/total per split and category, abstention precision and recall, and the questions answered wrong.
     With a `labelled` list, the abstention signals of the `tune` half's questions are added to it (to calibrate
     abstention on)."""
@@ -72,7 +73,7 @@ def reading_report(
     }
 
 
-def ask_all(service: AnswerService, cases: list[dict]) -> dict[str, Answer]:
+def ask_all(service: AnswerService, cases: list[dict[str, Any]]) -> dict[str, Answer]:
     """Every answer by question id, in file order; a question with `after` follows that earlier exchange."""
     answers: dict[str, Answer] = {}
     asked = {case["id"]: case["question"] for case in cases}
@@ -83,7 +84,7 @@ def ask_all(service: AnswerService, cases: list[dict]) -> dict[str, Answer]:
     return answers
 
 
-def tune_signals(service: AnswerService, cases: list[dict], answers: dict[str, Answer]) -> list:
+def tune_signals(service: AnswerService, cases: list[dict[str, Any]], answers: dict[str, Answer]) -> list[Labelled]:
     """The abstention signals of the `tune` half's questions (asked as in `ask_all`)."""
     asked = {case["id"]: case["question"] for case in cases}
     return [
@@ -98,7 +99,7 @@ def tune_signals(service: AnswerService, cases: list[dict], answers: dict[str, A
     ]
 
 
-def is_right(case: dict, answer: Answer) -> bool:
+def is_right(case: dict[str, Any], answer: Answer) -> bool:
     """Unanswerable: abstained. Answerable: an expected string in the answer, quoted from a passage holding the
     cited text; for two-part questions, both parts."""
     if case["expect"] is None:
@@ -107,7 +108,7 @@ def is_right(case: dict, answer: Answer) -> bool:
     return not answer.abstained and all(_part_found(part, answer) for part in parts)
 
 
-def _part_found(part: dict, answer: Answer) -> bool:
+def _part_found(part: dict[str, Any], answer: Answer) -> bool:
     text = f" {_comparable(NOTE.sub('', answer.text))} "
     said = any(f" {_comparable(expected)} " in text for expected in part["expect"])
     return said and any(part["cite"] in citation.passage for citation in answer.citations)
@@ -118,7 +119,7 @@ def _comparable(text: str) -> str:
     return normalize(THOUSANDS.sub("", text))
 
 
-def summary(rows: list[tuple[dict, Answer, bool]]) -> dict:
+def summary(rows: list[tuple[dict[str, Any], Answer, bool]]) -> dict[str, Any]:
     categories: dict[str, list[bool]] = {}
     for case, _, right in rows:
         categories.setdefault(case["category"], []).append(right)
@@ -137,7 +138,7 @@ def summary(rows: list[tuple[dict, Answer, bool]]) -> dict:
     }
 
 
-def render(report: dict) -> str:
+def render(report: dict[str, Any]) -> str:
     lines = [f"reading set, {report['answerer']} answerer, asked on {report['asked_on']}"]
     for split in SPLITS:
         part = report[split]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from common.errors import NewsbotError
@@ -56,7 +57,7 @@ def dataset_dir(eval_dir: Path) -> Path:
     return directory
 
 
-def _records(directory: Path, pattern: str) -> Iterator[dict]:
+def _records(directory: Path, pattern: str) -> Iterator[dict[str, Any]]:
     for path in sorted(directory.glob(pattern)):
         with path.open(encoding="utf-8") as handle:
             for line in handle:
@@ -64,10 +65,10 @@ def _records(directory: Path, pattern: str) -> Iterator[dict]:
                     yield json.loads(line)
 
 
-def corpus(eval_dir: Path) -> list[dict]:
+def corpus(eval_dir: Path) -> list[dict[str, Any]]:
     """Every article text in gold/ and gcs/, one per normalised URL (the longest text, any title)."""
     directory = dataset_dir(eval_dir)
-    by_url: dict[str, dict] = {}
+    by_url: dict[str, dict[str, Any]] = {}
     for pattern in ("gold/*_gold.jsonl", "gcs/*_gcs.jsonl"):
         for question in _records(directory, pattern):
             for result in question.get("search_result") or []:
@@ -75,7 +76,7 @@ def corpus(eval_dir: Path) -> list[dict]:
     return [record for record in by_url.values() if record["text"]]
 
 
-def _merge(by_url: dict[str, dict], result: dict) -> None:
+def _merge(by_url: dict[str, dict[str, Any]], result: dict[str, Any]) -> None:
     url, text = result.get("url"), (result.get("text") or "").strip()
     if not url:
         return

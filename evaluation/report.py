@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from answers.core import AnswerService
 from answers.types import Answer
@@ -75,7 +76,7 @@ def realtimeqa_report(
     progress: Callable[[str], None],
     now: datetime | None = None,
     retrieval: bool = True,
-) -> tuple[dict, list[Labelled]]:
+) -> tuple[dict[str, Any], list[Labelled]]:
     """Retrieval in each setting (SETTINGS; with `now`, also every question asked then), answers live and with
     no clock, and the abstention features."""
     questions = realtimeqa.questions(settings.eval_dir)
@@ -84,10 +85,10 @@ def realtimeqa_report(
     settings_asked = dict(SETTINGS)
     if now:
         settings_asked[f"now_{now.date().isoformat()}"] = Setting(f"--now {now.date()} for every question")
-    ranked: dict = {"headline": "live"}
+    ranked: dict[str, Any] = {"headline": "live"}
     for name, setting in settings_asked.items() if retrieval else ():
         progress(f"retrieval on {len(questions)} questions ({name})")
-        asked = service.at(now) if name.startswith("now_") else service
+        asked = service.at(now) if now and name.startswith("now_") else service
         rankings = newsbot_rankings(asked, questions, setting, settings.zone)
         ranked[name] = {"setting": setting.description, **retrieval_metrics(rankings, gold)}
     if retrieval and naive_dir and naive_dir.exists():
@@ -95,7 +96,7 @@ def realtimeqa_report(
             progress(f"retrieval with the naive LangChain index ({name})")
             rankings = naive_rankings(naive_dir, settings, questions, time_aware)
             ranked[f"naive_langchain_{name}"] = retrieval_metrics(rankings, gold)
-    report: dict = {"retrieval": ranked} if retrieval else {}
+    report: dict[str, Any] = {"retrieval": ranked} if retrieval else {}
     for name in ANSWER_SETTINGS:
         progress(f"answers ({name})")
         answers = answer_all(service, questions, SETTINGS[name], settings.zone)
@@ -120,7 +121,7 @@ def answer_all(
     ]
 
 
-def answers_report(service: AnswerService, questions: Sequence[realtimeqa.Question], answers: Sequence[Answer]) -> dict:
+def answers_report(service: AnswerService, questions: Sequence[realtimeqa.Question], answers: Sequence[Answer]) -> dict[str, Any]:
     """Answer hit (all questions, and each half: even and odd positions), abstention, latency and, for an LLM
     answerer, how often its answer was dropped for the extractive fallback's."""
     hits = [answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions, strict=True)]
@@ -146,7 +147,7 @@ def evaluate(
     progress: Callable[[str], None] = lambda message: None,
     now: datetime | None = None,
     retrieval: bool = True,
-) -> dict:
+) -> dict[str, Any]:
     """Everything `newsbot eval` reports; without `retrieval`, only answers, abstention and the reading set."""
     progress("the sample article")
     sample, sample_labelled = sample_article_report(settings)

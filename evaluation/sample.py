@@ -7,6 +7,7 @@ import json
 import tempfile
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from evaluation.abstention import Labelled, features
 from wiring.parts import Wiring
@@ -15,7 +16,7 @@ from wiring.settings import Settings
 SAMPLE_ARTICLES = Path(__file__).resolve().parent.parent / "articles"
 
 
-def sample_article_report(settings: Settings) -> tuple[dict, list[Labelled]]:
+def sample_article_report(settings: Settings) -> tuple[dict[str, Any], list[Labelled]]:
     """Every question about the sample article: answered with the expected text and a citation, or abstained."""
     with tempfile.TemporaryDirectory() as scratch:
         sample = settings.model_copy(update={"index_dir": Path(scratch) / "index", "database_url": None})
@@ -42,6 +43,6 @@ def sample_article_report(settings: Settings) -> tuple[dict, list[Labelled]]:
     }, labelled
 
 
-def _sample_questions() -> list[dict]:
+def _sample_questions() -> list[dict[str, Any]]:
     text = resources.files(__package__).joinpath("data/sample_questions.jsonl").read_text()
     return [json.loads(line) for line in text.splitlines() if line.strip()]

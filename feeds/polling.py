@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from common.errors import FeedError, NewsbotError
 from index.articles import Article, url_identity
@@ -61,7 +61,7 @@ class PollReport:
         ]
         return lines + [f"feed {feed.id} ({feed.title}) works again" for feed in self.recovered]
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return {
             "added": [{"feed": feed.id, "title": entry.title, "url": entry.link} for feed, entry in self.added],
             "duplicates": [
@@ -167,11 +167,11 @@ class FeedPoller:
         errors = {failure.item: failure.error for failure in ingested.failed}
         for feed, entry in entries:
             detail = details.get(entry.link)
-            error = errors.get(entry.link) or (None if detail else "not indexed")
-            attempts = self.subscriptions.record(feed, entry, error, now)
-            if error:
+            problem = errors.get(entry.link) or (None if detail else "not indexed")
+            attempts = self.subscriptions.record(feed, entry, problem, now)
+            if problem or detail is None:
                 retry = "will retry" if attempts < MAX_ENTRY_ATTEMPTS else f"given up after {attempts} attempts"
-                report.failed_entries.append((feed, entry, f"{error} ({retry})"))
+                report.failed_entries.append((feed, entry, f"{problem} ({retry})"))
             elif detail.outcome in (Outcome.ADDED, Outcome.UPDATED):
                 report.added.append((feed, entry))
             elif detail.outcome is Outcome.DUPLICATE:
@@ -180,4 +180,4 @@ class FeedPoller:
 
 def backoff(failures: int, poll_minutes: float) -> timedelta:
     """How long a feed rests after `failures` failed polls in a row: one poll interval, doubling each time."""
-    return min(timedelta(minutes=poll_minutes) * 2 ** (failures - 1), MAX_BACKOFF)
+    return min(timedelta(minutes=poll_minutes) * 2.0 ** (failures - 1), MAX_BACKOFF)

@@ -4,9 +4,12 @@ an unchanged feed answer 304 with no body."""
 
 from __future__ import annotations
 
+import calendar
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import feedparser
 
@@ -46,10 +49,10 @@ def read_feed(url: str, policy: FetchPolicy, etag: str | None = None, last_modif
     )
 
 
-def dated(item) -> str | None:
+def dated(item: Mapping[str, Any]) -> str | None:
     """When the entry says it was published (RSS pubDate, Atom published), else last updated; ISO, UTC."""
     moment = item.get("published_parsed") or item.get("updated_parsed")
-    return datetime(*moment[:6], tzinfo=UTC).isoformat() if moment else None
+    return datetime.fromtimestamp(calendar.timegm(moment), UTC).isoformat() if moment else None
 
 
 def _fetch(url: str, policy: FetchPolicy, headers: dict[str, str]) -> Page:

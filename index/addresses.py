@@ -27,7 +27,7 @@ class UnsafeAddress(Exception):
 
 
 def system_resolver(host: str) -> list[str]:
-    return list(dict.fromkeys(info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)))
+    return list(dict.fromkeys(str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)))
 
 
 def checked_addresses(host: str, allowed: tuple[IPNetwork, ...], resolve: Resolver, seconds: float) -> list[str]:
@@ -100,7 +100,7 @@ def carried_ipv4(address: IPAddress) -> IPv4Address | None:
 def resolve_within(resolve: Resolver, host: str, seconds: float) -> list[str]:
     """`resolve(host)`, or TimeoutError after `seconds`. getaddrinfo cannot be given a timeout, so it runs in a
     daemon thread that is left behind when it hangs (a pool's threads would hold up the process's exit)."""
-    outcome: queue.SimpleQueue = queue.SimpleQueue()
+    outcome: queue.SimpleQueue[list[str] | Exception] = queue.SimpleQueue()
     threading.Thread(target=lambda: outcome.put(_attempt(resolve, host)), name=f"resolve {host}", daemon=True).start()
     try:
         result = outcome.get(timeout=seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 _WHITESPACE = re.compile(r"\s+")
@@ -65,7 +66,7 @@ class Article:
     source: str = ""
     published: str | None = None  # ISO date (YYYY-MM-DD) or datetime, when known
     key: str | None = None  # what makes two versions "the same article": its URL, else its file
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None  # what was asked for (the link given), when it is not `url`: how reports name it
 
     @property

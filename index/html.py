@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from functools import cache
 from ipaddress import ip_address
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
+from trafilatura.settings import Document
 from lxml.html import HtmlElement
 
 from common.errors import IngestError
 from index.articles import Article
 from index.dates import normalize_published
+
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
 
 MIN_ARTICLE_WORDS = 20
 CANONICAL_SELECTORS = (".//link[@rel='canonical'][@href]", ".//meta[@property='og:url'][@content]")
@@ -28,8 +33,8 @@ def article_from_html(
     document = trafilatura.bare_extraction(
         tree if tree is not None else html, url=url, with_metadata=True, include_comments=False
     )
-    text = (document.text or "").strip() if document else ""
-    if len(text.split()) < MIN_ARTICLE_WORDS:
+    text = (document.text or "").strip() if isinstance(document, Document) else ""
+    if not isinstance(document, Document) or len(text.split()) < MIN_ARTICLE_WORDS:
         raise IngestError(item, "no article text found in the HTML (is it a navigation, login or video page?)")
     title = (document.title or "").strip()
     text = _drop_leading_title(text, title)
@@ -79,7 +84,7 @@ def _site(host: str) -> str:
 
 
 @cache
-def _suffixes():
+def _suffixes() -> PublicSuffixList:
     from publicsuffixlist import PublicSuffixList
 
     return PublicSuffixList()

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+import numpy as np
 
 from common.errors import IngestError, NewsbotError
 from index.articles import Article, url_identity
@@ -16,6 +18,7 @@ from index.store import Articles, ensure_model
 from index.types import ArticleWrite, PassageWrite, StoredArticle, TextEmbedder
 
 LOCK_WAIT_SECONDS = 60.0
+T = TypeVar("T")
 
 
 class Outcome(StrEnum):
@@ -129,7 +132,7 @@ class Indexer:
         self._write(batch, report)
         return report
 
-    def _plan(self, article: Article, report: IngestReport, seen: dict, hashes: dict) -> _Planned | None:
+    def _plan(self, article: Article, report: IngestReport, seen: dict[str, Any], hashes: dict[str, Any]) -> _Planned | None:
         article_id = self._article_id(article)
         label = article.origin or article.url or article.title or article_id
         key = article.identity or article_id
@@ -213,7 +216,7 @@ class Indexer:
                 yield article_id, [PassageWrite(s.start, s.end, *next(embedded)) for s in spaced]
             on_progress(len(chunk))
 
-    def _embedded(self, passages: list[tuple[str, str, Span]]) -> list[tuple]:
+    def _embedded(self, passages: list[tuple[str, str, Span]]) -> list[tuple[np.ndarray, np.ndarray]]:
         """(vector, sentence vectors) of each (title, article text, passage span)."""
         texts = [embedded_text(title, text[span.start : span.end]) for title, text, span in passages]
         offsets = [sentence_offsets(title, text[span.start : span.end]) for title, text, span in passages]
@@ -241,8 +244,8 @@ def _article_write(planned: _Planned, passages: list[PassageWrite]) -> ArticleWr
     )
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk = []
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
     for item in items:
         chunk.append(item)
         if len(chunk) == size:

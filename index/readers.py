@@ -91,7 +91,7 @@ def _read_json_records(path: Path, text: str, key: str, jsonl: bool) -> Iterator
     titles: Counter[str] = Counter()
     for item, record in _json_records(path, text, jsonl):
         try:
-            article = article_from_record(_parse_json(record, item) if jsonl else record, item, key)
+            article = article_from_record(_parse_json(str(record), item) if jsonl else record, item, key)
         except IngestError as error:
             yield error
             continue

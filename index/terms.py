@@ -25,4 +25,4 @@ def terms(text: str) -> list[str]:
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    return STEMMER.stemWord(word)
+    return str(STEMMER.stemWord(word))

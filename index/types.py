@@ -20,7 +20,7 @@ class StoredArticle:
     published: str | None  # ISO date or datetime, when known
     added_at: str  # ISO timestamp (UTC) of when this version was indexed
     content_hash: str
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def outlet(self) -> str:
@@ -83,7 +83,7 @@ class ArticleWrite:
     published: str | None
     content_hash: str
     text: str
-    extra: dict
+    extra: dict[str, Any]
     passages: list[PassageWrite]
 
 

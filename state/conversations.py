@@ -10,7 +10,7 @@ from datetime import datetime
 
 from answers.types import Answer, Citation, Turn
 from common.clock import utc_now
-from state.database import Database, stamp
+from state.database import Database, Row, stamp
 
 TOKEN_BYTES = 16  # 22 characters in callback data (64 bytes at most)
 
@@ -89,7 +89,7 @@ class Conversations:
         with self.database.transaction() as cursor:
             return cursor.execute("DELETE FROM turns WHERE chat_id = ? AND user_id = ?", (chat_id, user_id)).rowcount
 
-    def feedback(self) -> list[dict]:
+    def feedback(self) -> list[Row]:
         """Every 👍 / 👎, oldest first: {"at", "vote", "user_id", "chat_id", "answer_id", "question", "answer",
         "answerer", "citations"}."""
         with self.database.transaction() as cursor:

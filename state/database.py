@@ -9,20 +9,28 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Protocol
+from typing import Any, Protocol
 
 from common.migrations import VersionTable, advisory_lock, read_migrations
 from common.migrations import migrate as run_migrations
 
+Row = dict[str, Any]
+Params = Sequence[object]
+
 
 class Cursor(Protocol):
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
-    def execute(self, sql: str, params: Sequence = ()) -> Cursor: ...
+    def execute(self, sql: str, params: Params = ()) -> Cursor: ...
 
-    def fetchone(self) -> dict | None: ...
+    def fetchone(self) -> Row | None: ...
 
-    def fetchall(self) -> list[dict]: ...
+    def fetchall(self) -> list[Row]: ...
+
+    def one(self) -> Row:
+        """The row a query always returns (a count, an INSERT ... RETURNING)."""
+        ...
 
 
 class Database(Protocol):
@@ -35,6 +43,12 @@ class Database(Protocol):
     def close(self) -> None:
         """Closes its connections; the database is not used after."""
         ...
+
+
+def only(row: Row | None) -> Row:
+    if row is None:
+        raise LookupError("the query returned no row")
+    return row
 
 
 def stamp(moment: datetime) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from common.errors import NewsbotError
 from index.articles import url_identity
-from state.database import Database, stamp
+from state.database import Cursor, Database, stamp
 
 MAX_ENTRY_ATTEMPTS = 3  # an entry whose article cannot be fetched is tried at this many polls, then given up
 FEED_COLUMNS = (
@@ -130,7 +130,7 @@ class FeedSubscriptions:
         """Claims up to `limit` of the unseen entries for `worker` until now + lease (each claim is an attempt);
         the entries claimed, in order. An entry another worker has claimed (while its claim lasts) or taken in
         since they were found unseen is left alone: the claim is made on the entry's key, in one statement."""
-        claimed = []
+        claimed: list[Entry] = []
         for entry in self.unseen(entries, now):
             if len(claimed) == limit:
                 break
@@ -164,7 +164,7 @@ class FeedSubscriptions:
                 " ON CONFLICT (key) DO UPDATE SET status = excluded.status, error = excluded.error, at = excluded.at,"
                 " claimed_by = NULL, claimed_until = NULL RETURNING attempts",
                 (entry.key, url_identity(entry.link), feed.id, "failed" if error else "indexed", error, stamp(now)),
-            ).fetchone()
+            ).one()
         return int(row["attempts"])
 
     def release(self, entries: list[Entry], worker: str, error: str) -> None:
@@ -178,7 +178,7 @@ class FeedSubscriptions:
                 )
 
 
-def _seen(cursor, entry: Entry, now: str) -> bool:
+def _seen(cursor: Cursor, entry: Entry, now: str) -> bool:
     """Whether the entry (by guid or link) was taken in, given up on, or is claimed by a worker now."""
     return bool(
         cursor.execute(

@@ -5,7 +5,7 @@ lock (state/database.py) so that workers starting together agree on the schema."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -14,7 +14,7 @@ from psycopg.rows import dict_row
 
 from common.errors import StoreError
 from common.postgres import pool, redacted, unreachable
-from state.database import Database, migrate
+from state.database import Database, Params, Row, migrate, only
 
 # A quoted string or identifier (its `?` is no placeholder), a `?` placeholder, or a `%`.
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
@@ -28,24 +28,27 @@ def translated(sql: str) -> str:
 
 
 class _PostgresCursor:
-    def __init__(self, cursor: psycopg.Cursor):
+    def __init__(self, cursor: psycopg.Cursor[Row]):
         self._cursor = cursor
 
     @property
     def rowcount(self) -> int:
         return self._cursor.rowcount
 
-    def execute(self, sql: str, params: Sequence = ()) -> _PostgresCursor:
+    def execute(self, sql: str, params: Params = ()) -> _PostgresCursor:
         self._cursor.execute(translated(sql), tuple(params))
         return self
 
-    def fetchone(self) -> dict | None:
+    def fetchone(self) -> Row | None:
         return self._cursor.fetchone()
 
-    def fetchall(self) -> list[dict]:
+    def fetchall(self) -> list[Row]:
         return self._cursor.fetchall()
 
-    def executemany(self, sql: str, params: list[Sequence]) -> None:
+    def one(self) -> Row:
+        return only(self.fetchone())
+
+    def executemany(self, sql: str, params: list[Params]) -> None:
         self._cursor.executemany(translated(sql), params)
 
 
@@ -85,7 +88,7 @@ def copy_state(source: Database, target: PostgresDatabase) -> dict[str, int]:
         ]
         rows = {table: reading.execute(f'SELECT * FROM "{table}"').fetchall() for table in tables}
     with target.transaction() as writing:
-        held = {table: writing.execute(f'SELECT count(*) AS n FROM "{table}"').fetchone()["n"] for table in tables}
+        held = {table: writing.execute(f'SELECT count(*) AS n FROM "{table}"').one()["n"] for table in tables}
         if any(held.values()):
             if all(held[table] == len(rows[table]) for table in tables):
                 return {}
@@ -98,7 +101,7 @@ def copy_state(source: Database, target: PostgresDatabase) -> dict[str, int]:
     return {table: len(rows[table]) for table in tables}
 
 
-def _copy_rows(cursor: _PostgresCursor, table: str, rows: list[dict]) -> None:
+def _copy_rows(cursor: _PostgresCursor, table: str, rows: list[Row]) -> None:
     if not rows:
         return
     columns = list(rows[0])

@@ -59,7 +59,7 @@ class Schedules:
                 "INSERT INTO schedules (chat_id, chat_name, frequency, at, topic, created_by, created_at)"
                 f" VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}",
                 (chat_id, chat_name, frequency, at, topic, created_by, stamp(now or utc_now())),
-            ).fetchone()
+            ).one()
         return Schedule(**row)
 
     def get(self, schedule_id: int) -> Schedule | None:
@@ -101,7 +101,7 @@ class Schedules:
             row = cursor.execute(
                 f"SELECT {RUN_COLUMNS} FROM schedule_runs WHERE schedule_id = ? AND slot = ?",
                 (schedule_id, stamp(slot)),
-            ).fetchone()
+            ).one()
         return Run(**row, ours=False)
 
     def renew(self, run: Run, now: datetime, lease: timedelta) -> bool:

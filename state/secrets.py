@@ -21,5 +21,5 @@ class InstallationSecrets:
                 " ON CONFLICT (name) DO NOTHING",
                 (name, secrets.token_urlsafe(32), stamp(utc_now())),
             )
-            row = cursor.execute("SELECT value FROM installation_secrets WHERE name = ?", (name,)).fetchone()
-        return row["value"]
+            row = cursor.execute("SELECT value FROM installation_secrets WHERE name = ?", (name,)).one()
+        return str(row["value"])

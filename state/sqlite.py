@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from common.errors import StoreError
-from state.database import migrate
+from state.database import Params, Row, migrate, only
 
 
 class _SQLiteCursor:
@@ -20,16 +20,19 @@ class _SQLiteCursor:
     def rowcount(self) -> int:
         return self._cursor.rowcount
 
-    def execute(self, sql: str, params: Sequence = ()) -> _SQLiteCursor:
+    def execute(self, sql: str, params: Params = ()) -> _SQLiteCursor:
         self._cursor.execute(sql, tuple(params))
         return self
 
-    def fetchone(self) -> dict | None:
+    def fetchone(self) -> Row | None:
         row = self._cursor.fetchone()
         return dict(row) if row is not None else None
 
-    def fetchall(self) -> list[dict]:
+    def fetchall(self) -> list[Row]:
         return [dict(row) for row in self._cursor.fetchall()]
+
+    def one(self) -> Row:
+        return only(self.fetchone())
 
 
 class SQLiteDatabase:

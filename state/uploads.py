@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 
 from common.clock import utc_now
-from state.database import Database, stamp
+from state.database import Database, Row, stamp
 
 COLUMNS = "file_unique_id, admin_id, file_name, path, article_key, articles, replaced_by"
 
@@ -66,5 +66,5 @@ class Uploads:
                 )
 
 
-def _upload(row: dict) -> Upload:
+def _upload(row: Row) -> Upload:
     return Upload(**{**row, "articles": json.loads(row["articles"])})

@@ -8,7 +8,7 @@ import os
 import secrets
 import socket
 
-from state.database import Database
+from state.database import Database, Row
 
 LIVE_SECONDS = 15.0
 
@@ -32,14 +32,14 @@ class Workers:
                 (self.worker_id, socket.gethostname(), os.getpid(), now, now),
             )
             cursor.execute("DELETE FROM workers WHERE seen_at < ?", (now - LIVE_SECONDS,))
-            return int(cursor.execute("SELECT count(*) AS n FROM workers").fetchone()["n"])
+            return int(cursor.execute("SELECT count(*) AS n FROM workers").one()["n"])
 
     def leave(self) -> None:
         """This worker stops: the others take its share at their next heartbeat."""
         with self.database.transaction() as cursor:
             cursor.execute("DELETE FROM workers WHERE id = ?", (self.worker_id,))
 
-    def live(self, now: float) -> list[dict]:
+    def live(self, now: float) -> list[Row]:
         """The workers seen within LIVE_SECONDS: {"id", "host", "pid", "started_at", "seen_at"}, oldest first."""
         with self.database.transaction() as cursor:
             return cursor.execute(

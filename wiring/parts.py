@@ -6,13 +6,13 @@ it uses: `index stats` no model runtime or FAISS, `ask` no LangChain or Telegram
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 from common.clock import utc_now
-from common.errors import AnswererError, SettingsError
+from common.errors import AnswererError, IngestError, SettingsError
 from state.backends import open_database
 from state.chat_settings import ChatSettingsStore
 from state.conversations import Conversations
@@ -33,7 +33,10 @@ if TYPE_CHECKING:
     from answers.retrieve import Retriever
     from briefings.core import Briefer
     from feeds.polling import FeedPoller
+    from index.articles import Article
+    from index.fetch import FetchPolicy
     from index.indexer import Indexer
+    from index.ingest import FetchArticle
     from index.store import Store
     from index.types import TextEmbedder
 
@@ -245,7 +248,7 @@ class Wiring:
         )
 
     @cached_property
-    def fetch_policy(self):
+    def fetch_policy(self) -> FetchPolicy:
         """How links from the command line, chats and feeds are fetched."""
         from index.fetch import FetchPolicy
 
@@ -258,7 +261,7 @@ class Wiring:
         )
 
     @cached_property
-    def fetch_article(self):
+    def fetch_article(self) -> FetchArticle:
         from index.fetch import fetch_article
 
         return partial(fetch_article, policy=self.fetch_policy)
@@ -281,7 +284,7 @@ class Wiring:
             self.worker_id,
         )
 
-    def read_sources(self, items: list[str]):
+    def read_sources(self, items: list[str]) -> Iterator[Article | IngestError]:
         """The articles of files, folders and URLs (the command line's `index add`)."""
         from index.ingest import read_sources
 

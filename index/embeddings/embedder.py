@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -16,6 +17,12 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 QUERY_CACHE = 256
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class _Encoder(Protocol):
+    dimension: int
+
+    def encode(self, texts: list[str], batch_size: int) -> np.ndarray: ...
 
 
 class Embedder:
@@ -55,7 +62,7 @@ class Embedder:
         return ensure_exported(path, self.model_name, self.backend, self.cache_dir, notice)
 
     @cached_property
-    def _encoder(self):
+    def _encoder(self) -> _Encoder:
         if self.backend == "torch":
             return _TorchEncoder(resolve_model_path(self.model_name), self.threads)
         from index.embeddings.onnx_encoder import OnnxEncoder
@@ -64,7 +71,7 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        return self._encoder.dimension
+        return int(self._encoder.dimension)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -76,7 +83,7 @@ class Embedder:
 
     @lru_cache(maxsize=QUERY_CACHE)  # noqa: B019 (one embedder per process, kept for its lifetime)
     def _embed_query(self, text: str) -> np.ndarray:
-        vector = np.ascontiguousarray(l2_normalized(self._encoder.encode([text], 1)), dtype=np.float32)[0]
+        vector: np.ndarray = np.ascontiguousarray(l2_normalized(self._encoder.encode([text], 1)), dtype=np.float32)[0]
         vector.flags.writeable = False
         return vector
 
@@ -88,8 +95,10 @@ class Embedder:
         the spans are embedded on their own."""
         if not texts:
             return self.embed([]), []
+        from index.embeddings.onnx_encoder import OnnxEncoder  # loaded already when the encoder is one
+
         encoder = self._encoder
-        if hasattr(encoder, "encode_spans") and encoder.folder.pooling == ("mean",):
+        if isinstance(encoder, OnnxEncoder) and encoder.folder.pooling == ("mean",):
             vectors, pooled = encoder.encode_spans(texts, spans, self.batch_size)
             return np.ascontiguousarray(l2_normalized(vectors), dtype=np.float32), [
                 np.ascontiguousarray(l2_normalized(p), dtype=np.float32) if len(p) else p for p in pooled
@@ -118,4 +127,7 @@ class _TorchEncoder:
         self.dimension = int(self.model.get_embedding_dimension())
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        return self.model.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
+        vectors: np.ndarray = self.model.encode(
+            texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False
+        )
+        return vectors

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def ensure_exported(model_path: Path, model_name: str, backend: str, cache_dir: 
     return target
 
 
-def _publish(target: Path, manifest: dict, make) -> None:
+def _publish(target: Path, manifest: dict[str, object], make: Callable[[Path], None]) -> None:
     """Run `make(staging_folder)` and rename the folder into place; if another process got there first, keep
     theirs (same key, same recipe)."""
     target.parent.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +134,7 @@ def _fingerprint(model_path: Path) -> str:
     return "\n".join(f"{p.relative_to(model_path)} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in files)
 
 
-def _tools() -> dict:
+def _tools() -> dict[str, dict[str, str | None]]:
     from importlib.metadata import PackageNotFoundError, version
 
     def installed(package: str) -> str | None:
@@ -147,7 +148,7 @@ def _tools() -> dict:
 
 
 @contextmanager
-def _quiet():
+def _quiet() -> Iterator[None]:
     """The export warns at length about tracing and quantisation pre-processing; none of it is actionable."""
     loggers = [logging.getLogger(name) for name in ("sentence_transformers", "transformers", "optimum", "root")]
     levels = [logger.level for logger in loggers]

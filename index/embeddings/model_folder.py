@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -26,7 +28,10 @@ LEGACY_POOLING_KEYS = {
     "pooling_mode_weightedmean_tokens": "weightedmean",
     "pooling_mode_lasttoken": "lasttoken",
 }
-ACTIVATIONS = {"torch.nn.modules.activation.Tanh": np.tanh, "torch.nn.modules.linear.Identity": lambda x: x}
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "torch.nn.modules.activation.Tanh": np.tanh,
+    "torch.nn.modules.linear.Identity": lambda x: x,
+}
 USE_TORCH = "set EMBEDDING_BACKEND=torch to run it through sentence-transformers"
 
 
@@ -56,7 +61,8 @@ class Dense:
         projected = vectors @ self.weight.T
         if self.bias is not None:
             projected += self.bias
-        return ACTIVATIONS[self.activation](projected)
+        activated: np.ndarray = ACTIVATIONS[self.activation](projected)
+        return activated
 
 
 class ModelFolder:
@@ -74,7 +80,7 @@ class ModelFolder:
             self._refuse("its transformer is not in the folder itself")
         if not (path / "tokenizer.json").is_file():
             self._refuse("it has no tokenizer.json (a fast tokenizer)")
-        self._module_paths = {kind: [] for kind in ("Pooling", "Dense")}
+        self._module_paths: dict[str, list[Path]] = {kind: [] for kind in ("Pooling", "Dense")}
         for kind, module in zip(kinds, modules, strict=True):
             if kind in self._module_paths:
                 self._module_paths[kind].append(path / module["path"])
@@ -114,7 +120,7 @@ class ModelFolder:
             self._refuse("its pooling leaves out prompt tokens")
         return modes
 
-    def _max_length(self, transformer: dict) -> int:
+    def _max_length(self, transformer: dict[str, Any]) -> int:
         tokenizer_limit = self._json("tokenizer_config.json").get("model_max_length")
         position_limit = self._json("config.json").get("max_position_embeddings")
         if transformer.get("max_seq_length"):
@@ -139,7 +145,7 @@ class ModelFolder:
             weights["linear.weight"].astype(np.float32), None if bias is None else bias.astype(np.float32), activation
         )
 
-    def _json(self, name: str | Path, required: bool = False) -> dict:
+    def _json(self, name: str | Path, required: bool = False) -> Any:
         file = self.path / name
         if not file.is_file():
             if required:
@@ -147,21 +153,26 @@ class ModelFolder:
             return {}
         return json.loads(file.read_text(encoding="utf-8"))
 
-    def _refuse(self, reason: str):
+    def _refuse(self, reason: str) -> NoReturn:
         raise NewsbotError(f"cannot run the embedding model in {self.path} on ONNX: {reason}; {USE_TORCH}")
 
 
 def l2_normalized(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    normalized: np.ndarray = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return normalized
 
 
 def _pool(mode: str, hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """sentence-transformers' pooling over right-padded token vectors (mask: 1 for real tokens)."""
+    pooled: np.ndarray
     if mode == "cls":
-        return hidden[:, 0]
+        pooled = hidden[:, 0]
+        return pooled
     weights = mask[:, :, None].astype(hidden.dtype)
     if mode == "max":
-        return np.where(weights > 0, hidden, -np.inf).max(axis=1)
+        pooled = np.where(weights > 0, hidden, -np.inf).max(axis=1)
+        return pooled
     counts = np.maximum(weights.sum(axis=1), 1e-9)
     summed = (hidden * weights).sum(axis=1)
-    return summed / counts if mode == "mean" else summed / np.sqrt(counts)
+    pooled = summed / counts if mode == "mean" else summed / np.sqrt(counts)
+    return pooled

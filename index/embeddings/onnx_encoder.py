@@ -66,7 +66,7 @@ class OnnxEncoder:
         return vectors, pooled
 
     def _span_vectors(
-        self, hidden: np.ndarray, mask: np.ndarray, offsets: list, spans: list[tuple[int, int]], whole: np.ndarray
+        self, hidden: np.ndarray, mask: np.ndarray, offsets: list[tuple[int, int]], spans: list[tuple[int, int]], whole: np.ndarray
     ) -> np.ndarray:
         if not spans:
             return np.empty((0, self.dimension), dtype=np.float32)
@@ -79,7 +79,7 @@ class OnnxEncoder:
         vectors[~found] = whole
         return vectors
 
-    def _hidden(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list]:
+    def _hidden(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[list[tuple[int, int]]]]:
         """The transformer's token vectors, the attention mask and each token's character offsets."""
         encodings = self.tokenizer.encode_batch(texts)
         features = {

@@ -8,26 +8,27 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from common.errors import StoreError
 from index import sentence_vectors
 from index.postgres.store import PostgresStore
-from index.sqlite.database import connect, get_meta
+from index.sqlite.database import Connection, connect, get_meta
 from index.types import ArticleWrite, PassageWrite
 
 LOCK_WAIT_SECONDS = 60.0
 
 
-def copy_index(source: Path, target: PostgresStore) -> dict:
+def copy_index(source: Path, target: PostgresStore) -> dict[str, Any]:
     """Copies the index in the folder `source` into the empty `target`. Returns {"articles", "passages",
     "skipped"}: skipped when the target already holds exactly these articles (a copy run before)."""
     db = connect(source)
     try:
         model, dimension = get_meta(db, "model"), get_meta(db, "dimension")
         held = dict(db.execute("SELECT id, content_hash FROM articles").fetchall())
-        passages = db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        passages = int(db.execute("SELECT count(*) FROM passages").fetchone()[0])
         if _already_copied(held, target):
             return {"articles": len(held), "passages": passages, "skipped": True}
         with target.writer(wait=LOCK_WAIT_SECONDS) as writer:
@@ -53,7 +54,7 @@ def _already_copied(held: dict[str, str], target: PostgresStore) -> bool:
     )
 
 
-def _articles(db, dimension: int) -> Iterator[tuple[ArticleWrite, str, int]]:
+def _articles(db: Connection, dimension: int) -> Iterator[tuple[ArticleWrite, str, int]]:
     rows = db.execute(
         "SELECT id, identity, title, source, url, published, content_hash, text, extra, added_at, added_seq"
         " FROM articles ORDER BY added_seq, id"

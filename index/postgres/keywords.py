@@ -16,7 +16,7 @@ B = 0.75
 
 @dataclass(frozen=True)
 class PassageTerms:
-    frequencies: Counter  # stemmed term -> occurrences
+    frequencies: Counter[str]  # stemmed term -> occurrences
     length: int  # all terms, repeats included (BM25's document length)
     words: frozenset[str]  # distinct words (lower case), for the vocabulary
 

@@ -4,14 +4,16 @@ SQL, and rows as the index's types."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
+from typing import Any
 
 import psycopg
 
 from common.migrations import VersionTable, advisory_lock, latest, read_migrations
 from common.migrations import migrate as run_migrations
+from common.postgres import scalar
 from index.types import Filters, Passage, StoredArticle
 
 ARTICLE_COLUMNS = "a.id, a.title, a.source, a.url, a.published, a.added_at, a.content_hash, a.extra"
@@ -31,7 +33,7 @@ def latest_version() -> int:
 
 def schema_version(connection: psycopg.Connection) -> int | None:
     """The newest migration applied; None when the database holds no index."""
-    if connection.execute("SELECT to_regclass('index_schema_version')").fetchone()[0] is None:
+    if scalar(connection, "SELECT to_regclass('index_schema_version')") is None:
         return None
     return VERSIONS.version(connection)
 
@@ -77,7 +79,7 @@ def set_meta(connection: psycopg.Connection, key: str, value: object) -> None:
 
 
 def model(connection: psycopg.Connection) -> tuple[str, int] | None:
-    rows = dict(connection.execute("SELECT key, value FROM index_meta WHERE key IN ('model', 'dimension')").fetchall())
+    rows: dict[str, str] = dict(connection.execute("SELECT key, value FROM index_meta WHERE key IN ('model', 'dimension')").fetchall())
     return (rows["model"], int(rows["dimension"])) if rows.get("model") and rows.get("dimension") else None
 
 
@@ -85,19 +87,20 @@ def set_dimension(connection: psycopg.Connection, dimension: int) -> None:
     """Gives `passages.embedding` the type vector(dimension) and an HNSW index (cosine) on it. Changing the
     dimension takes an exclusive lock on the passages, so only a rebuild with a new model does it, and only
     after deleting them."""
-    current = connection.execute(
+    current = scalar(connection,
         "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
         " WHERE attrelid = 'passages'::regclass AND attname = 'embedding'"
-    ).fetchone()[0]
+    )
     if current != f"vector({dimension})":
         connection.execute(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
         connection.execute(f"ALTER TABLE passages ALTER COLUMN embedding TYPE vector({int(dimension)})")
     connection.execute(f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON passages USING hnsw (embedding vector_cosine_ops)")
 
 
-def conditions(filters: Filters | None, table: str) -> tuple[str, list]:
+def conditions(filters: Filters | None, table: str) -> tuple[str, list[object]]:
     """`filters` as an SQL condition on the filter columns of `table` (an alias of articles or passages)."""
-    clauses, values = ["TRUE"], []
+    clauses: list[str] = ["TRUE"]
+    values: list[object] = []
     filters = filters or Filters()
     if filters.sources:
         clauses.append(f"{table}.source_key = ANY(%s)")
@@ -117,11 +120,11 @@ def conditions(filters: Filters | None, table: str) -> tuple[str, list]:
     return " AND ".join(clauses), values
 
 
-def article_from_row(row: tuple) -> StoredArticle:
+def article_from_row(row: Sequence[Any]) -> StoredArticle:
     article_id, title, source, url, published, added_at, content_hash, extra = row
     return StoredArticle(article_id, title, source, url, published, added_at, content_hash, extra)
 
 
-def passage_from_row(row: tuple) -> Passage:
+def passage_from_row(row: Sequence[Any]) -> Passage:
     passage_id, ordinal, start, end, text = row[:5]
     return Passage(passage_id, article_from_row(row[5:]), ordinal, start, end, text)

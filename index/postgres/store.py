@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from typing import Any
 
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
 
 from common.errors import StoreError
-from common.postgres import connect, pool, redacted, try_lock, unreachable
+from common.postgres import connect, one, pool, redacted, scalar, try_lock, unreachable
 from index import sentence_vectors
 from index.postgres import schema
 from index.postgres.keywords import bm25_sql, query_terms
@@ -115,11 +116,12 @@ class PostgresStore:
     def _counts(self, db: psycopg.Connection, filters: Filters | None) -> tuple[int, int, int]:
         """(passages, their terms, passages passing `filters`), from the per-article counts."""
         where, values = conditions(filters, "a")
-        row = db.execute(
+        row = one(
+            db,
             "SELECT coalesce(sum(passage_count), 0), coalesce(sum(term_count), 0),"
             f" coalesce(sum(passage_count) FILTER (WHERE {where}), 0) FROM articles a",
             values,
-        ).fetchone()
+        )
         return int(row[0]), int(row[1]), int(row[2])
 
     def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
@@ -194,7 +196,8 @@ class PostgresStore:
                 (list(rows_of),),
             ):
                 means[rows_of[article_id]] = mean.to_numpy()
-        return means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+        unit: np.ndarray = means / np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+        return unit
 
     def articles(self, limit: int | None = None, filters: Filters | None = None) -> list[StoredArticle]:
         where, values = conditions(filters, "a")
@@ -231,17 +234,18 @@ class PostgresStore:
 
     def mark(self) -> int:
         with self._read() as db:
-            return int(db.execute("SELECT coalesce(max(added_seq), 0) FROM articles").fetchone()[0])
+            return int(scalar(db, "SELECT coalesce(max(added_seq), 0) FROM articles"))
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         with self._read() as db:
-            articles, passages, newest, size = db.execute(
+            articles, passages, newest, size = one(
+                db,
                 "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages),"
                 " (SELECT max(published) FROM articles),"
                 " pg_total_relation_size('articles') + pg_total_relation_size('passages')"
                 " + pg_total_relation_size('postings') + pg_total_relation_size('words')"
-                " + pg_total_relation_size('sentence_vectors')"
-            ).fetchone()
+                " + pg_total_relation_size('sentence_vectors')",
+            )
             model = schema.model(db)
         return {
             "articles": articles,
@@ -296,22 +300,22 @@ class _Inspection:
         return schema.schema_version(self.db) or 0, schema.latest_version()
 
     def passage_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM passages").fetchone()[0])
+        return int(scalar(self.db, "SELECT count(*) FROM passages"))
 
     def model(self) -> tuple[str, int] | None:
         return schema.model(self.db)
 
     def misfit_vectors(self, dimension: int) -> int:
         query = "SELECT count(*) FROM passages WHERE vector_dims(embedding) != %s"
-        return int(self.db.execute(query, (dimension,)).fetchone()[0])
+        return int(scalar(self.db, query, (dimension,)))
 
     def misfit_sentence_vectors(self, row_bytes: int) -> int:
         query = "SELECT count(*) FROM sentence_vectors WHERE octet_length(vectors) = 0 OR octet_length(vectors) %% %s != 0"
-        return int(self.db.execute(query, (row_bytes,)).fetchone()[0])
+        return int(scalar(self.db, query, (row_bytes,)))
 
     def derived_problems(self, passages: int, dimension: int) -> list[str]:
         query = "SELECT count(*) FROM passages p WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.id = p.article_id)"
-        orphans = int(self.db.execute(query).fetchone()[0])
+        orphans = int(scalar(self.db, query))
         return [f"{self.location}: {orphans} passages belong to no article"] if orphans else []
 
 
@@ -323,7 +327,7 @@ def _unlock(connection: psycopg.Connection) -> None:
         connection.execute("SELECT pg_advisory_unlock(%s)", (INDEX_WRITER_LOCK,))
 
 
-def _hit(row: tuple) -> Hit:
+def _hit(row: Sequence[Any]) -> Hit:
     """(passage id, article id, day, score, ordinal) as a Hit."""
     return Hit(row[0], row[1], float(row[3]), row[2], row[4])
 

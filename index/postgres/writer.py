@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import numpy as np
 import psycopg
 
+from common.postgres import one, scalar
 from index import sentence_vectors
 from index.postgres.keywords import PassageTerms, passage_terms
 from index.postgres.schema import set_dimension, set_meta
@@ -36,7 +37,8 @@ class PostgresWriter:
     def copy(self, articles: Iterable[tuple[ArticleWrite, str, int | None]]) -> list[tuple[str, str]]:
         """`put`, keeping when each article was added and its added mark (None: the next one): how
         `newsbot index migrate` brings an index over without changing what is new to a briefing."""
-        failed, words = [], Counter()
+        failed: list[tuple[str, str]] = []
+        words: Counter[str] = Counter()
         with self.db.transaction():
             mark = self._mark()
             for article, added_at, added_seq in articles:
@@ -57,15 +59,13 @@ class PostgresWriter:
             self._count_words(self._delete(article_id))
 
     def rebuild(self, model_id: str, dimension: int, passages: Iterable[tuple[str, list[PassageWrite]]]) -> int:
-        count, words = 0, Counter()
+        count, words = 0, Counter[str]()
         with self.db.transaction():
             self.db.execute("DELETE FROM passages")
             self.db.execute("DELETE FROM words")
             self._set_model(model_id, dimension)
             for article_id, article_passages in passages:
-                title, text = self.db.execute(
-                    "SELECT title, text FROM articles WHERE id = %s", (article_id,)
-                ).fetchone()
+                title, text = one(self.db, "SELECT title, text FROM articles WHERE id = %s", (article_id,))
                 counted = _counted(title, text, article_passages)
                 self._insert_passages(article_id, article_passages, counted)
                 self.db.execute(
@@ -85,9 +85,9 @@ class PostgresWriter:
         set_meta(self.db, "dimension", dimension)
 
     def _mark(self) -> int:
-        return self.db.execute("SELECT coalesce(max(added_seq), 0) FROM articles").fetchone()[0]
+        return int(scalar(self.db, "SELECT coalesce(max(added_seq), 0) FROM articles"))
 
-    def _insert(self, article: ArticleWrite, added_at: str, mark: int) -> Counter:
+    def _insert(self, article: ArticleWrite, added_at: str, mark: int) -> Counter[str]:
         """Inserts the article and its passages; returns the change to the vocabulary."""
         counted = _counted(article.title, article.text, article.passages)
         published_day = iso_day(article.published)
@@ -170,7 +170,7 @@ class PostgresWriter:
                 (ordinals, blobs, article_id),
             )
 
-    def _delete(self, article_id: str) -> Counter:
+    def _delete(self, article_id: str) -> Counter[str]:
         """Deletes the article (its passages, postings and sentence vectors with it); returns the change to the
         vocabulary."""
         rows = self.db.execute(
@@ -182,7 +182,7 @@ class PostgresWriter:
         removed = _words([passage_terms(title, text) for title, text in rows])
         return Counter({word: -count for word, count in removed.items()})
 
-    def _count_words(self, change: Counter) -> None:
+    def _count_words(self, change: Counter[str]) -> None:
         """Applies a change to the vocabulary: passages per word up or down, words no passage holds dropped."""
         change = Counter({word: count for word, count in change.items() if count})
         if not change:
@@ -199,6 +199,6 @@ def _counted(title: str, text: str, passages: list[PassageWrite]) -> list[Passag
     return [passage_terms(title, text[passage.start : passage.end]) for passage in passages]
 
 
-def _words(counted: list[PassageTerms]) -> Counter:
+def _words(counted: list[PassageTerms]) -> Counter[str]:
     """Passages per word."""
     return Counter(word for terms in counted for word in terms.words)

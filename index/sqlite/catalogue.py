@@ -68,7 +68,7 @@ class Catalogue:
         bits[self.passage_ids[allowed]] = True
         bitmap = np.packbits(bits, bitorder="little")
         selector = faiss.IDSelectorBitmap(size, faiss.swig_ptr(bitmap))
-        return faiss.SearchParameters(sel=selector), bitmap
+        return faiss.SearchParameters(sel=selector), bitmap  # type: ignore[call-arg]  # SWIG stubs lack keyword arguments
 
     def day(self, position: int) -> date | None:
         number = int(self.days[position])

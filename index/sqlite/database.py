@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
 from common.errors import CorruptIndexError, StoreError
 from common.migrations import latest, read_migrations
@@ -21,54 +22,65 @@ from index.types import Passage, StoredArticle
 DATABASE_NAME = "index.sqlite"
 ARTICLE_COLUMNS = "id, title, source, url, published, added_at, content_hash, extra"
 SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_CANTOPEN = 11, 26, 14
+T = TypeVar("T")
+Connection = sqlite3.Connection  # what `connect` returns, for modules that must not import sqlite3 themselves
+
+
+Params = Any  # what sqlite3 takes: a sequence, or a mapping of names
 
 
 class _Cursor(sqlite3.Cursor):
     """Any statement or fetch that finds the file damaged raises CorruptIndexError naming it."""
 
-    def execute(self, *args):
-        with damage_reported(self.connection.path):
-            return super().execute(*args)
+    @property
+    def path(self) -> Path:
+        connection = self.connection
+        assert isinstance(connection, _Connection)  # cursors are made by _Connection.cursor
+        return connection.path
 
-    def executemany(self, *args):
-        with damage_reported(self.connection.path):
-            return super().executemany(*args)
+    def execute(self, sql: str, parameters: Params = (), /) -> _Cursor:
+        with damage_reported(self.path):
+            return super().execute(sql, parameters)
 
-    def executescript(self, *args):
-        with damage_reported(self.connection.path):
-            return super().executescript(*args)
+    def executemany(self, sql: str, parameters: Iterable[Params], /) -> _Cursor:
+        with damage_reported(self.path):
+            return super().executemany(sql, parameters)
 
-    def fetchone(self):
-        with damage_reported(self.connection.path):
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        with damage_reported(self.path):
+            return super().executescript(script)
+
+    def fetchone(self) -> Any:
+        with damage_reported(self.path):
             return super().fetchone()
 
-    def fetchmany(self, *args):
-        with damage_reported(self.connection.path):
-            return super().fetchmany(*args)
+    def fetchmany(self, size: int | None = 1) -> list[Any]:
+        with damage_reported(self.path):
+            return super().fetchmany(size)
 
-    def fetchall(self):
-        with damage_reported(self.connection.path):
+    def fetchall(self) -> list[Any]:
+        with damage_reported(self.path):
             return super().fetchall()
 
-    def __next__(self):
-        with damage_reported(self.connection.path):
+    def __next__(self) -> Any:
+        with damage_reported(self.path):
             return super().__next__()
 
 
 class _Connection(sqlite3.Connection):
     path: Path
 
-    def cursor(self, factory=_Cursor):
-        return super().cursor(factory)
+    def cursor(self, factory: None = None) -> _Cursor:  # type: ignore[override]  # always our damage-reporting cursor
+        return super().cursor(_Cursor)
 
-    def execute(self, *args):
-        return self.cursor().execute(*args)
+    def execute(self, sql: str, parameters: Params = (), /) -> _Cursor:
+        return self.cursor().execute(sql, parameters)
 
-    def executemany(self, *args):
-        return self.cursor().executemany(*args)
+    def executemany(self, sql: str, parameters: Iterable[Params], /) -> _Cursor:
+        return self.cursor().executemany(sql, parameters)
 
-    def executescript(self, *args):
-        return self.cursor().executescript(*args)
+    def executescript(self, script: str, /) -> sqlite3.Cursor:
+        return self.cursor().executescript(script)
 
 
 @contextmanager
@@ -213,11 +225,11 @@ def passage_from_row(row: sqlite3.Row) -> Passage:
     )
 
 
-def marks(values: list) -> str:
+def marks(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
 
 
-def chunked(values: list, size: int) -> list[list]:
+def chunked(values: list[T], size: int) -> list[list[T]]:
     return [values[start : start + size] for start in range(0, len(values), size)]
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -181,7 +181,7 @@ class SQLiteStore:
         model = self.model()
         if model is None:
             return {}
-        found = {}
+        found: dict[int, np.ndarray] = {}
         for chunk in chunked(list(ids), 500):
             rows = self.db.execute(
                 f"SELECT passage_id, vectors FROM sentence_vectors WHERE passage_id IN ({marks(chunk)})", chunk
@@ -216,7 +216,8 @@ class SQLiteStore:
                 f"SELECT article_id, vector FROM passages WHERE article_id IN ({marks(chunk)})", chunk
             ):
                 sums[rows_of[article_id]] += np.frombuffer(vector, dtype=np.float32)
-        return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+        unit: np.ndarray = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+        return unit
 
     def articles(self, limit: int | None = None, filters: Filters | None = None) -> list[StoredArticle]:
         conditions, values = _conditions(filters or Filters())
@@ -251,7 +252,7 @@ class SQLiteStore:
     def mark(self) -> int:
         return int(self.db.execute("SELECT coalesce(max(added_seq), 0) FROM articles").fetchone()[0])
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         counts = self.db.execute(
             "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages), (SELECT max(published) FROM articles)"
         ).fetchone()
@@ -366,9 +367,10 @@ def _hits(found: list[tuple[int, float]], catalogue: Catalogue) -> list[Hit]:
     ]
 
 
-def _conditions(filters: Filters) -> tuple[str, list]:
+def _conditions(filters: Filters) -> tuple[str, list[object]]:
     """`filters` as an SQL condition on the articles table, with its values."""
-    conditions, values = ["1"], []
+    conditions: list[str] = ["1"]
+    values: list[object] = []
     day = "substr(published, 1, 10)"
     if filters.sources:
         conditions.append(f"lower(source) IN ({marks(list(filters.sources))})")

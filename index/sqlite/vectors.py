@@ -7,6 +7,7 @@ import logging
 import os
 import sqlite3
 from pathlib import Path
+from typing import cast
 
 import faiss
 import numpy as np
@@ -67,7 +68,7 @@ def inspect(
             None,
             f"{path} holds {index.ntotal} vectors of dimension {index.d}, the database {passages} of {dimension}",
         )
-    return index, None
+    return cast(faiss.IndexIDMap2, index), None  # read_index gives the class that was written
 
 
 def save(directory: Path, generation: int, index: faiss.IndexIDMap2) -> None:

@@ -24,17 +24,17 @@ class SQLiteWriter:
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self.db: sqlite3.Connection | None = None
-        self._faiss: faiss.IndexIDMap2 | None = None
+        self.db = connect(self.directory, create=True)
+        passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        self._faiss: faiss.IndexIDMap2 | None = vectors.load(
+            self.directory, generation(self.db), passages, self._dimension()
+        )
         self._changed = False
 
     def __enter__(self) -> SQLiteWriter:
-        self.db = connect(self.directory, create=True)
-        passages = self.db.execute("SELECT count(*) FROM passages").fetchone()[0]
-        self._faiss = vectors.load(self.directory, generation(self.db), passages, self._dimension())
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         try:
             if self._changed:
                 self._save_vectors()
@@ -128,7 +128,7 @@ class SQLiteWriter:
         removed = [row[0] for row in self.db.execute("SELECT id FROM passages WHERE article_id = ?", (article_id,))]
         self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         if self._faiss is not None and removed:
-            self._faiss.remove_ids(np.array(removed, dtype=np.int64))
+            self._faiss.remove_ids(np.array(removed, dtype=np.int64))  # type: ignore[arg-type]  # faiss wraps it: ids are taken
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
