@@ -6,6 +6,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot import updates
 from bot.services import services
 
 NOT_ALLOWED = "Sorry, this bot is private. Ask its owner to add this chat."
@@ -29,10 +30,10 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def _addressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    message = update.effective_message
+    message = updates.message(update)
     text = message.text or message.caption or ""
     return (
-        update.effective_chat.type == ChatType.PRIVATE
+        updates.chat(update).type == ChatType.PRIVATE
         or text.startswith("/")
         or f"@{context.bot.username}".lower() in text.lower()
         or _replies_to_bot(message, context.bot.id)

@@ -11,6 +11,7 @@ from typing import TypeVar
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot import updates
 from bot.restricted import admins_only
 from bot.services import services
 from common.errors import NewsbotError
@@ -39,40 +40,42 @@ def report_text(report: IngestReport) -> str:
 
 @admin_only
 async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    urls = context.args or []
+    urls, message = context.args or [], updates.message(update)
     if not urls:
-        await update.effective_message.reply_text("Send /add followed by one or more article URLs, or upload a file.")
+        await message.reply_text("Send /add followed by one or more article URLs, or upload a file.")
         return
     wiring = services(context).wiring
-    await update.effective_message.reply_text(f"Indexing {len(urls)} URL(s)…")
+    await message.reply_text(f"Indexing {len(urls)} URL(s)…")
     result = await index_job(lambda: wiring.indexer.add(read_urls(urls, wiring.fetch_article)))
-    await update.effective_message.reply_text(result if isinstance(result, str) else report_text(result))
+    await message.reply_text(result if isinstance(result, str) else report_text(result))
 
 
 @admin_only
 async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = updates.message(update)
     if not context.args:
-        await update.effective_message.reply_text("Send /remove followed by an article id or URL (see /sources).")
+        await message.reply_text("Send /remove followed by an article id or URL (see /sources).")
         return
-    indexer = services(context).wiring.indexer
+    indexer, target = services(context).wiring.indexer, context.args[0]
 
     def remove() -> str:
-        article = indexer.remove(context.args[0])
+        article = indexer.remove(target)
         return f"Removed {article.id}: {article.title}"
 
-    await update.effective_message.reply_text(await index_job(remove))
+    await message.reply_text(await index_job(remove))
 
 
 @admin_only
 async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text("Re-indexing every article; answers keep coming from the current index…")
+    message = updates.message(update)
+    await message.reply_text("Re-indexing every article; answers keep coming from the current index…")
     wiring = services(context).wiring
 
     def rebuild() -> str:
         count = wiring.indexer.rebuild()
         return f"Re-indexed {count} articles with {wiring.embedder.model_id}."
 
-    await update.effective_message.reply_text(await index_job(rebuild))
+    await message.reply_text(await index_job(rebuild))
 
 
 @admin_only
@@ -98,7 +101,7 @@ async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         live = await asyncio.to_thread(wiring.workers.live, time.time())
         names = ", ".join(f"{worker['host']} pid {worker['pid']}" for worker in live)
         lines.append(f"Workers: {len(live)} ({names})")
-    await update.effective_message.reply_text("\n".join(lines))
+    await updates.message(update).reply_text("\n".join(lines))
 
 
 def activity_line(period: str, counts: dict[str, int]) -> str:

@@ -42,9 +42,10 @@ from bot.errors import RedactingFormatter, on_error
 from bot.limits import limited
 from bot.network import RetryingRateLimiter
 from bot.services import KEY, Services
-from bot.startup import check_before_start
+from bot.startup import bot_token, check_before_start
 from bot.webhook import run_webhook
 from common.errors import SettingsError
+from state.workers import Workers
 from wiring.parts import Wiring
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -58,7 +59,7 @@ def build_application(wiring: Wiring) -> Application:
     settings = wiring.settings
     application = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token)
+        .token(bot_token(settings))
         .base_url(settings.telegram_base_url)
         .base_file_url(settings.telegram_base_file_url)
         .rate_limiter(
@@ -80,7 +81,7 @@ def build_application(wiring: Wiring) -> Application:
     return application
 
 
-def shared_workers(wiring: Wiring):
+def shared_workers(wiring: Wiring) -> Workers | None:
     """The heartbeat table when several workers may share the bot (a PostgreSQL state database); None on SQLite,
     where one process runs the bot."""
     return wiring.workers if wiring.database.dialect == "postgresql" else None
@@ -154,7 +155,7 @@ def run_bot(wiring: Wiring, preparing: Future | None = None) -> None:
     """Starts the bot once the Bot API and the answerer have been checked (one line saying what to fix if not):
     long polling, or webhook mode with WEBHOOK_URL. `preparing`: see check_before_start."""
     settings = wiring.settings
-    configure_logging(settings.telegram_bot_token)
+    configure_logging(bot_token(settings))
     try:
         check_before_start(wiring, preparing)
         application = build_application(wiring)

@@ -8,6 +8,7 @@ from telegram import BotCommand, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot import updates
 from bot.render import article_line, split_messages
 from bot.replies import reply_html
 from bot.services import services
@@ -47,9 +48,9 @@ WELCOME = (
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = WELCOME
     user = update.effective_user
-    if update.effective_chat.type == ChatType.PRIVATE and user is not None:
+    if updates.chat(update).type == ChatType.PRIVATE and user is not None:
         text += f"\n\nYour Telegram user id is {user.id} (what the bot's owner puts in ADMIN_IDS)."
-    await update.effective_message.reply_text(text)
+    await updates.message(update).reply_text(text)
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -63,11 +64,11 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lines = [WELCOME]
     for title, commands in sections:
         lines += ["", title] + [f"/{c.command} — {c.description}" for c in commands]
-    await update.effective_message.reply_text("\n".join(lines))
+    await updates.message(update).reply_text("\n".join(lines))
 
 
 async def on_reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    chat, user = update.effective_chat, update.effective_user
+    chat, user = updates.chat(update), updates.user(update)
     shared = services(context)
     forgotten = await asyncio.to_thread(shared.wiring.conversations.forget, chat.id, user.id)
     if not forgotten:
@@ -78,7 +79,7 @@ async def on_reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             f"question{'s' if forgotten != 1 else ''} and my answers, which follow-up questions build on."
         )
     days = shared.settings.history_days
-    await update.effective_message.reply_text(
+    await updates.message(update).reply_text(
         f"{text} Your next question starts afresh. Your conversations in other chats are kept; stored answers and "
         f"feedback are deleted after {days} day{'s' if days != 1 else ''}, as always."
     )
@@ -87,19 +88,20 @@ async def on_reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def on_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command no handler took: one line pointing to /help (in groups only when it names this bot, since a
     bare command there may be meant for another bot)."""
-    message = update.effective_message
+    message = updates.message(update)
     command, _, addressee = (message.text or "").split()[0].partition("@")
     if addressee.lower() != context.bot.username.lower() and (
-        addressee or update.effective_chat.type != ChatType.PRIVATE
+        addressee or updates.chat(update).type != ChatType.PRIVATE
     ):
         return
     await message.reply_text(f"I don't know the command {command}. Send /help to see what I can do.")
 
 
 async def on_sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = updates.message(update)
     articles = await asyncio.to_thread(services(context).wiring.store.articles, LATEST)
     if not articles:
-        await update.effective_message.reply_text("No articles are indexed yet.")
+        await message.reply_text("No articles are indexed yet.")
         return
     lines = [f"<code>{a.id}</code> {article_line(a)}" for a in articles]
-    await reply_html(update.effective_message, split_messages(["<b>Latest articles</b>\n" + "\n".join(lines)]))
+    await reply_html(message, split_messages(["<b>Latest articles</b>\n" + "\n".join(lines)]))

@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from answers.timeframes import day_text, parse
+from bot import updates
 from bot.briefing_render import briefing_messages, heading
 from bot.chat_settings import answer_options
 from bot.limits import limited
@@ -20,7 +21,7 @@ from bot.typing_indicator import typing
 @limited(uses_llm=True)
 async def on_brief(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     wiring = services(context).wiring
-    message = update.effective_message
+    message = updates.message(update)
     options = answer_options(await asyncio.to_thread(wiring.chat_settings.get, message.chat_id))
     today = wiring.answers.today(options.time_zone)
     timeframe, topic = parse(" ".join(context.args or []), today)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Message, Update
+from telegram import MaybeInaccessibleMessage, Message, Update
 from telegram.ext import ContextTypes
 
-from bot.keyboards import SOURCES, parse_button
+from bot import updates
+from bot.keyboards import Sources, parse_button
 from bot.render import quotes_messages
 from bot.replies import reply_html, send_html
 from bot.services import services
@@ -19,7 +20,7 @@ EXPIRED = "This button has expired. Ask the question again for a fresh answer."
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
+    query = updates.query(update)
     button, message = parse_button(query.data), query.message
     conversations = services(context).wiring.conversations
     stored = None
@@ -28,11 +29,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # (even before the bot has recorded which message it was); an old message shows none: its id must match.
         message_id = None if _carries(message, query.data) else message.message_id
         stored = await asyncio.to_thread(conversations.button_answer, button.token, message.chat.id, message_id)
-    if stored is None:
+    if button is None or message is None or stored is None:
         await query.answer(EXPIRED, show_alert=True)
         return
     answer_id, text, citations = stored
-    if button.kind == SOURCES:
+    if isinstance(button, Sources):
         await query.answer()
         quotes = quotes_messages(text, citations)
         if isinstance(message, Message):
@@ -44,7 +45,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(THANKS[button.vote])
 
 
-def _carries(message, data: str) -> bool:
+def _carries(message: MaybeInaccessibleMessage, data: str | None) -> bool:
     keyboard = getattr(message, "reply_markup", None)
     return keyboard is not None and any(
         button.callback_data == data for row in keyboard.inline_keyboard for button in row

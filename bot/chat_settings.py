@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from answers.types import AnswerOptions
+from bot import updates
 from bot.schedules import reschedule_chat
 from bot.services import Services, services
 from common.errors import NewsbotError
@@ -49,7 +50,7 @@ def scope_note(chosen: ChatSettings) -> str:
 
 
 async def on_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    shared, message, chat = services(context), update.effective_message, update.effective_chat
+    shared, message, chat = services(context), updates.message(update), updates.chat(update)
     args = context.args or []
     store = shared.wiring.chat_settings
     if not args:

@@ -11,6 +11,8 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot import updates
+from bot.jobs import job_queue
 from bot.render import split_messages
 from bot.replies import NO_PREVIEW, send_html
 from bot.restricted import admins_only
@@ -47,8 +49,9 @@ async def on_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text = USAGE
     except NewsbotError as error:
         text = f"Could not do that: {error}"
+    message = updates.message(update)
     for part in split_messages([escape(text, quote=False)]):
-        await update.effective_message.reply_text(part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+        await message.reply_text(part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
 
 
 async def _add(shared: Services, url: str) -> str:
@@ -107,6 +110,6 @@ def start_polling(application: Application, settings: Settings) -> None:
     """Polls every FEED_POLL_MINUTES, the first time a minute after start (or one interval, when shorter). Every
     worker does: the feeds and their entries are claimed in the state database (feeds/polling.py)."""
     interval = settings.feed_poll_minutes * 60
-    application.job_queue.run_repeating(
+    job_queue(application).run_repeating(
         poll_job, interval=interval, first=min(FIRST_POLL_SECONDS, interval), name="feeds"
     )

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
+from bot.jobs import job_queue
 from bot.services import services
 
 log = logging.getLogger("newsbot.bot")
@@ -25,4 +26,4 @@ async def purge_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def start_purging(application: Application) -> None:
-    application.job_queue.run_repeating(purge_job, interval=timedelta(days=1), first=FIRST_SECONDS, name=JOB)
+    job_queue(application).run_repeating(purge_job, interval=timedelta(days=1), first=FIRST_SECONDS, name=JOB)

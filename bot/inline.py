@@ -24,6 +24,7 @@ from telegram.ext import ContextTypes
 
 from answers.core import AnswerService
 from answers.types import Answer, AnswerOptions
+from bot import updates
 from bot.limits import wait_text
 from bot.question_log import log_question
 from bot.render import answer_messages
@@ -48,7 +49,7 @@ def inline_allowed(shared: Services, user_id: int) -> bool:
 
 
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query, shared = update.inline_query, services(context)
+    query, shared = updates.inline_query(update), services(context)
     personal = bool(shared.settings.allowed_user_ids)  # else Telegram may show one user's cached answer to all
     if not inline_allowed(shared, query.from_user.id):
         await query.answer([], cache_time=0, is_personal=True)

@@ -14,10 +14,17 @@ _BUTTON = re.compile(rf"^(?:({SOURCES}):([A-Za-z0-9_-]{{16,64}})|({VOTE}):([A-Za
 
 
 @dataclass(frozen=True)
-class Button:
-    kind: str  # SOURCES or VOTE
+class Sources:
     token: str
-    vote: str | None = None
+
+
+@dataclass(frozen=True)
+class Vote:
+    token: str
+    vote: str  # up or down
+
+
+Button = Sources | Vote
 
 
 def answer_keyboard(token: str) -> InlineKeyboardMarkup:
@@ -38,5 +45,5 @@ def parse_button(data: str | None) -> Button | None:
     if match is None:
         return None
     if match[1]:
-        return Button(SOURCES, match[2])
-    return Button(VOTE, match[4], match[5])
+        return Sources(match[2])
+    return Vote(match[4], match[5])

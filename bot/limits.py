@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from datetime import datetime
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot import updates
 from bot.restricted import Handler
 from bot.services import Services, services
 from state.limits import DAY, MINUTE, Limit, Refusal
@@ -23,7 +25,7 @@ def subject(update: Update) -> str:
     message = update.message or update.channel_post
     if message is not None and message.sender_chat is not None:
         return f"chat:{message.sender_chat.id}"
-    return f"user:{update.effective_user.id}"
+    return f"user:{updates.user(update).id}"
 
 
 async def wait_text(update: Update, context: ContextTypes.DEFAULT_TYPE, uses_llm: bool) -> str | None:
@@ -72,11 +74,11 @@ async def refused(update: Update, context: ContextTypes.DEFAULT_TYPE, uses_llm: 
     if update.callback_query:
         await update.callback_query.answer(text, show_alert=True)
     else:
-        await update.effective_message.reply_text(text)
+        await updates.message(update).reply_text(text)
     return True
 
 
-def limited(uses_llm: bool):
+def limited(uses_llm: bool) -> Callable[[Handler], Handler]:
     """A handler whose every call is counted (button presses; /brief)."""
 
     def decorate(handler: Handler) -> Handler:

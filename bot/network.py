@@ -62,8 +62,8 @@ class RetryingRateLimiter(AIORateLimiter):
     async def initialize(self) -> None:
         await super().initialize()
         if self.workers is not None:
-            await self._beat()
-            self._heartbeat = asyncio.create_task(self._beating())
+            await self._beat(self.workers)
+            self._heartbeat = asyncio.create_task(self._beating(self.workers))
 
     async def shutdown(self) -> None:
         if self._heartbeat is not None:
@@ -71,20 +71,24 @@ class RetryingRateLimiter(AIORateLimiter):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
             self._heartbeat = None
-            try:
-                await asyncio.to_thread(self.workers.leave)
-            except Exception as error:  # the database is gone: the others notice when the heartbeat stops
-                log.warning("could not sign this worker off: %s", error)
+            if self.workers is not None:  # always: only a limiter with workers beats
+                await self._leave(self.workers)
         await super().shutdown()
 
-    async def _beat(self) -> None:
-        self.share(await asyncio.to_thread(self.workers.beat, time.time()))
+    async def _leave(self, workers: Workers) -> None:
+        try:
+            await asyncio.to_thread(workers.leave)
+        except Exception as error:  # the database is gone: the others notice when the heartbeat stops
+            log.warning("could not sign this worker off: %s", error)
 
-    async def _beating(self) -> None:
+    async def _beat(self, workers: Workers) -> None:
+        self.share(await asyncio.to_thread(workers.beat, time.time()))
+
+    async def _beating(self, workers: Workers) -> None:
         while True:
             await asyncio.sleep(self.heartbeat_seconds)
             try:
-                await self._beat()
+                await self._beat(workers)
             except Exception as error:  # the database is unreachable for a moment: keep the share
                 log.warning("worker heartbeat failed (the share of Telegram's limits stays as it was): %s", error)
 

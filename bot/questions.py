@@ -10,6 +10,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot import updates
 from bot.chat_settings import answer_options, scope_note
 from bot.keyboards import answer_keyboard
 from bot.limits import refused
@@ -24,11 +25,11 @@ ASK_USAGE = "Ask a question after the command, for example: /ask who denied the 
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await answer(update, context, update.effective_message.text)
+    await answer(update, context, updates.text(update))
 
 
 async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    question = addressed_question(update.effective_message, context.bot.username, context.bot.id)
+    question = addressed_question(updates.message(update), context.bot.username, context.bot.id)
     if question is not None:
         await answer(update, context, question)
 
@@ -36,7 +37,7 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     question = " ".join(context.args or []).strip()
     if not question:
-        await update.effective_message.reply_text(ASK_USAGE)
+        await updates.message(update).reply_text(ASK_USAGE)
         return
     await answer(update, context, question)
 
@@ -58,7 +59,7 @@ def addressed_question(message: Message, bot_username: str, bot_id: int) -> str 
 async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     shared = services(context)
     wiring = shared.wiring
-    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    message, chat, user = updates.message(update), updates.chat(update), updates.user(update)
     if await refused(update, context, uses_llm=True):
         return
     chosen = await asyncio.to_thread(wiring.chat_settings.get, chat.id)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot import updates
 from bot.services import services
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 
 def admins_only(refusal: str) -> Callable[[Handler], Handler]:
@@ -18,7 +20,7 @@ def admins_only(refusal: str) -> Callable[[Handler], Handler]:
         @functools.wraps(handler)
         async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if not services(context).is_admin(update.effective_user.id if update.effective_user else None):
-                await update.effective_message.reply_text(refusal)
+                await updates.message(update).reply_text(refusal)
                 return
             await handler(update, context)
 

@@ -15,13 +15,15 @@ from datetime import datetime, time, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, Update
+from telegram import Bot, ChatMemberAdministrator, ChatMemberRestricted, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes, JobQueue
+from telegram.ext import Application, ContextTypes, Job, JobQueue
 
 from answers.timeframes import day_text
+from bot import updates
 from bot.briefing_render import briefing_messages, heading
+from bot.jobs import job_queue, running_job
 from bot.replies import send_html
 from bot.restricted import admins_only
 from bot.services import services
@@ -81,11 +83,11 @@ def parse_request(args: list[str]) -> Request:
 
 @admins_only(REFUSAL)
 async def on_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    shared, message = services(context), update.effective_message
+    shared, message = services(context), updates.message(update)
     try:
         request = parse_request(context.args or [])
         chat_id, name = await postable_chat(
-            context.bot, update.effective_chat.id if request.target == "here" else request.target
+            context.bot, updates.chat(update).id if request.target == "here" else request.target
         )
     except NewsbotError as error:
         await message.reply_text(str(error))
@@ -97,7 +99,7 @@ async def on_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         request.frequency,
         request.at,
         request.topic,
-        update.effective_user.id,
+        updates.user(update).id,
         shared.wiring.clock(),
     )
     zone = await asyncio.to_thread(chat_zone, shared.wiring, chat_id)
@@ -113,23 +115,23 @@ async def on_schedules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     lines = [
         f"{schedule.describe()} ({zones.get(schedule.chat_id, wiring.settings.time_zone)})" for schedule in schedules
     ]
-    await update.effective_message.reply_text("\n".join(lines) or "No briefings are scheduled. " + USAGE)
+    await updates.message(update).reply_text("\n".join(lines) or "No briefings are scheduled. " + USAGE)
 
 
 @admins_only(REFUSAL)
 async def on_unschedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    store = services(context).wiring.schedules
+    store, message = services(context).wiring.schedules, updates.message(update)
     number = (context.args or [""])[0].lstrip("#")
     try:
         if not number.isdigit():
             raise NewsbotError("Send /unschedule N, N being the schedule's number in /schedules.")
         schedule = await asyncio.to_thread(store.remove, int(number))
     except NewsbotError as error:
-        await update.effective_message.reply_text(str(error))
+        await message.reply_text(str(error))
         return
-    for job in context.job_queue.get_jobs_by_name(job_name(schedule.id)):
+    for job in job_queue(context.application).get_jobs_by_name(job_name(schedule.id)):
         job.schedule_removal()
-    await update.effective_message.reply_text(f"Removed schedule {schedule.describe()}.")
+    await message.reply_text(f"Removed schedule {schedule.describe()}.")
 
 
 async def postable_chat(bot: Bot, target: int | str) -> tuple[int, str]:
@@ -145,16 +147,17 @@ async def postable_chat(bot: Bot, target: int | str) -> tuple[int, str]:
     name = f"{chat.title or chat.full_name or chat.id}" + (f" (@{chat.username})" if chat.username else "")
     if member is None:  # a private chat with an admin, who has started the bot
         return chat.id, name
+    # Rights are fields of the member's class, which PTB picks by its status (ChatMemberAdministrator, ...)
     status = member.status
     if chat.type == ChatType.CHANNEL and not (
-        status == ChatMemberStatus.OWNER or (status == ChatMemberStatus.ADMINISTRATOR and member.can_post_messages)
+        status == ChatMemberStatus.OWNER or (isinstance(member, ChatMemberAdministrator) and member.can_post_messages)
     ):
         raise NewsbotError(
             f"I can't post in the channel {name}: I'm not one of its administrators with the right to post messages. "
             "Add me as an administrator (Channel settings → Administrators), then send /schedule again."
         )
     if status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED) or (
-        status == ChatMemberStatus.RESTRICTED and not member.can_send_messages
+        isinstance(member, ChatMemberRestricted) and not member.can_send_messages
     ):
         raise NewsbotError(f"I can't post in {name}: I'm not a member who may send messages. Add me, then try again.")
     return chat.id, name
@@ -166,8 +169,7 @@ def job_name(schedule_id: int) -> str:
 
 def add_job(application: Application, schedule: Schedule, zone: ZoneInfo) -> None:
     hour, minute = map(int, schedule.at.split(":"))
-    job_queue: JobQueue = application.job_queue
-    job_queue.run_daily(
+    job_queue(application).run_daily(
         send_briefing,
         time(hour, minute, tzinfo=zone),
         days=FREQUENCIES[schedule.frequency],
@@ -177,10 +179,10 @@ def add_job(application: Application, schedule: Schedule, zone: ZoneInfo) -> Non
     )
 
 
-def run_soon(job_queue: JobQueue, due: Due, seconds: float) -> None:
+def run_soon(queue: JobQueue, due: Due, seconds: float) -> None:
     """A catch-up or a look at another worker's claim: run however late it starts (APScheduler would skip a
     job more than a second late, e.g. when the worker's start takes a moment)."""
-    job_queue.run_once(
+    queue.run_once(
         send_briefing, seconds, data=due, name=job_name(due.schedule_id), job_kwargs={"misfire_grace_time": None}
     )
 
@@ -195,7 +197,7 @@ def restore(application: Application, wiring: Wiring) -> None:
         add_job(application, schedule, zone)
         missed = missed_slot(schedule, zone, now, grace)
         if missed is not None:
-            run_soon(application.job_queue, Due(schedule.id, missed), 0)
+            run_soon(job_queue(application), Due(schedule.id, missed), 0)
 
 
 def occurrences(schedule: Schedule, zone: ZoneInfo, around: datetime) -> list[datetime]:
@@ -227,7 +229,7 @@ def reschedule_chat(application: Application, wiring: Wiring, chat_id: int) -> N
     """Puts the chat's schedules back on the JobQueue in its time zone (after /settings timezone)."""
     zone = chat_zone(wiring, chat_id)
     for schedule in (schedule for schedule in wiring.schedules.all() if schedule.chat_id == chat_id):
-        for job in application.job_queue.get_jobs_by_name(job_name(schedule.id)):
+        for job in job_queue(application).get_jobs_by_name(job_name(schedule.id)):
             job.schedule_removal()
         add_job(application, schedule, zone)
 
@@ -239,12 +241,13 @@ def chat_zone(wiring: Wiring, chat_id: int) -> ZoneInfo:
 
 async def send_briefing(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The job: posts the schedule's slot, once among the workers (see the module's docstring)."""
-    wiring, due = services(context).wiring, context.job.data
+    job = running_job(context)
+    wiring, due = services(context).wiring, _due(job)
     store = wiring.schedules
     schedule = await asyncio.to_thread(store.get, due.schedule_id)
     if schedule is None:  # unscheduled meanwhile
         if due.slot is None:
-            context.job.schedule_removal()
+            job.schedule_removal()
         return
     zone = await asyncio.to_thread(chat_zone, wiring, schedule.chat_id)
     slot = due.slot or nearest_slot(schedule, zone, wiring.clock())
@@ -262,6 +265,12 @@ async def send_briefing(context: ContextTypes.DEFAULT_TYPE) -> None:
     log.info("scheduled briefing #%s for %s: %s", schedule.id, run.slot, outcome or "taken over by another worker")
 
 
+def _due(job: Job) -> Due:
+    if not isinstance(job.data, Due):
+        raise TypeError(f"the briefing job {job.name} carries {job.data!r}, not a Due")
+    return job.data
+
+
 def _look_again(context: ContextTypes.DEFAULT_TYPE, schedule: Schedule, slot: datetime, run: Run) -> None:
     """Another worker holds the slot, or has posted it: if it holds it, look again when its lease runs out."""
     if run.finished_at is not None or run.given_up:
@@ -271,7 +280,7 @@ def _look_again(context: ContextTypes.DEFAULT_TYPE, schedule: Schedule, slot: da
         return
     now = services(context).wiring.clock()
     wait = max(0.0, (datetime.fromisoformat(run.lease_until) - now).total_seconds()) + 1
-    run_soon(context.job_queue, Due(schedule.id, slot), wait)
+    run_soon(job_queue(context.application), Due(schedule.id, slot), wait)
     log.info(
         "scheduled briefing #%s for %s: claimed by %s until %s", schedule.id, run.slot, run.worker, run.lease_until
     )

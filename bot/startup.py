@@ -10,24 +10,33 @@ from telegram import Bot
 from telegram.error import NetworkError
 from telegram.request import HTTPXRequest
 
-from common.errors import NewsbotError
+from common.errors import NewsbotError, SettingsError
 from wiring.settings import Settings
 
 CONNECT_SECONDS = 15.0
+TOKEN_MISSING = "TELEGRAM_BOT_TOKEN is not set; get one from @BotFather and set it in .env to run the bot"
 
 
 class StartupError(NewsbotError):
     """The bot can't start as configured."""
 
 
+def bot_token(settings: Settings) -> str:
+    """TELEGRAM_BOT_TOKEN, which the bot can't run without (`newsbot run` without one starts the terminal chat)."""
+    if not settings.telegram_bot_token:
+        raise SettingsError(TOKEN_MISSING)
+    return settings.telegram_bot_token
+
+
 async def check_telegram(settings: Settings) -> None:
     """The Bot API answers getMe (the token's own problems are reported where the token is checked)."""
     request = HTTPXRequest(connect_timeout=CONNECT_SECONDS, read_timeout=CONNECT_SECONDS)
-    bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_base_url, request=request)
+    token = bot_token(settings)
+    bot = Bot(token, base_url=settings.telegram_base_url, request=request)
     try:
         await bot.get_me()
     except NetworkError as error:
-        reason = str(error).replace(settings.telegram_bot_token, "<token>")
+        reason = str(error).replace(token, "<token>")
         raise StartupError(
             f"can't reach the Telegram Bot API at {settings.telegram_base_url.removesuffix('/bot')} ({reason}); "
             "check the network (a proxy or firewall?) and TELEGRAM_BASE_URL"

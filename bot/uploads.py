@@ -15,6 +15,7 @@ from telegram import Document, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot import updates
 from bot.admin import admin_only, index_job, report_text
 from bot.services import services
 from common.errors import NewsbotError
@@ -54,8 +55,8 @@ def shown(name: str) -> str:
 
 @admin_only
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, wiring = update.effective_message, services(context).wiring
-    document = message.document
+    message, wiring = updates.message(update), services(context).wiring
+    document = updates.document(update)
     refusal = refusal_before_download(document, wiring.settings.max_file_bytes)
     if refusal:
         await message.reply_text(refusal)
@@ -65,8 +66,8 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def _take(update: Update, context: ContextTypes.DEFAULT_TYPE, document: Document) -> None:
-    message, wiring = update.effective_message, services(context).wiring
-    name, admin_id = document.file_name or "upload.txt", update.effective_user.id
+    message, wiring = updates.message(update), services(context).wiring
+    name, admin_id = document.file_name or "upload.txt", updates.user(update).id
     replacing = (message.caption or "").strip().lower() == REPLACE
     known = await asyncio.to_thread(wiring.uploads.get, document.file_unique_id)
     earlier = await asyncio.to_thread(wiring.uploads.current, admin_id, name) if not known else None

@@ -97,7 +97,8 @@ async def serve_webhook(application: Application, server: uvicorn.Server, secret
     with Telegram, then serves it. The one place webhook mode starts."""
     settings = application.bot_data[KEY].settings
     async with application:
-        await application.post_init(application)
+        if application.post_init:  # as PTB's run_polling calls it (build_application always sets one)
+            await application.post_init(application)
         await application.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
         await application.start()
         try:

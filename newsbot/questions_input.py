@@ -53,8 +53,9 @@ def parse_line(text: str, zone: tzinfo) -> tuple[str, datetime | None]:
     """A JSON line's question and its clock (None: the command's)."""
     try:
         record = json.loads(text)
-    except ValueError as error:
-        raise NewsbotError(f"not valid JSON ({error.msg}); give a question, or {EXAMPLE}") from None
+    except ValueError as error:  # a JSONDecodeError, or a number too long to convert to an int
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        raise NewsbotError(f"not valid JSON ({reason}); give a question, or {EXAMPLE}") from None
     if not isinstance(record, dict) or not isinstance(record.get("question"), str) or not record["question"].strip():
         raise NewsbotError(f'a JSON line needs a "question" string; {EXAMPLE}')
     now = record.get("now")
