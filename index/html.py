@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from trafilatura.settings import Document
 from lxml.html import HtmlElement
+from trafilatura.settings import Document
 
 from common.errors import IngestError
 from index.articles import Article

@@ -195,12 +195,12 @@ class Indexer:
             writer.remove(article.id)
         return article
 
-    def rebuild(self, on_progress: Callable[[int], None] = lambda n: None) -> int:
+    def rebuild(self, on_progress: Callable[[int], object] = lambda n: None) -> int:
         """Re-splits and re-embeds every article with the current settings and model, in one transaction."""
         with self.store.writer(wait=self.lock_wait) as writer:
             return writer.rebuild(self.embedder.model_id, self.embedder.dimension, self._reembedded(on_progress))
 
-    def _reembedded(self, on_progress: Callable[[int], None]) -> Iterator[tuple[str, list[PassageWrite]]]:
+    def _reembedded(self, on_progress: Callable[[int], object]) -> Iterator[tuple[str, list[PassageWrite]]]:
         for chunk in _chunks(self.store.texts(), 64):
             spans = [passage_spans(text, self.passage_chars) for _, _, text in chunk]
             embedded = iter(
