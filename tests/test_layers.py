@@ -76,19 +76,30 @@ def test_a_cycle_between_siblings_fails_the_check(tree):
     assert result.returncode != 0 and "briefings" in result.stdout and "feeds" in result.stdout
 
 
-def test_a_library_outside_its_place_fails_the_check(tree):
-    plant(tree, "answers/retrieve.py", "def _planted():\n    import faiss  # noqa: F401")
-    plant(tree, "index/types.py", "def _planted():\n    import telegram  # noqa: F401")
+@pytest.mark.parametrize(
+    ("plants", "reported"),
+    [
+        (
+            {"answers/retrieve.py": "import faiss", "index/types.py": "import telegram"},
+            [
+                "answers.retrieve imports faiss, which belongs in index.sqlite only",
+                "index.types imports telegram, which belongs in bot only",
+            ],
+        ),
+        (
+            {
+                "index/types.py": 'import importlib\n    return importlib.import_module("bot.app")',
+                "answers/prompts.py": 'from importlib import resources\n    return resources.files("bot")',
+            },
+            ["index.types calls import_module()", "answers.prompts reaches into the package bot with files()"],
+        ),
+    ],
+    ids=["a library outside its place", "a project module imported behind the graph's back"],
+)
+def test_a_breach_of_the_libraries_places_fails_the_check(tree, plants, reported):
+    for module, code in plants.items():
+        plant(tree, module, f"def _planted():\n    {code}  # noqa: F401")
     result = check(tree)
     assert result.returncode != 0
-    assert "answers.retrieve imports faiss, which belongs in index.sqlite only" in result.stdout
-    assert "index.types imports telegram, which belongs in bot only" in result.stdout
-
-
-def test_importing_a_project_module_behind_the_graphs_back_fails_the_check(tree):
-    plant(tree, "index/types.py", 'def _planted():\n    import importlib\n    return importlib.import_module("bot.app")')
-    plant(tree, "answers/prompts.py", 'def _planted():\n    from importlib import resources\n    return resources.files("bot")')
-    result = check(tree)
-    assert result.returncode != 0
-    assert "index.types calls import_module()" in result.stdout
-    assert "answers.prompts reaches into the package bot with files()" in result.stdout
+    for line in reported:
+        assert line in result.stdout
