@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from newsbot.settings import Settings
+from wiring.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 PASSWORD = "S3cret-pw-1842"  # in every hostile DATABASE_URL: it must never show, nor name a file
