@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as error:
         for problem in error.errors():
             name = str(problem["loc"][0]).upper() if problem["loc"] else "settings"
-            print(f"error: setting {name}: {problem['msg']} (check .env or the environment)", file=sys.stderr)
+            reason = problem["msg"].removeprefix("Value error, ")
+            print(f"error: setting {name}: {reason} (check .env or the environment)", file=sys.stderr)
         return 2
     if getattr(args, "index_dir", None):
         settings = settings.model_copy(update={"index_dir": Path(args.index_dir)})

@@ -40,7 +40,6 @@ MISTYPED = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 1: fails on d62eb57")
 @pytest.mark.parametrize("url", MISTYPED.values(), ids=MISTYPED.keys())
 def test_a_mistyped_database_url_is_an_error_and_never_a_folder(tmp_path, url):
     """Issue 18, item 1: `DATABASE_URL='postgresql+psycopg://newsbot:PW@/nb1?host=…' newsbot index add a.json`
@@ -60,7 +59,6 @@ def test_a_mistyped_database_url_is_an_error_and_never_a_folder(tmp_path, url):
     assert named_after_url == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 1: fails on d62eb57")
 def test_a_malformed_postgresql_url_is_one_line(tmp_path):
     """Issue 18, item 1: `postgresql://u:p@[::1:bad/db` is one line naming DATABASE_URL, not a ValueError
     traceback, and without the password."""
@@ -74,7 +72,6 @@ def test_a_malformed_postgresql_url_is_one_line(tmp_path):
 # -- 6: TIME_ZONE -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 6: fails on d62eb57")
 @pytest.mark.parametrize("zone", ["Europe", "Etc", "Europe/" + "x" * 300], ids=["Europe", "Etc", "Europe-300"])
 def test_a_time_zone_setting_that_is_a_folder_is_one_line(tmp_path, zone):
     """Issue 18, item 6: `TIME_ZONE=Europe newsbot …` (also `Etc`, `Europe/` + 300 characters) is one line
@@ -87,7 +84,6 @@ def test_a_time_zone_setting_that_is_a_folder_is_one_line(tmp_path, zone):
 # -- 9: numbers too big --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 9: fails on d62eb57")
 @pytest.mark.parametrize("command", [("feed", "remove", HUGE), ("feed", "resume", HUGE)], ids=["remove", "resume"])
 def test_a_huge_feed_number_is_one_line(tmp_path, command):
     """Issue 18, item 9: `newsbot feed remove 99999999999999999999999` (and `feed resume`) says there is no such
@@ -97,7 +93,6 @@ def test_a_huge_feed_number_is_one_line(tmp_path, command):
     assert_one_line(result.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 9: fails on d62eb57")
 @pytest.mark.parametrize(
     ("args", "env"),
     [(("purge", "--days", "999999999"), {}), (("purge",), {"HISTORY_DAYS": "800000"})],
@@ -116,7 +111,6 @@ def test_a_day_count_too_big_for_a_date_is_refused_or_harmless(tmp_path, args, e
 # -- 20: STALE_AFTER_DAYS, .env.example ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 20: fails on d62eb57")
 def test_a_negative_stale_after_days_is_refused_in_one_line(tmp_path):
     """Issue 18, item 20: `STALE_AFTER_DAYS=-1` is refused in one line naming the setting (it was accepted)."""
     result = newsbot("purge", cwd=tmp_path, STALE_AFTER_DAYS="-1")  # a command that needs no index
@@ -136,7 +130,6 @@ def explained(lines: list[str], name: str) -> bool:
     return above.startswith("#") and not re.match(r"^#\s*[A-Z_]+=", above)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 20: fails on d62eb57")
 @pytest.mark.parametrize("name", ["PASSAGE_CHARS", "EMBEDDING_BATCH_SIZE", "COMMIT_EVERY_PASSAGES"])
 def test_env_example_explains_every_indexing_setting(name):
     """Issue 18, item 20: .env.example explains PASSAGE_CHARS, EMBEDDING_BATCH_SIZE and COMMIT_EVERY_PASSAGES
