@@ -62,7 +62,6 @@ def indexed(tmp_path) -> Path:
 # -- 3: two writers on PostgreSQL --------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 3: fails on d62eb57")
 def test_concurrent_adds_on_postgresql_report_each_article_added_once(tmp_path, database_url):
     """Issue 18, item 3: two `newsbot index add` processes on one PostgreSQL, 400 articles each with 200 shared:
     the "added" counts sum to the articles stored (600), each article reported added once."""
@@ -94,7 +93,6 @@ def test_concurrent_adds_on_postgresql_report_each_article_added_once(tmp_path, 
 # -- 4: a damaged derived file is rewritten ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 4: fails on d62eb57")
 def test_a_damaged_faiss_file_is_rewritten_so_check_passes_again(indexed, tmp_path):
     """Issue 18, item 4: after the FAISS file is damaged, a reader (`newsbot index search`) rebuilds it in
     memory; the file itself must be rewritten (by the reader while the writer lock is free, or by
@@ -132,7 +130,6 @@ def wait_for_exit_unless_it_reads(process: subprocess.Popen, fifo: Path, timeout
     return True
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 5: fails on d62eb57")
 def test_a_named_pipe_is_refused_without_reading_it(tmp_path):
     """Issue 18, item 5: `newsbot index add fifo.txt` (a named pipe) blocked forever. What is not a regular file
     is refused, naming it, and the other files given are added."""
@@ -160,7 +157,6 @@ def test_a_named_pipe_is_refused_without_reading_it(tmp_path):
     assert refusal.strip().startswith("failed")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 5: fails on d62eb57")
 def test_a_symlink_to_dev_zero_is_refused_within_max_file_bytes(tmp_path):
     """Issue 18, item 5: a `.txt` symlink to /dev/zero read until memory ran out. It is refused (not a regular
     file, or over MAX_FILE_BYTES counting the bytes actually read), naming it, and the other files are added.
@@ -190,7 +186,6 @@ def test_a_symlink_to_dev_zero_is_refused_within_max_file_bytes(tmp_path):
 # -- 10: one line, not a traceback -----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 10: fails on d62eb57")
 @pytest.mark.parametrize("target", ["/proc/x", "/sys/x", "under-a-file"])
 def test_a_backup_to_a_place_that_cannot_hold_it_is_one_line(indexed, tmp_path, target):
     """Issue 18, item 10: `newsbot index backup /proc/x` (a path under /sys, or under a file) is one line naming
@@ -203,7 +198,6 @@ def test_a_backup_to_a_place_that_cannot_hold_it_is_one_line(indexed, tmp_path, 
     assert_one_line(result.stderr, target)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 10: fails on d62eb57")
 def test_a_bot_state_path_that_cannot_be_created_is_one_line(tmp_path):
     """Issue 18, item 10: `BOT_STATE_PATH=/proc/nope/bot.sqlite newsbot feedback` is one line naming the
     setting or the path, not FileNotFoundError."""
@@ -213,7 +207,6 @@ def test_a_bot_state_path_that_cannot_be_created_is_one_line(tmp_path):
     assert "BOT_STATE_PATH" in line or "/proc/nope" in line, line
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 10: fails on d62eb57")
 def test_a_passage_vector_damaged_in_sqlite_makes_search_say_so_in_one_line(indexed, tmp_path):
     """Issue 18, item 10: a passage vector damaged in index.sqlite (wrong size), with the FAISS cache gone (so
     it is rebuilt from SQLite), then `newsbot index search`: one line (as `index check` reports it) or results,
@@ -233,14 +226,11 @@ def test_a_passage_vector_damaged_in_sqlite_makes_search_say_so_in_one_line(inde
 # -- 13: schemes are case-insensitive, arguments trimmed ---------------------------------------------------------------
 
 
-FAILS_ON_D62EB57 = pytest.mark.xfail(strict=True, reason="issue 18 item 13: fails on d62eb57")
-
-
 @pytest.mark.parametrize(
     "spelling",
     [
-        pytest.param("upper-case", marks=FAILS_ON_D62EB57),
-        pytest.param("leading-space", marks=FAILS_ON_D62EB57),
+        "upper-case",
+        "leading-space",
         "trailing-space",  # already fetched on d62eb57
     ],
 )
