@@ -31,6 +31,7 @@ from bot import (
     briefs,
     buttons,
     chat_settings,
+    commands,
     feeds,
     history,
     inline,
@@ -87,25 +88,31 @@ def shared_workers(wiring: Wiring) -> Workers | None:
     return wiring.workers if wiring.database.dialect == "postgresql" else None
 
 
+COMMANDS = {
+    "start": basics.on_start,
+    "help": basics.on_help,
+    "sources": basics.on_sources,
+    "reset": basics.on_reset,
+    "new": basics.on_reset,
+    "ask": questions.on_ask,
+    "add": admin.on_add,
+    "remove": admin.on_remove,
+    "reindex": admin.on_reindex,
+    "stats": admin.on_stats,
+    "brief": briefs.on_brief,
+    "schedule": schedules.on_schedule,
+    "schedules": schedules.on_schedules,
+    "unschedule": schedules.on_unschedule,
+    "feed": feeds.on_feed,
+}
+
+
 def add_handlers(application: Application) -> None:
-    application.add_handler(TypeHandler(Update, access.gate), group=-1)
-    for name, callback in {
-        "start": basics.on_start,
-        "help": basics.on_help,
-        "sources": basics.on_sources,
-        "reset": basics.on_reset,
-        "new": basics.on_reset,
-        "ask": questions.on_ask,
-        "add": admin.on_add,
-        "remove": admin.on_remove,
-        "reindex": admin.on_reindex,
-        "stats": admin.on_stats,
-        "brief": briefs.on_brief,
-        "schedule": schedules.on_schedule,
-        "schedules": schedules.on_schedules,
-        "unschedule": schedules.on_unschedule,
-        "feed": feeds.on_feed,
-    }.items():
+    # Before any handler (each group's first matching handler runs): the allowlists, then every command counted
+    # and its length bounded.
+    application.add_handler(TypeHandler(Update, access.gate), group=-2)
+    application.add_handler(TypeHandler(Update, commands.gate({*COMMANDS, "settings"})), group=-1)
+    for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback))
     # In a channel only its admins can post: /settings there sets the channel's time zone for briefings.
     posts = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST

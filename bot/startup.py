@@ -28,9 +28,10 @@ def bot_token(settings: Settings) -> str:
     return settings.telegram_bot_token
 
 
-async def check_telegram(settings: Settings) -> None:
-    """The Bot API answers getMe (the token's own problems are reported where the token is checked)."""
-    request = HTTPXRequest(connect_timeout=CONNECT_SECONDS, read_timeout=CONNECT_SECONDS)
+async def check_telegram(settings: Settings, seconds: float = CONNECT_SECONDS) -> None:
+    """The Bot API answers getMe, connecting and reading within `seconds` each (the token's own problems are
+    reported where the token is checked)."""
+    request = HTTPXRequest(connect_timeout=seconds, read_timeout=seconds)
     token = bot_token(settings)
     bot = Bot(token, base_url=settings.telegram_base_url, request=request)
     try:

@@ -77,7 +77,6 @@ FERRY = {
 TRAM = {"title": "Tram line opens", "text": "The new tram line to the airport opened on Monday with free rides."}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 2: fails on d62eb57")
 async def test_a_replacing_upload_never_removes_an_article_it_did_not_add(emu, sample_bot, tmp_path):
     """Issue 18, item 2: an article indexed with `newsbot index add`, then updated by an upload holding a
     record with the same URL, survives that upload being replaced by a version without the record."""
@@ -103,7 +102,6 @@ the port authority said in a statement to shipping companies.</p>
 <p>Cargo ships waiting off the coast began to dock in the afternoon.</p></article></body></html>"""
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 2: fails on d62eb57")
 async def test_an_uploaded_page_cannot_take_an_indexed_articles_identity_by_its_canonical_link(
     emu, sample_bot, tmp_path
 ):
@@ -126,7 +124,6 @@ async def test_an_uploaded_page_cannot_take_an_indexed_articles_identity_by_its_
 # -- 6: a time zone that is a folder, or a name too long for the file system ----------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 6: fails on d62eb57")
 @pytest.mark.parametrize("zone", ["Europe", "Etc", "Europe/" + "x" * 300], ids=["Europe", "Etc", "Europe-300"])
 async def test_a_time_zone_that_is_not_one_is_refused_in_one_line(emu, sample_bot, caplog, zone):
     """Issue 18, item 6: `/settings timezone Europe` (also `Etc`, `Europe/` + 300 characters) is refused in one
@@ -158,7 +155,6 @@ OVERLONG = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 7: fails on d62eb57")
 @pytest.mark.parametrize(("who", "command"), OVERLONG, ids=lambda value: value.split()[0] if " " in value else value)
 async def test_an_overlong_argument_is_refused_with_the_limit_never_echoed_past_4096(
     emu, sample_bot, caplog, who, command
@@ -194,7 +190,6 @@ LONG_LINES = "The harbour commission said the dredging of the northern channel w
 )
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 8: fails on d62eb57")
 @pytest.mark.parametrize(
     ("text", "ending"),
     [(LONG_SENTENCE, "crew 99 clearing berth 99 of silt"), (LONG_LINES, "Crew 54 is clearing berth 54 of silt")],
@@ -248,7 +243,6 @@ async def test_sources_of_a_very_long_passage_are_split_without_cutting_markup(
 # -- 9: numbers too big for the database ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 9: fails on d62eb57")
 @pytest.mark.parametrize("command", [f"/feed remove {HUGE}", f"/feed resume {HUGE}", f"/unschedule {HUGE}"])
 async def test_a_huge_number_gets_a_plain_reply(emu, sample_bot, caplog, command):
     """Issue 18, item 9: `/feed remove 99999999999999999999999`, `/feed resume …`, `/unschedule …`: a plain
@@ -264,7 +258,6 @@ async def test_a_huge_number_gets_a_plain_reply(emu, sample_bot, caplog, command
 # -- 11: commands count against COMMANDS_PER_MINUTE ------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 11: fails on d62eb57")
 async def test_150_commands_in_20_seconds_get_at_most_21_replies(emu, sample_bot):
     """Issue 18, item 11: 150 `/start` in 20 s (of the bot's clock) from one user get at most 21 replies
     (COMMANDS_PER_MINUTE, default 20, then one refusal a minute); the bot's admins are not limited."""
@@ -292,7 +285,6 @@ async def test_150_commands_in_20_seconds_get_at_most_21_replies(emu, sample_bot
 ADMIN_COMMANDS = ["/stats", "/add https://example.org/a", "/remove abc", "/reindex", "/feed list", "/schedules"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 14: fails on d62eb57")
 @pytest.mark.parametrize("sender", ["a channel", "a reader"])
 async def test_each_refusal_names_the_command_refused(emu, sample_bot, sender):
     """Issue 18, item 14: `/stats` sent as a channel (a post on behalf of a channel in a group) or by a reader is
