@@ -22,8 +22,10 @@ $(TEST_TOOLS): $(INSTALLED) tests/llm_server.py
 	$(INSTALL) llm
 	touch $@
 
+# The sample article goes into a new index only: an admin who removed it, or indexed articles of their own,
+# does not get it back at the next start.
 run: $(INSTALLED)
-	$(VENV)/bin/newsbot index add articles
+	$(VENV)/bin/newsbot index add --if-new articles
 	$(VENV)/bin/newsbot run
 
 test: $(TEST_TOOLS)

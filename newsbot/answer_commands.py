@@ -5,20 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
-from answers.types import Answer, Turn
 from newsbot.clock import clock_of, clock_options
 from newsbot.console import render_answer
 from newsbot.output import print_json
 from newsbot.questions_input import STDIN_HELP, QuestionsInput
 from wiring.parts import Wiring
 from wiring.settings import Settings
-
-if TYPE_CHECKING:
-    from answers.core import AnswerService
-
-CHAT_HISTORY = 6
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:
@@ -47,52 +40,10 @@ def ask_command(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if questions.failed else 0
 
 
-CHAT_HELP = """Ask a question about the indexed articles; follow-ups ("and how many did he claim?") build on the
-conversation. Commands:
-  /help           this help
-  /reset or /new  forget the conversation: the next question starts afresh
-  /quit or /exit  leave (also Ctrl-D)"""
-
-
 def chat_command(args: argparse.Namespace, settings: Settings) -> int:
-    service = Wiring(settings, clock=clock_of(args, settings.zone)).answers
-    print(
-        f"Ask about the indexed articles ({service.answerer.name} answers). /help for help, Ctrl-D or /quit to leave.\n"
-    )
-    history: list[Turn] = []
-    while True:
-        try:
-            question = input("you> ").strip()
-        except EOFError:
-            print()
-            return 0
-        command = question.split()[0].lower() if question.startswith("/") else None
-        if command in ("/quit", "/exit"):
-            return 0
-        if command == "/help":
-            print(CHAT_HELP + "\n")
-        elif command in ("/reset", "/new"):
-            print(f"Forgot the conversation ({len(history)} earlier questions): the next question starts afresh.\n")
-            history = []
-        elif command:
-            print(f"Unknown command {command}; /help lists the commands.\n")
-        elif question:
-            answer = _stream_to_terminal(service, question, history)
-            history = (history + [Turn(question, answer.text)])[-CHAT_HISTORY:]
+    from newsbot.terminal import chat
 
-
-def _stream_to_terminal(service: AnswerService, question: str, history: list[Turn]) -> Answer:
-    streamed = False
-    for event in service.stream(question, history):
-        if isinstance(event, str):
-            print(event, end="", flush=True)
-            streamed = True
-            continue
-        if streamed:
-            print("\n")
-        print(f"bot> {render_answer(event)}\n")
-        return event
-    raise AssertionError("the answer stream ended without an answer")
+    return chat(lambda: Wiring(settings, clock=clock_of(args, settings.zone)).answers)
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:

@@ -70,7 +70,6 @@ def reason(check: str) -> str:
     return check.removeprefix("error").strip(" :")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 12: fails on d62eb57")
 async def test_healthz_with_telegram_down_answers_within_2_seconds_with_the_reason(emu, sample_bot):
     """Issue 18, item 12: with the Bot API gone (connection refused), GET /healthz answers 503 within 2 s (not
     after the full 5 s) and says why Telegram is unreachable (not `"error: "`)."""
@@ -86,7 +85,6 @@ async def test_healthz_with_telegram_down_answers_within_2_seconds_with_the_reas
     assert (reason(body["telegram"]) != "", seconds < 2.0) == (True, True), f"{body} after {seconds:.1f} s"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 12: fails on d62eb57")
 async def test_healthz_reads_the_index_and_reports_a_damaged_header(emu, sample_bot):
     """Issue 18, item 12: `index.sqlite`'s header overwritten under the running bot: /healthz really reads the
     index and answers 503 with the reason, instead of "index": "ok"."""
@@ -161,7 +159,6 @@ def articles(index_dir: Path) -> list[tuple[str, str]]:
         return db.execute("SELECT id, title FROM articles ORDER BY title").fetchall()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 18: fails on d62eb57")
 def test_make_run_adds_the_sample_article_only_to_a_new_empty_index(emu, tmp_path):
     """Issue 18, item 18: `make run` adds the sample article to a new, empty index (and says so), and never
     again: an admin who removed it does not get it back at the next start, nor does an index of other
@@ -269,7 +266,6 @@ def answers_then_prompt(count: int):
     return lambda text: text.count(BOT) >= count and "you> " in text.rsplit(BOT, 1)[1]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 19: fails on d62eb57")
 def test_the_terminal_chat_recalls_earlier_questions_with_the_up_arrow(terminal):
     """Issue 18, item 19: the terminal chat reads lines with editing and history (readline or prompt-toolkit):
     after two questions, the up arrow twice then Enter asks the first again. Today the line is `^[[A^[[A`
@@ -287,7 +283,6 @@ def test_the_terminal_chat_recalls_earlier_questions_with_the_up_arrow(terminal)
     assert ANSWER in recalled, chat.text.split(BOT)[-2][-300:] + BOT + recalled
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 19: fails on d62eb57")
 def test_ctrl_c_in_the_terminal_chat_says_a_plain_goodbye(terminal):
     """Issue 18, item 19: Ctrl-C at the terminal chat's prompt ends it with a plain goodbye and exit code 0; no
     message about the index (nothing was being indexed), no traceback. On d62eb57 it prints "interrupted; the
@@ -311,7 +306,6 @@ def test_ctrl_c_in_the_terminal_chat_says_a_plain_goodbye(terminal):
 # -- 20: the small things ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 20: fails on d62eb57")
 def test_the_terminal_reset_after_15_questions_says_15_were_forgotten(sample_index, copy_of, tmp_path):
     """Issue 18, item 20: `/reset` in the terminal chat after 15 questions says what was forgotten (15), not
     how many it kept as context (6)."""
@@ -328,7 +322,6 @@ def test_the_terminal_reset_after_15_questions_says_15_were_forgotten(sample_ind
     assert "15" in reset and "6 earlier" not in reset, reset
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 20: fails on d62eb57")
 def test_feed_list_with_no_feeds_says_so_in_one_line(tmp_path):
     """Issue 18, item 20: `newsbot feed list` with no feeds prints one line (it printed nothing)."""
     result = newsbot("feed", "list", cwd=tmp_path)
@@ -336,7 +329,6 @@ def test_feed_list_with_no_feeds_says_so_in_one_line(tmp_path):
     assert_one_line(result.stdout)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 20: fails on d62eb57")
 def test_feed_add_counts_one_entry_in_the_singular(tmp_path, page_server):
     """Issue 18, item 20: `newsbot feed add` of a feed with one entry does not say "its 1 entries"."""
     ferries = gazette_story(page_server, *FERRIES)
@@ -365,7 +357,6 @@ EVAL_ENTRY_POINTS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 20: fails on d62eb57")
 @pytest.mark.parametrize("kind", ["no-dataset", "empty-dataset"])
 @pytest.mark.parametrize("entry", EVAL_ENTRY_POINTS)
 def test_eval_and_bench_without_the_evaluation_data_say_where_it_is_expected_in_one_line(
@@ -417,7 +408,6 @@ def without_bench_extra(directory: Path) -> Path:
     return directory
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18 item 20: fails on d62eb57")
 def test_the_bench_scripts_without_the_bench_extra_say_what_to_install(tmp_path):
     """Issue 18, item 20: the README's bench commands without the `bench` extra (`scripts/bench_index.py`, whose
     naive LangChain pipeline needs langchain_community): one line saying to install the extra, not
