@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from telegram import (
@@ -56,8 +57,15 @@ TOKEN_REJECTED = (
 )
 
 
-def build_application(wiring: Wiring) -> Application:
+def build_application(wiring: Wiring, interrupted: Callable[[], bool] = lambda: False) -> Application:
+    """The Application with its handlers and jobs. `interrupted`: see run_bot (checked once the Application has
+    taken over the signals: a Ctrl-C that came just before it did stops it then)."""
     settings = wiring.settings
+
+    async def started(application: Application) -> None:
+        await register_commands(application)
+        if interrupted():
+            raise KeyboardInterrupt  # PTB's run_polling stops on it; webhook mode leaves the same way
     application = (
         ApplicationBuilder()
         .token(bot_token(settings))
@@ -71,7 +79,7 @@ def build_application(wiring: Wiring) -> Application:
             )
         )
         .concurrent_updates(True)
-        .post_init(register_commands)
+        .post_init(started)
         .build()
     )
     application.bot_data[KEY] = Services(wiring)
@@ -158,14 +166,15 @@ def _no_traceback_for_a_rejected_token(record: logging.LogRecord) -> bool:
     return True
 
 
-def run_bot(wiring: Wiring, preparing: Future | None = None) -> None:
+def run_bot(wiring: Wiring, preparing: Future | None = None, interrupted: Callable[[], bool] = lambda: False) -> None:
     """Starts the bot once the Bot API and the answerer have been checked (one line saying what to fix if not):
-    long polling, or webhook mode with WEBHOOK_URL. `preparing`: see check_before_start."""
+    long polling, or webhook mode with WEBHOOK_URL. `preparing`: see check_before_start. `interrupted`: whether a
+    Ctrl-C came while the bot started (it stops between two steps of the start: KeyboardInterrupt)."""
     settings = wiring.settings
     configure_logging(bot_token(settings))
     try:
-        check_before_start(wiring, preparing)
-        application = build_application(wiring)
+        check_before_start(wiring, preparing, interrupted)
+        application = build_application(wiring, interrupted)
         if settings.webhook_url:
             run_webhook(application, webhook_secret(wiring))
         else:

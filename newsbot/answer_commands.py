@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,9 +55,33 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return chat_command(args, settings)
     with Wiring(settings, creates_index=True) as wiring:
         wiring.embedder.prepare(notice=True)  # a first run's one-off model export, and its notice, before all else
-        # The answerer's check and the loading of the model and the index, while the bot's modules load
-        preparing = ThreadPoolExecutor(1, thread_name_prefix="prepare").submit(wiring.prepare_answers)
-        from bot.app import run_bot
+        with DeferredInterrupt() as interrupt:
+            # The answerer's check and the loading of the model and the index, while the bot's modules load
+            preparing = ThreadPoolExecutor(1, thread_name_prefix="prepare").submit(wiring.prepare_answers)
+            from bot.app import run_bot
 
-        run_bot(wiring, preparing)
+            run_bot(wiring, preparing, interrupt.requested)
     return 0
+
+
+class DeferredInterrupt:
+    """Ctrl-C (SIGINT) while the bot starts, until it takes over its signals: noted, and acted on between two
+    steps of the start (the bot asks `requested`), never in the middle of one. Raised at once, KeyboardInterrupt
+    could stop an import while another thread imports too, and the import locks it leaves held hang the process
+    (seen: `newsbot run` stopped in its second second never ended)."""
+
+    def __init__(self) -> None:
+        self._requested = False
+
+    def __enter__(self) -> DeferredInterrupt:
+        self._previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _note(self, signum: int, frame: object) -> None:
+        self._requested = True
+
+    def requested(self) -> bool:
+        return self._requested
