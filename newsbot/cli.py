@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -25,7 +26,13 @@ INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    # The command modules import libraries that start threads at once (numpy's BLAS pool): they start with
+    # SIGINT blocked, so that Ctrl-C reaches the main thread, the one Python acts on it in (newsbot/terminal.py).
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        parser = build_parser()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
         parser.print_help()

@@ -6,7 +6,8 @@ Ctrl-C is SIGINT, which the kernel delivers to any thread that does not block it
 the main thread: delivered to one of the model's threads, it would never wake the main thread from reading a
 line, and the chat would not end. So the answering runs in a worker thread started while the main thread blocks
 SIGINT (a thread starts with its creator's mask: the worker, and every thread the model and the index start from
-it, block SIGINT), and the main thread, which only reads lines and waits for answers, takes every Ctrl-C."""
+it, block SIGINT; the threads libraries start when the command modules are imported do too, newsbot/cli.py), and
+the main thread, which only reads lines and waits for answers, takes every Ctrl-C."""
 
 from __future__ import annotations
 
