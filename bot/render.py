@@ -34,7 +34,7 @@ def article_line(article: StoredArticle) -> str:
 
 def _article_line(title: str, source: str, published: str | None, url: str | None) -> str:
     title_html = escape(shortened(title or "Untitled"), quote=False)
-    linked = f'<a href="{escape(url, quote=True)}">{title_html}</a>' if url and is_url(url) else title_html
+    linked = f'<a href="{escape(url.strip(), quote=True)}">{title_html}</a>' if url and is_url(url) else title_html
     details = [escape(part, quote=False) for part in (source, human_date(published)) if part]
     return linked + (" — " + ", ".join(details) if details else "")
 
