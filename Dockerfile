@@ -22,7 +22,7 @@ RUN pip install --no-deps --require-hashes -r /opt/newsbot/requirements.lock
 
 FROM dependencies AS export
 # torch from PyPI is its CUDA build (several GB, thrown away with this stage); a machine that reaches PyTorch's
-# CPU wheels can pass --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu for the 200 MB one.
+# CPU wheels can pass --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu for that (a 190 MB wheel).
 ARG TORCH_INDEX_URL=""
 WORKDIR /opt/newsbot/src
 RUN sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\).*/\1/p' /opt/newsbot/requirements.lock > /opt/newsbot/pins.txt \
