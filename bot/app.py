@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from telegram import (
@@ -31,6 +32,7 @@ from bot import (
     briefs,
     buttons,
     chat_settings,
+    commands,
     feeds,
     history,
     inline,
@@ -55,8 +57,15 @@ TOKEN_REJECTED = (
 )
 
 
-def build_application(wiring: Wiring) -> Application:
+def build_application(wiring: Wiring, interrupted: Callable[[], bool] = lambda: False) -> Application:
+    """The Application with its handlers and jobs. `interrupted`: see run_bot (checked once the Application has
+    taken over the signals: a Ctrl-C that came just before it did stops it then)."""
     settings = wiring.settings
+
+    async def started(application: Application) -> None:
+        await register_commands(application)
+        if interrupted():
+            raise KeyboardInterrupt  # PTB's run_polling stops on it; webhook mode leaves the same way
     application = (
         ApplicationBuilder()
         .token(bot_token(settings))
@@ -70,7 +79,7 @@ def build_application(wiring: Wiring) -> Application:
             )
         )
         .concurrent_updates(True)
-        .post_init(register_commands)
+        .post_init(started)
         .build()
     )
     application.bot_data[KEY] = Services(wiring)
@@ -87,25 +96,31 @@ def shared_workers(wiring: Wiring) -> Workers | None:
     return wiring.workers if wiring.database.dialect == "postgresql" else None
 
 
+COMMANDS = {
+    "start": basics.on_start,
+    "help": basics.on_help,
+    "sources": basics.on_sources,
+    "reset": basics.on_reset,
+    "new": basics.on_reset,
+    "ask": questions.on_ask,
+    "add": admin.on_add,
+    "remove": admin.on_remove,
+    "reindex": admin.on_reindex,
+    "stats": admin.on_stats,
+    "brief": briefs.on_brief,
+    "schedule": schedules.on_schedule,
+    "schedules": schedules.on_schedules,
+    "unschedule": schedules.on_unschedule,
+    "feed": feeds.on_feed,
+}
+
+
 def add_handlers(application: Application) -> None:
-    application.add_handler(TypeHandler(Update, access.gate), group=-1)
-    for name, callback in {
-        "start": basics.on_start,
-        "help": basics.on_help,
-        "sources": basics.on_sources,
-        "reset": basics.on_reset,
-        "new": basics.on_reset,
-        "ask": questions.on_ask,
-        "add": admin.on_add,
-        "remove": admin.on_remove,
-        "reindex": admin.on_reindex,
-        "stats": admin.on_stats,
-        "brief": briefs.on_brief,
-        "schedule": schedules.on_schedule,
-        "schedules": schedules.on_schedules,
-        "unschedule": schedules.on_unschedule,
-        "feed": feeds.on_feed,
-    }.items():
+    # Before any handler (each group's first matching handler runs): the allowlists, then every command counted
+    # and its length bounded.
+    application.add_handler(TypeHandler(Update, access.gate), group=-2)
+    application.add_handler(TypeHandler(Update, commands.gate({*COMMANDS, "settings"})), group=-1)
+    for name, callback in COMMANDS.items():
         application.add_handler(CommandHandler(name, callback))
     # In a channel only its admins can post: /settings there sets the channel's time zone for briefings.
     posts = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
@@ -151,14 +166,15 @@ def _no_traceback_for_a_rejected_token(record: logging.LogRecord) -> bool:
     return True
 
 
-def run_bot(wiring: Wiring, preparing: Future | None = None) -> None:
+def run_bot(wiring: Wiring, preparing: Future | None = None, interrupted: Callable[[], bool] = lambda: False) -> None:
     """Starts the bot once the Bot API and the answerer have been checked (one line saying what to fix if not):
-    long polling, or webhook mode with WEBHOOK_URL. `preparing`: see check_before_start."""
+    long polling, or webhook mode with WEBHOOK_URL. `preparing`: see check_before_start. `interrupted`: whether a
+    Ctrl-C came while the bot started (it stops between two steps of the start: KeyboardInterrupt)."""
     settings = wiring.settings
     configure_logging(bot_token(settings))
     try:
-        check_before_start(wiring, preparing)
-        application = build_application(wiring)
+        check_before_start(wiring, preparing, interrupted)
+        application = build_application(wiring, interrupted)
         if settings.webhook_url:
             run_webhook(application, webhook_secret(wiring))
         else:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Chat, Message, Update, User
 from telegram.constants import ChatMemberStatus, ChatType
@@ -13,8 +12,10 @@ from telegram.ext import ContextTypes
 
 from answers.types import AnswerOptions
 from bot import updates
+from bot.render import echoed
 from bot.schedules import reschedule_chat
 from bot.services import Services, services
+from common.clock import time_zone
 from common.errors import NewsbotError
 from index.types import Filters
 from state.chat_settings import LENGTHS, ChatSettings
@@ -27,7 +28,7 @@ USAGE = (
     "/settings topic WORDS (answers only about that topic), or any\n"
     "/settings timezone Europe/Berlin (for “yesterday”, “this week” and briefings), or default"
 )
-REFUSAL = "Only this chat's admins can change its settings."
+REFUSAL = "Only this chat's admins can change its settings with /settings."
 RESETS = {"outlet": "all", "topic": "any", "timezone": "default"}
 
 
@@ -36,7 +37,7 @@ def answer_options(chosen: ChatSettings) -> AnswerOptions:
     return AnswerOptions(
         sources=(chosen.outlet,) if chosen.outlet else (),
         topic=chosen.topic,
-        time_zone=ZoneInfo(chosen.time_zone) if chosen.time_zone else None,
+        time_zone=time_zone(chosen.time_zone) if chosen.time_zone else None,
         detailed=chosen.length == "detailed",
     )
 
@@ -63,8 +64,8 @@ async def on_settings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     name, value = args[0].lower(), " ".join(args[1:]).strip()
     try:
         field, stored = await checked(shared, name, value)
-    except NewsbotError as error:
-        await message.reply_text(f"{error}\n\n{USAGE}")
+    except NewsbotError as error:  # one line saying what to use (the usage too, for a setting there is not)
+        await message.reply_text(str(error))
         return
     by = update.effective_user.id if update.effective_user else chat.id
     chosen = await asyncio.to_thread(store.change, chat.id, field, stored, by, shared.wiring.clock())
@@ -90,13 +91,15 @@ async def checked(shared: Services, name: str, value: str) -> tuple[str, str]:
     reset = value.lower() == RESETS.get(name)
     if name == "length":
         if value.lower() not in LENGTHS:
-            raise NewsbotError(f"“{value}” is not an answer length: use short or detailed.")
+            raise NewsbotError(f"“{echoed(value)}” is not an answer length: use short or detailed.")
         return "length", value.lower()
     if name == "outlet":
         if not reset and not value:
             raise NewsbotError("Name the outlet, e.g. /settings outlet Reuters, or /settings outlet all.")
         if not reset and not await asyncio.to_thread(shared.wiring.store.articles, 1, Filters(sources=(value,))):
-            raise NewsbotError(f"No indexed article is from “{value}”; /sources shows the outlets of the latest ones.")
+            raise NewsbotError(
+                f"No indexed article is from “{echoed(value)}”; /sources shows the outlets of the latest ones."
+            )
         return "outlet", "" if reset else value
     if name == "topic":
         if not value or len(value) > MAX_TOPIC:
@@ -104,14 +107,16 @@ async def checked(shared: Services, name: str, value: str) -> tuple[str, str]:
         return "topic", "" if reset else value
     if name in ("timezone", "time_zone", "tz"):
         return "time_zone", "" if value.lower() == "default" else known_zone(value)
-    raise NewsbotError(f"There is no setting “{name}”.")
+    raise NewsbotError(f"There is no setting “{echoed(name)}”.\n\n{USAGE}")
 
 
 def known_zone(value: str) -> str:
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise NewsbotError(f"“{value}” is not a time zone: use an IANA name such as Europe/Berlin or UTC.") from None
+        time_zone(value)
+    except ValueError:
+        raise NewsbotError(
+            f"“{echoed(value)}” is not a time zone: use an IANA name such as Europe/Berlin or UTC, or default."
+        ) from None
     return value
 
 

@@ -7,14 +7,13 @@ import logging
 from html import escape
 
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot import updates
 from bot.jobs import job_queue
 from bot.render import split_messages
-from bot.replies import NO_PREVIEW, send_html
+from bot.replies import reply_plain, send_html
 from bot.restricted import admins_only
 from bot.services import Services, services
 from common.errors import NewsbotError
@@ -27,7 +26,7 @@ USAGE = "Send /feed add URL, /feed list, /feed remove N, /feed resume N or /feed
 FIRST_POLL_SECONDS = 60
 
 
-@admins_only("Only the bot's admins can manage feeds.")
+@admins_only
 async def on_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     shared, args = services(context), context.args or []
     action, rest = (args[0].lower(), args[1:]) if args else ("", [])
@@ -49,9 +48,7 @@ async def on_feed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             text = USAGE
     except NewsbotError as error:
         text = f"Could not do that: {error}"
-    message = updates.message(update)
-    for part in split_messages([escape(text, quote=False)]):
-        await message.reply_text(part, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+    await reply_plain(updates.message(update), text)
 
 
 async def _add(shared: Services, url: str) -> str:

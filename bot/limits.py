@@ -1,7 +1,8 @@
-"""Per-user limits: QUESTIONS_PER_MINUTE on questions, /brief and button presses, and with an LLM answering,
-LLM_QUESTIONS_PER_DAY on questions and /brief. A sender past a limit gets one polite line saying when to try
-again. Counted per user, or per sender chat for anonymous group admins and channels; the bot's admins are
-not limited. The counts live in the state database (state/limits.py), shared by every worker."""
+"""Per-user limits: QUESTIONS_PER_MINUTE on questions, /brief and button presses, with an LLM answering
+LLM_QUESTIONS_PER_DAY on questions and /brief, and COMMANDS_PER_MINUTE on every command. A sender past a question
+limit gets one polite line saying when to try again; past the command limit, one such line a minute and nothing
+else. Counted per user, or per sender chat for anonymous group admins and channels; the bot's admins are not
+limited. The counts live in the state database (state/limits.py), shared by every worker."""
 
 from __future__ import annotations
 
@@ -51,8 +52,29 @@ def _limits(shared: Services, uses_llm: bool) -> list[Limit]:
     return limits
 
 
+async def command_refused(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Counts one command of the sender against COMMANDS_PER_MINUTE; True when the sender is past it. Only the
+    window's first refusal is told: a flood of commands gets one line, not one per command."""
+    shared = services(context)
+    if _from_admin(update, shared):
+        return False
+    now = shared.wiring.clock()
+    limit = Limit("commands", shared.settings.commands_per_minute, MINUTE)
+    refusal = await asyncio.to_thread(shared.wiring.limits.take, subject(update), [limit], now)
+    if refusal is None:
+        return False
+    if refusal.first:
+        await updates.message(update).reply_text(describe(refusal, now))
+    return True
+
+
 def describe(refusal: Refusal, now: datetime) -> str:
     wait = refusal.wait_seconds(now)
+    if refusal.limit.kind == "commands":
+        return (
+            f"You're sending commands faster than I can keep up: at most {refusal.limit.allowed} a minute. I'll "
+            f"take commands from you again in {wait} second{'s' if wait != 1 else ''}."
+        )
     if refusal.limit.kind == "llm":
         hours, minutes = divmod((wait + 59) // 60, 60)
         allowed = refusal.limit.allowed

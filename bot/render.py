@@ -13,6 +13,7 @@ from index.types import StoredArticle
 
 MESSAGE_LIMIT = 4096
 MAX_TITLE = 200
+MAX_ECHO = 60  # characters of a user's input a reply repeats
 
 
 def answer_messages(answer: Answer) -> list[str]:
@@ -33,14 +34,19 @@ def article_line(article: StoredArticle) -> str:
 
 def _article_line(title: str, source: str, published: str | None, url: str | None) -> str:
     title_html = escape(shortened(title or "Untitled"), quote=False)
-    linked = f'<a href="{escape(url, quote=True)}">{title_html}</a>' if url and is_url(url) else title_html
+    linked = f'<a href="{escape(url.strip(), quote=True)}">{title_html}</a>' if url and is_url(url) else title_html
     details = [escape(part, quote=False) for part in (source, human_date(published)) if part]
     return linked + (" — " + ", ".join(details) if details else "")
 
 
-def shortened(title: str) -> str:
-    """A title cut to MAX_TITLE characters, with an ellipsis when cut."""
-    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
+def shortened(text: str, limit: int = MAX_TITLE) -> str:
+    """`text` (a title; what a user sent, echoed in a reply) cut to `limit` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def echoed(text: str) -> str:
+    """What a user sent, as a reply repeats it: at most MAX_ECHO characters."""
+    return shortened(text, MAX_ECHO)
 
 
 def human_date(published: str | None) -> str:
@@ -63,11 +69,11 @@ def quotes_messages(answer_text: str, citations: list[Citation]) -> list[str]:
 
 
 def split_messages(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Blocks joined by blank lines into messages of at most `limit` characters; a block longer than the
-    limit is cut between sentences (or words), which never falls inside a tag of ours."""
+    """Blocks joined by blank lines into messages of at most `limit` characters; a block longer than the limit
+    is cut (`_cut`), never inside a tag, an entity or a link, and every message is valid HTML on its own."""
     messages: list[str] = []
     current = ""
-    for piece in (piece for block in blocks for piece in _fit(block, limit)):
+    for piece in (piece for block in blocks for piece in _cut(block, limit)):
         candidate = f"{current}\n\n{piece}" if current else piece
         if len(candidate) <= limit:
             current = candidate
@@ -79,22 +85,59 @@ def split_messages(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     return messages
 
 
-def _fit(block: str, limit: int) -> list[str]:
-    if len(block) <= limit:
-        return [block]
-    if "\n" in block:  # a list (the Sources block): cut between its lines
-        return _pack(block.split("\n"), "\n", limit)
-    sentences = re.split(r"(?<=[.!?])\s+", block)
-    units = [word for sentence in sentences for word in (sentence.split(" ") if len(sentence) > limit else [sentence])]
-    return _pack(units, " ", limit)
+# What a cut must not fall inside: a link (its text and tags), a tag, an entity.
+_ATOM = re.compile(r"<a\b[^>]*>.*?</a>|<[^>]*>|&#?\w+;", re.DOTALL)
+_TAG = re.compile(r"<(/?)([a-z-]+)[^>]*>")
+# Where to cut, best first: between lines, after a sentence, between words.
+_BREAKS = (re.compile(r"\n"), re.compile(r"(?<=[.!?])\s"), re.compile(r"\s"))
+_CLOSING_ROOM = 64  # for the tags closed where a piece ends (</blockquote></b> ...)
 
 
-def _pack(units: list[str], joiner: str, limit: int) -> list[str]:
-    pieces, current = [], ""
-    for unit in units:
-        candidate = f"{current}{joiner}{unit}" if current else unit
-        if len(candidate) > limit and current:
-            pieces.append(current)
-            candidate = unit
-        current = candidate
-    return pieces + [current]
+def _cut(block: str, limit: int) -> list[str]:
+    """`block` in pieces of at most `limit` characters. The tags open where a piece ends are closed there and
+    opened again at the start of the next one, so a long quote is a quote in every message."""
+    pieces = []
+    rest = block
+    while len(rest) > limit:
+        budget = limit - _CLOSING_ROOM
+        cut = _cut_point(rest, budget)
+        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+        opened = _open_tags(head)
+        if _TAG.sub("", head).strip() == "":  # nothing but tags before the only place to cut: cut anyway
+            head, rest = rest[:budget], rest[budget:]
+            opened = _open_tags(head)
+        pieces.append(head + "".join(f"</{name}>" for name, _ in reversed(opened)))
+        rest = "".join(tag for _, tag in opened) + rest
+    return [*pieces, rest]
+
+
+def _cut_point(text: str, budget: int) -> int:
+    """Where to cut `text` for a head of at most `budget` characters: at a line break, else after a sentence,
+    else between words (the last one in the later half of the budget, when there is one); else as late as
+    possible outside a tag, an entity or a link."""
+    atoms = [(atom.start(), atom.end()) for atom in _ATOM.finditer(text)]
+
+    def allowed(position: int) -> bool:
+        return not any(start < position < end for start, end in atoms)
+
+    latest = []
+    for pattern in _BREAKS:
+        points = [match.start() for match in pattern.finditer(text, 1, budget + 1) if allowed(match.start())]
+        if points and points[-1] > budget // 2:
+            return points[-1]
+        latest += points[-1:]
+    if latest:
+        return max(latest)
+    return next((position for position in range(budget, 0, -1) if allowed(position)), budget)
+
+
+def _open_tags(html: str) -> list[tuple[str, str]]:
+    """(name, opening tag) of the tags still open at the end of `html`, outermost first."""
+    opened: list[tuple[str, str]] = []
+    for tag in _TAG.finditer(html):
+        closing, name = tag[1], tag[2]
+        if not closing:
+            opened.append((name, tag[0]))
+        elif opened and opened[-1][0] == name:
+            opened.pop()
+    return opened

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
+
+from bot.render import split_messages
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -20,6 +24,12 @@ async def reply_html(to: Message, parts: list[str], keyboard: InlineKeyboardMark
             do_quote=number == 1,
         )
     return sent
+
+
+async def reply_plain(to: Message, text: str) -> Message:
+    """Replies with plain `text` (a report of many lines, each naming what an admin sent) in as many messages as
+    it takes."""
+    return await reply_html(to, split_messages([escape(text, quote=False)]))
 
 
 async def replace_html(message: Message, parts: list[str], keyboard: InlineKeyboardMarkup | None = None) -> Message:

@@ -37,7 +37,6 @@ USAGE = (
     "/schedule here weekdays 18:30 ukraine. CHAT is a channel's or group's @username, its numeric id, or "
     "“here”; WHEN is daily, weekdays, weekends or a day of the week."
 )
-REFUSAL = "Only the bot's admins can schedule briefings."
 # PTB's day numbers: 0 is Sunday.
 FREQUENCIES = {"daily": tuple(range(7)), "weekdays": (1, 2, 3, 4, 5), "weekends": (0, 6)} | {
     day: (number,)
@@ -81,7 +80,7 @@ def parse_request(args: list[str]) -> Request:
     return Request(target, frequency.lower(), f"{int(match[1]):02d}:{match[2]}", subject)
 
 
-@admins_only(REFUSAL)
+@admins_only
 async def on_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     shared, message = services(context), updates.message(update)
     try:
@@ -107,7 +106,7 @@ async def on_schedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await message.reply_text(f"Scheduled {schedule.describe()} ({zone.key}).")
 
 
-@admins_only(REFUSAL)
+@admins_only
 async def on_schedules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     wiring = services(context).wiring
     schedules = await asyncio.to_thread(wiring.schedules.all)
@@ -118,7 +117,7 @@ async def on_schedules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await updates.message(update).reply_text("\n".join(lines) or "No briefings are scheduled. " + USAGE)
 
 
-@admins_only(REFUSAL)
+@admins_only
 async def on_unschedule(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     store, message = services(context).wiring.schedules, updates.message(update)
     number = (context.args or [""])[0].lstrip("#")

@@ -16,7 +16,10 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot import updates
-from bot.admin import admin_only, index_job, report_text
+from bot.admin import index_job, report_text
+from bot.render import echoed
+from bot.replies import reply_plain
+from bot.restricted import admins_only
 from bot.services import services
 from common.errors import NewsbotError
 from index.indexer import Outcome
@@ -49,11 +52,7 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def shown(name: str) -> str:
-    return name if len(name) <= 60 else name[:59] + "…"
-
-
-@admin_only
+@admins_only
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, wiring = updates.message(update), services(context).wiring
     document = updates.document(update)
@@ -73,7 +72,7 @@ async def _take(update: Update, context: ContextTypes.DEFAULT_TYPE, document: Do
     earlier = await asyncio.to_thread(wiring.uploads.current, admin_id, name) if not known else None
     if replacing and not known and earlier is None:
         await message.reply_text(
-            f"{shown(name)}: nothing to replace: you have uploaded no file of that name. Send it without the caption "
+            f"{echoed(name)}: nothing to replace: you have uploaded no file of that name. Send it without the caption "
             "“replace” to add it."
         )
         return
@@ -81,16 +80,18 @@ async def _take(update: Update, context: ContextTypes.DEFAULT_TYPE, document: Do
     try:
         await _download(document, path)
     except TelegramError as error:
-        await message.reply_text(f"{shown(name)}: could not fetch the file from Telegram ({error.message}); try again.")
+        await message.reply_text(f"{echoed(name)}: could not fetch the file from Telegram ({error.message}); try again.")
         return
-    upload = Upload(document.file_unique_id, admin_id, name, str(path), known.article_key if known else "")
+    upload = Upload(
+        document.file_unique_id, admin_id, name, str(path), *((known.article_key, known.articles) if known else ("", []))
+    )
     result = await index_job(lambda: index_upload(wiring, upload, earlier if replacing else None))
     if isinstance(result, list) and earlier is not None and not replacing:
         result.append(
-            f"You uploaded another file named {shown(name)} before; both are kept. To replace that one, send this "
+            f"You uploaded another file named {echoed(name)} before; both are kept. To replace that one, send this "
             "file again with the caption “replace”."
         )
-    await message.reply_text(result if isinstance(result, str) else "\n".join(result))
+    await reply_plain(message, result if isinstance(result, str) else "\n".join(result))
 
 
 def refusal_before_download(document: Document, max_file_bytes: int) -> str | None:
@@ -99,15 +100,15 @@ def refusal_before_download(document: Document, max_file_bytes: int) -> str | No
     if problem:
         return f"That file name can't be used: {problem}; {RENAME}."
     if Path(name).suffix.lower() not in SUPPORTED_SUFFIXES:
-        return f"{shown(name)}: unsupported file type; send {', '.join(SUPPORTED_SUFFIXES)}."
+        return f"{echoed(name)}: unsupported file type; send {', '.join(SUPPORTED_SUFFIXES)}."
     limit = min(GET_FILE_LIMIT, max_file_bytes)
     if document.file_size and document.file_size > limit:
         return (
-            f"{shown(name)}: the file is too large ({document.file_size:,} bytes); the limit is {limit:,} bytes "
+            f"{echoed(name)}: the file is too large ({document.file_size:,} bytes); the limit is {limit:,} bytes "
             "(Telegram lets bots fetch files of up to 20 MB; MAX_FILE_BYTES). Split it into smaller files."
         )
     if not UNIQUE_ID.match(document.file_unique_id or ""):
-        return f"{shown(name)}: Telegram sent no usable file id; send the file again."
+        return f"{echoed(name)}: Telegram sent no usable file id; send the file again."
     return None
 
 
@@ -125,12 +126,16 @@ async def _download(document: Document, path: Path) -> None:
 
 
 def index_upload(wiring: Wiring, upload: Upload, replaces: Upload | None) -> list[str]:
-    """Indexes the upload (under the replaced upload's key, when it replaces one) and records it; returns the
-    lines of the report."""
+    """Indexes the upload (under the replaced upload's key, when it replaces one) and records it with the
+    articles it owns; returns the lines of the report. An upload owns the articles it added and, of those its
+    earlier self or the upload it replaces owned, the ones it still has: an article indexed otherwise (by
+    `newsbot index add`, a feed, another upload) that it only updated is never its to remove."""
     path = Path(upload.path)
     key = (replaces.article_key if replaces else upload.article_key) or path.resolve().as_uri()
     report = wiring.indexer.add(read_path(path, wiring.settings.max_file_bytes, key))
     kept = report.articles(Outcome.ADDED, Outcome.UPDATED, Outcome.UNCHANGED)
+    inherited = set(upload.articles) | set(replaces.articles if replaces else [])
+    owned = [article_id for article_id in kept if article_id in inherited] + report.articles(Outcome.ADDED)
     lines = [report_text(report)]
     if replaces is not None:
         gone = [article_id for article_id in replaces.articles if article_id not in kept]
@@ -140,10 +145,11 @@ def index_upload(wiring: Wiring, upload: Upload, replaces: Upload | None) -> lis
             except NewsbotError:  # removed meanwhile
                 pass
         lines.append(
-            f"Replaced your earlier {shown(upload.file_name)}"
+            f"Replaced your earlier {echoed(upload.file_name)}"
             + (f"; removed {len(gone)} of its articles that this version no longer has." if gone else ".")
         )
     wiring.uploads.record(
-        Upload(upload.file_unique_id, upload.admin_id, upload.file_name, upload.path, key, kept), replaces
+        Upload(upload.file_unique_id, upload.admin_id, upload.file_name, upload.path, key, list(dict.fromkeys(owned))),
+        replaces,
     )
     return lines

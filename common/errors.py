@@ -8,7 +8,10 @@ one line; the CLI prints it as `error: ...` and the bot replies with it, never a
     ├── StoreError               the index or the bot state can't be opened or used
     │   ├── IndexBusyError       another process holds the index's write lock
     │   ├── ModelMismatchError   the index was built with another embedding model
-    │   └── CorruptIndexError    a database file is damaged
+    │   ├── CorruptIndexError    a database file is damaged
+    │   └── DatabaseUnreachableError  (also an UnreachableError) the database server does not answer
+    ├── UnreachableError         a server (the Telegram Bot API, a database) does not answer now, and may soon:
+    │                            the bot's start-up tries again (a network outage at boot), a command says so
     └── AnswererError            the answerer (an LLM) can't be reached or is misconfigured
 """
 
@@ -47,6 +50,14 @@ class ModelMismatchError(StoreError):
 
 
 class CorruptIndexError(StoreError):
+    pass
+
+
+class UnreachableError(NewsbotError):
+    """A server does not answer now (the network, DNS, the server itself down): it may, later."""
+
+
+class DatabaseUnreachableError(StoreError, UnreachableError):
     pass
 
 

@@ -12,12 +12,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from common.errors import StoreError
+from common.errors import DatabaseUnreachableError, StoreError
 
 LOCK_POLL_SECONDS = 0.05
 POOL_SIZE = 8  # connections a process keeps at most: the bot's threads searching and answering at once
 POOL_TIMEOUT = 30.0  # seconds to wait for a free connection before failing
 POOL_IDLE_SECONDS = 300.0  # an unused connection is closed after this long
+# SQLSTATE classes of failures that may pass: connection exceptions, the server starting or stopping, resources.
+PASSING_STATES = ("08", "57P", "53")
 
 
 def redacted(url: str) -> str:
@@ -42,8 +44,12 @@ def secret_free(message: str, url: str) -> str:
 
 
 def unreachable(url: str, error: Exception) -> StoreError:
+    """The one line for a database that can't be used; a DatabaseUnreachableError when the reason may pass (no
+    answer, the server starting or out of connections), not when the server refused (a wrong password)."""
     reason = secret_free(str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__, url)
-    return StoreError(
+    state = getattr(error, "sqlstate", None)
+    passing = state is None or state.startswith(PASSING_STATES)
+    return (DatabaseUnreachableError if passing else StoreError)(
         f"can't use the database at {redacted(url)} ({reason}); check DATABASE_URL and that the server is up"
     )
 

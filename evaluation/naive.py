@@ -3,11 +3,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+from common.errors import NewsbotError
 from evaluation import realtimeqa
 from wiring.settings import Settings
+
+BENCH_EXTRA = ("langchain_community", "langchain_huggingface", "langchain_text_splitters")
+
+
+@contextmanager
+def bench_extra() -> Iterator[None]:
+    """Around the imports of the naive pipeline: when the bench extra is not installed, one line saying how to
+    install it."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] not in BENCH_EXTRA:
+            raise
+        raise NewsbotError(
+            f"the naive LangChain pipeline needs the bench extra ({error.name} is not installed): install it with "
+            "`.venv/bin/pip install -e '.[bench]'` (`make bench` and `make eval` do)"
+        ) from None
 
 
 def naive_rankings(
@@ -15,8 +34,9 @@ def naive_rankings(
 ) -> list[list[str]]:
     """The naive LangChain pipeline's ranking: articles in order of their best chunk (with the same date
     window applied to its results when time-aware)."""
-    from langchain_community.vectorstores import FAISS
-    from langchain_huggingface import HuggingFaceEmbeddings
+    with bench_extra():
+        from langchain_community.vectorstores import FAISS
+        from langchain_huggingface import HuggingFaceEmbeddings
 
     from index.embeddings import resolve_model_path
 

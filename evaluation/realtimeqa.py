@@ -50,10 +50,19 @@ def protocol_url(url: str) -> str:
     return f"{host}{parts.path.rstrip('/')}"
 
 
-def dataset_dir(eval_dir: Path) -> Path:
+def dataset_dir(eval_dir: Path, questions: bool = True) -> Path:
+    """The RealTime QA folder under `eval_dir`, holding its articles (gold/; gcs/ adds more) and, with
+    `questions`, its questions (qa/); NewsbotError saying where the data is expected and how to get it when it
+    is not there."""
     directory = eval_dir / DATASET
-    if not directory.is_dir():
-        raise NewsbotError(f"RealTime QA data not found at {directory}; set EVAL_DIR to the folder holding realtimeqa/")
+    needed = ["gold/*_gold.jsonl"] + (["qa/*_qa.jsonl"] if questions else [])
+    missing = [pattern for pattern in needed if next(directory.glob(pattern), None) is None]
+    if missing:
+        raise NewsbotError(
+            f"RealTime QA data not found at {directory} (no {' or '.join(missing)}); put RealTime QA's past_2022 "
+            "data (github.com/realtimeqa/realtimeqa_public) there, or set EVAL_DIR to the folder holding "
+            "realtimeqa/past_2022"
+        )
     return directory
 
 
@@ -67,7 +76,7 @@ def _records(directory: Path, pattern: str) -> Iterator[dict[str, Any]]:
 
 def corpus(eval_dir: Path) -> list[dict[str, Any]]:
     """Every article text in gold/ and gcs/, one per normalised URL (the longest text, any title)."""
-    directory = dataset_dir(eval_dir)
+    directory = dataset_dir(eval_dir, questions=False)
     by_url: dict[str, dict[str, Any]] = {}
     for pattern in ("gold/*_gold.jsonl", "gcs/*_gcs.jsonl"):
         for question in _records(directory, pattern):

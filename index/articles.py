@@ -85,7 +85,8 @@ class Article:
 
 
 def is_url(item: str) -> bool:
-    return item.startswith(("http://", "https://"))
+    """Whether `item` is a web link: http or https, in any case, spaces around it aside."""
+    return item.strip()[:8].lower().startswith(("http://", "https://"))
 
 
 def url_identity(url: str) -> str:

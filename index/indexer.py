@@ -91,7 +91,6 @@ class _Planned:
     article: Article
     article_id: str
     label: str
-    outcome: Outcome  # ADDED or UPDATED
     spans: list[Span]
 
 
@@ -153,7 +152,7 @@ class Indexer:
             report.fail(label, "the article has no text to index")
             return None
         hashes[content_hash] = article_id
-        return _Planned(article, article_id, label, Outcome.UPDATED if stored_hash else Outcome.ADDED, spans)
+        return _Planned(article, article_id, label, spans)
 
     def _article_id(self, article: Article) -> str:
         """The id of the stored article with this identity; else a new one. An index written before query
@@ -177,12 +176,26 @@ class Indexer:
         with self.store.writer(wait=self.lock_wait) as writer:
             if self.store.model() is None:
                 writer.set_model(self.embedder.model_id, self.embedder.dimension)
-            failed = dict(writer.put(writes))
+            outcomes = self._settled(batch)
+            failed = dict(writer.put([write for write in writes if outcomes[write.id] is not Outcome.UNCHANGED]))
         for planned in batch:
             if planned.article_id in failed:
                 report.fail(planned.label, failed[planned.article_id])
             else:
-                report.record(planned.label, planned.outcome, planned.article_id)
+                report.record(planned.label, outcomes[planned.article_id], planned.article_id)
+
+    def _settled(self, batch: list[_Planned]) -> dict[str, Outcome]:
+        """What writing each planned article does, read again under the writer lock: another process (another
+        `index add`, a feed poll on another worker) may have written it since it was planned, so that each
+        article is reported added once however many processes add it."""
+        outcomes = {}
+        for planned in batch:
+            stored_hash = self.store.content_hash(planned.article_id)
+            if stored_hash == planned.article.content_hash:
+                outcomes[planned.article_id] = Outcome.UNCHANGED
+            else:
+                outcomes[planned.article_id] = Outcome.UPDATED if stored_hash else Outcome.ADDED
+        return outcomes
 
     # -- removing and rebuilding ------------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
@@ -51,10 +53,7 @@ def _read_text(path: Path, max_bytes: int) -> str:
     if not path.exists():
         raise IngestError(item, "no such file or directory")
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise IngestError(item, f"file is too large ({size:,} bytes; the limit MAX_FILE_BYTES is {max_bytes:,})")
-        data = path.read_bytes()
+        data = _read_regular_file(path, max_bytes)
     except OSError as error:
         raise IngestError(item, f"cannot read the file ({error.strerror or error})") from error
     if b"\x00" in data:
@@ -68,6 +67,23 @@ def _read_text(path: Path, max_bytes: int) -> str:
     if not text.strip():
         raise IngestError(item, "file is empty")
     return text
+
+
+def _read_regular_file(path: Path, max_bytes: int) -> bytes:
+    """The bytes of the regular file at `path`, at most `max_bytes` of them. A named pipe, a device (/dev/zero) or
+    a socket, even behind a symlink, is refused before it is read (opened without waiting for a writer, then
+    looked at), and the bytes are counted as they are read, whatever size the file claims."""
+    item = str(path)
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise IngestError(item, "not a regular file (a named pipe, a device or a socket); give a file")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        size = f"{status.st_size:,} bytes" if status.st_size > max_bytes else f"over {max_bytes:,} bytes as read"
+        raise IngestError(item, f"file is too large ({size}; the limit MAX_FILE_BYTES is {max_bytes:,})")
+    return data
 
 
 def _article_from_plain_text(path: Path, text: str, key: str) -> Article:

@@ -127,6 +127,18 @@ class Maintenance(Protocol):
         lines are written once, by `problems_found`, from what each store's `Inspection` reads."""
         ...
 
+    def probe(self) -> None:
+        """Reads the index from where it is kept, past every cache (a new connection, the file's own header):
+        StoreError saying what is wrong when it can't be read. What a health check asks, so it must be cheap."""
+        ...
+
+    def repair(self) -> list[str]:
+        """Rewrites, under the writer lock, what is derived from the database and found missing, damaged or stale
+        (the embedded store's FAISS file; any derived file a store grows joins here), so that `check` passes
+        again without waiting for a write. Returns one line per file rewritten. The database itself is never
+        changed: damage there is for a backup or a rebuild (what `check` says)."""
+        ...
+
     def backup(self, path: str) -> str:
         """A consistent copy of the committed index at `path`, safe while readers read and a writer writes
         (SQLite: the online backup API into the folder `path`, which must be new or empty); a backup opens
@@ -182,15 +194,18 @@ def problems_found(location: str, inspection: Inspection) -> list[str]:
         return problems
     dimension = model[1]
     if misfits := inspection.misfit_vectors(dimension):
-        problems.append(
-            f"{location}: {misfits} passage vectors are not of dimension {dimension}; run `newsbot index rebuild`"
-        )
+        problems.append(misfit_vectors(location, misfits, dimension))
     if misfits := inspection.misfit_sentence_vectors(sentence_vectors.row_bytes(dimension)):
         problems.append(
             f"{location}: the sentence vectors of {misfits} passages are not of dimension {dimension}; "
             "run `newsbot index rebuild`"
         )
     return problems + inspection.derived_problems(passages, dimension)
+
+
+def misfit_vectors(location: str, count: int, dimension: int) -> str:
+    """The line for passage vectors of the wrong size (what `check` finds, and a search that meets them)."""
+    return f"{location}: {count} passage vectors are not of dimension {dimension}; run `newsbot index rebuild`"
 
 
 def ensure_model(location: str, recorded: str | None, expected: str | None) -> None:

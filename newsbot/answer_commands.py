@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
-from answers.types import Answer, Turn
 from newsbot.clock import clock_of, clock_options
 from newsbot.console import render_answer
 from newsbot.output import print_json
 from newsbot.questions_input import STDIN_HELP, QuestionsInput
 from wiring.parts import Wiring
 from wiring.settings import Settings
-
-if TYPE_CHECKING:
-    from answers.core import AnswerService
-
-CHAT_HISTORY = 6
 
 
 def register(commands, common: argparse.ArgumentParser) -> None:
@@ -47,52 +41,10 @@ def ask_command(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if questions.failed else 0
 
 
-CHAT_HELP = """Ask a question about the indexed articles; follow-ups ("and how many did he claim?") build on the
-conversation. Commands:
-  /help           this help
-  /reset or /new  forget the conversation: the next question starts afresh
-  /quit or /exit  leave (also Ctrl-D)"""
-
-
 def chat_command(args: argparse.Namespace, settings: Settings) -> int:
-    service = Wiring(settings, clock=clock_of(args, settings.zone)).answers
-    print(
-        f"Ask about the indexed articles ({service.answerer.name} answers). /help for help, Ctrl-D or /quit to leave.\n"
-    )
-    history: list[Turn] = []
-    while True:
-        try:
-            question = input("you> ").strip()
-        except EOFError:
-            print()
-            return 0
-        command = question.split()[0].lower() if question.startswith("/") else None
-        if command in ("/quit", "/exit"):
-            return 0
-        if command == "/help":
-            print(CHAT_HELP + "\n")
-        elif command in ("/reset", "/new"):
-            print(f"Forgot the conversation ({len(history)} earlier questions): the next question starts afresh.\n")
-            history = []
-        elif command:
-            print(f"Unknown command {command}; /help lists the commands.\n")
-        elif question:
-            answer = _stream_to_terminal(service, question, history)
-            history = (history + [Turn(question, answer.text)])[-CHAT_HISTORY:]
+    from newsbot.terminal import chat
 
-
-def _stream_to_terminal(service: AnswerService, question: str, history: list[Turn]) -> Answer:
-    streamed = False
-    for event in service.stream(question, history):
-        if isinstance(event, str):
-            print(event, end="", flush=True)
-            streamed = True
-            continue
-        if streamed:
-            print("\n")
-        print(f"bot> {render_answer(event)}\n")
-        return event
-    raise AssertionError("the answer stream ended without an answer")
+    return chat(lambda: Wiring(settings, clock=clock_of(args, settings.zone)).answers)
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -103,9 +55,33 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return chat_command(args, settings)
     with Wiring(settings, creates_index=True) as wiring:
         wiring.embedder.prepare(notice=True)  # a first run's one-off model export, and its notice, before all else
-        # The answerer's check and the loading of the model and the index, while the bot's modules load
-        preparing = ThreadPoolExecutor(1, thread_name_prefix="prepare").submit(wiring.prepare_answers)
-        from bot.app import run_bot
+        with DeferredInterrupt() as interrupt:
+            # The answerer's check and the loading of the model and the index, while the bot's modules load
+            preparing = ThreadPoolExecutor(1, thread_name_prefix="prepare").submit(wiring.prepare_answers)
+            from bot.app import run_bot
 
-        run_bot(wiring, preparing)
+            run_bot(wiring, preparing, interrupt.requested)
     return 0
+
+
+class DeferredInterrupt:
+    """Ctrl-C (SIGINT) while the bot starts, until it takes over its signals: noted, and acted on between two
+    steps of the start (the bot asks `requested`), never in the middle of one. Raised at once, KeyboardInterrupt
+    could stop an import while another thread imports too, and the import locks it leaves held hang the process
+    (seen: `newsbot run` stopped in its second second never ended)."""
+
+    def __init__(self) -> None:
+        self._requested = False
+
+    def __enter__(self) -> DeferredInterrupt:
+        self._previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _note(self, signum: int, frame: object) -> None:
+        self._requested = True
+
+    def requested(self) -> bool:
+        return self._requested

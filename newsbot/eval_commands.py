@@ -31,6 +31,7 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
 
 def eval_command(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluation.realtimeqa import dataset_dir
     from evaluation.report import build_realtimeqa_index, evaluate
 
     def progress(message: str) -> None:
@@ -41,6 +42,7 @@ def eval_command(args: argparse.Namespace, settings: Settings) -> int:
     now = parse_now(args.now, settings.zone) if args.now is not None else None  # one more retrieval row
     if args.eval_dir:
         settings = settings.model_copy(update={"eval_dir": Path(args.eval_dir)})
+    dataset_dir(settings.eval_dir)  # the data first: one line saying where it is expected, before any work
     if not index_exists(settings.index_location):
         build_realtimeqa_index(settings, progress)
     report = evaluate(

@@ -33,9 +33,9 @@ def add_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json({**asdict(feed), "entries": len(content.entries)})
     else:
-        print(
-            f"subscribed to feed {feed.id}: {feed.title}; `newsbot feed poll` indexes its {len(content.entries)} entries"
-        )
+        count = len(content.entries)
+        entries = "its entry" if count == 1 else f"its {count} entries"
+        print(f"subscribed to feed {feed.id}: {feed.title}; `newsbot feed poll` indexes {entries}")
     return 0
 
 
@@ -44,6 +44,8 @@ def list_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json([asdict(feed) for feed in feeds])
         return 0
+    if not feeds:
+        print("no feeds yet; `newsbot feed add URL` subscribes to an RSS or Atom feed")
     for feed in feeds:
         print(f"{feed.id:>3}  {feed.title}  {feed.url}")
         if feed.paused_at:

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import timedelta
 
 from newsbot.output import print_json
 from wiring.parts import Wiring
-from wiring.settings import Settings
+from wiring.settings import Settings, checked_days
 
 VOTES = {"up": "👍", "down": "👎"}
 
@@ -44,10 +43,7 @@ def feedback_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def purge_command(args: argparse.Namespace, settings: Settings) -> int:
-    days = settings.history_days if args.days is None else args.days
-    if days < 1:
-        print("error: --days must be at least 1", file=sys.stderr)
-        return 2
+    days = settings.history_days if args.days is None else checked_days(args.days, "--days")
     wiring = Wiring(settings)
     deleted = wiring.conversations.purge(wiring.clock() - timedelta(days=days))
     if args.json:

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from common.errors import SettingsError
+from index.backends import index_exists
 from newsbot.clock import clock_of, clock_options
 from newsbot.output import print_json
 from newsbot.questions_input import STDIN_HELP, QuestionsInput
@@ -25,6 +26,11 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
     add = sub.add_parser("add", parents=[common], help="index files, directories and URLs")
     add.add_argument("items", nargs="+", metavar="PATH|URL")
+    add.add_argument(
+        "--if-new",
+        action="store_true",
+        help="add only when there is no index yet (how `make run` adds the sample article: once, to a new index)",
+    )
     add.set_defaults(handler=add_command)
 
     remove = sub.add_parser("remove", parents=[common], help="remove an article by id or URL")
@@ -41,6 +47,9 @@ def register(commands, common: argparse.ArgumentParser) -> None:
     )
 
     check = sub.add_parser("check", parents=[common], help="look for damage (exit 1: one line per problem)")
+    check.add_argument(
+        "--repair", action="store_true", help="first rewrite derived files (the FAISS file) found damaged or stale"
+    )
     check.set_defaults(handler=check_command)
     backup = sub.add_parser("backup", parents=[common], help="copy the index safely, even while the bot runs")
     backup.add_argument("path", metavar="PATH", help="a new (or empty) folder; the copy opens as an index")
@@ -72,6 +81,13 @@ def positive(text: str) -> int:
 
 
 def add_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.if_new and index_exists(settings.index_location):
+        skipped = f"not added ({' '.join(args.items)}): --if-new, and there is an index already"
+        if args.json:
+            print_json({"skipped": skipped})
+        else:
+            print(skipped)
+        return 0
     wiring = Wiring(settings, creates_index=True)
     items = wiring.read_sources(args.items)
     report = wiring.indexer.add(items if args.json else _with_progress(items))
@@ -217,10 +233,14 @@ def _article_json(ranked: RankedArticle) -> dict:
 
 def check_command(args: argparse.Namespace, settings: Settings) -> int:
     store = Wiring(settings).store
+    repaired = store.repair() if args.repair else []
     problems = store.check()
     if args.json:
-        print_json({"index": store.location, "problems": problems})
-    elif problems:
+        print_json({"index": store.location, "repaired": repaired, "problems": problems})
+        return 1 if problems else 0
+    for line in repaired:
+        print(line)
+    if problems:
         for problem in problems:
             print(problem, file=sys.stderr)
     else:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_support import run_script  # noqa: E402  (scripts/, beside this file)
+
 from evaluation import realtimeqa  # noqa: E402
 from evaluation.metrics import retrieval_metrics  # noqa: E402
 from evaluation.realtimeqa import as_of  # noqa: E402
@@ -39,6 +41,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("data/bench"))
     args = parser.parse_args()
     settings = Settings()
+    realtimeqa.dataset_dir(settings.eval_dir)  # one line saying where it is expected, before any work
     sqlite_dir = args.out / ("backends-sqlite-index" + (f"-{args.limit}" if args.limit else ""))
     results: dict = {"command": " ".join(sys.argv)}
     results["sqlite_index"] = build_sqlite(settings, sqlite_dir, args.limit)
@@ -201,4 +204,4 @@ def full_text_search(url: str, questions: list[realtimeqa.Question]) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -40,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_support import run_script  # noqa: E402  (scripts/, beside this file)
+
 from answers.core import ABSTAIN_TEXT  # noqa: E402
 from evaluation import realtimeqa  # noqa: E402
 from tests.bot_harness import bot_settings, running_bot  # noqa: E402
@@ -410,4 +412,4 @@ def stop_process(process: subprocess.Popen) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_support import run_script  # noqa: E402  (scripts/, beside this file)
+
 from evaluation import realtimeqa  # noqa: E402
 from wiring.settings import Settings  # noqa: E402
 
@@ -36,6 +38,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(run_child(args.child, args.out, args.limit)))
         return
+    realtimeqa.dataset_dir(Settings().eval_dir, questions=False)  # one line saying where it is expected, first
     args.out.mkdir(parents=True, exist_ok=True)
     results = {name: run_in_child(name, args) for name in ([args.only] if args.only else PIPELINES)}
     if "naive" in results and "newsbot" in results:
@@ -51,7 +54,9 @@ def run_in_child(name: str, args: argparse.Namespace) -> dict:
     if args.limit:
         command += ["--limit", str(args.limit)]
     print(f"indexing with {name} ...", file=sys.stderr, flush=True)
-    finished = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True)
+    finished = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    if finished.returncode:  # the child has said why, on the stderr it shares
+        sys.exit(finished.returncode)
     return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
@@ -93,12 +98,14 @@ def index_with_newsbot(articles: list[dict], target: Path) -> tuple[int, float]:
 
 def index_naively(articles: list[dict], target: Path) -> tuple[int, float]:
     """The pipeline most LangChain tutorials show, with the same model."""
-    from langchain_community.vectorstores import FAISS
-    from langchain_core.documents import Document
-    from langchain_huggingface import HuggingFaceEmbeddings
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
+    from evaluation.naive import bench_extra
     from index.embeddings import resolve_model_path
+
+    with bench_extra():
+        from langchain_community.vectorstores import FAISS
+        from langchain_core.documents import Document
+        from langchain_huggingface import HuggingFaceEmbeddings
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     started = time.perf_counter()
     embeddings = HuggingFaceEmbeddings(model_name=str(resolve_model_path(Settings().embedding_model)))
@@ -114,4 +121,4 @@ def index_naively(articles: list[dict], target: Path) -> tuple[int, float]:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

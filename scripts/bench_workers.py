@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_backends import build_sqlite, copy, postgres_url  # noqa: E402  (scripts/, beside this file)
 from bench_bot import percentile, stop_process  # noqa: E402
+from bench_support import run_script  # noqa: E402  (scripts/, beside this file)
 
 from bot.network import RetryingRateLimiter  # noqa: E402
 from evaluation import realtimeqa  # noqa: E402
@@ -242,4 +243,4 @@ def cpu_seconds(pid: int) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

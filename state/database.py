@@ -45,6 +45,15 @@ class Database(Protocol):
         ...
 
 
+ROW_ID_MAX = 2**63 - 1  # the largest integer SQLite and PostgreSQL (BIGINT) store
+
+
+def is_row_id(number: int) -> bool:
+    """Whether `number` (a feed's or a schedule's number, as a user typed it) can be a row's id; a bigger one
+    can't even be compared with one in SQLite."""
+    return 0 < number <= ROW_ID_MAX
+
+
 def only(row: Row | None) -> Row:
     if row is None:
         raise LookupError("the query returned no row")

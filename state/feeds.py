@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from common.errors import NewsbotError
 from index.articles import url_identity
-from state.database import Cursor, Database, stamp
+from state.database import Cursor, Database, Row, is_row_id, stamp
 
 MAX_ENTRY_ATTEMPTS = 3  # an entry whose article cannot be fetched is tried at this many polls, then given up
 FEED_COLUMNS = (
@@ -81,11 +81,11 @@ class FeedSubscriptions:
         return sorted((Feed(**row) for row in rows), key=lambda feed: feed.id)
 
     def remove(self, feed_id: int) -> Feed:
-        with self.database.transaction() as cursor:
-            row = cursor.execute(f"DELETE FROM feeds WHERE id = ? RETURNING {FEED_COLUMNS}", (feed_id,)).fetchone()
-        if row is None:
-            raise NewsbotError(f"no feed number {feed_id}; `feed list` shows the numbers")
-        return Feed(**row)
+        row = None
+        if is_row_id(feed_id):
+            with self.database.transaction() as cursor:
+                row = cursor.execute(f"DELETE FROM feeds WHERE id = ? RETURNING {FEED_COLUMNS}", (feed_id,)).fetchone()
+        return _found(row, feed_id)
 
     def failed(self, feed: Feed, error: str, retry_at: datetime, now: datetime) -> None:
         with self.database.transaction() as cursor:
@@ -101,15 +101,15 @@ class FeedSubscriptions:
 
     def resume(self, feed_id: int) -> Feed:
         """A fresh start for a feed: polled at the next poll, its failures forgotten."""
-        with self.database.transaction() as cursor:
-            row = cursor.execute(
-                "UPDATE feeds SET paused_at = NULL, failures = 0, retry_at = NULL, failing_since = NULL"
-                f" WHERE id = ? RETURNING {FEED_COLUMNS}",
-                (feed_id,),
-            ).fetchone()
-        if row is None:
-            raise NewsbotError(f"no feed number {feed_id}; `feed list` shows the numbers")
-        return Feed(**row)
+        row = None
+        if is_row_id(feed_id):
+            with self.database.transaction() as cursor:
+                row = cursor.execute(
+                    "UPDATE feeds SET paused_at = NULL, failures = 0, retry_at = NULL, failing_since = NULL"
+                    f" WHERE id = ? RETURNING {FEED_COLUMNS}",
+                    (feed_id,),
+                ).fetchone()
+        return _found(row, feed_id)
 
     def succeeded(self, feed: Feed, title: str, etag: str | None = None, last_modified: str | None = None) -> None:
         with self.database.transaction() as cursor:
@@ -187,3 +187,9 @@ def _seen(cursor: Cursor, entry: Entry, now: str) -> bool:
             (entry.key, url_identity(entry.link), MAX_ENTRY_ATTEMPTS, now),
         ).fetchone()
     )
+
+
+def _found(row: Row | None, feed_id: int) -> Feed:
+    if row is None:
+        raise NewsbotError(f"no feed number {feed_id}; `feed list` shows the numbers")
+    return Feed(**row)

@@ -1,13 +1,16 @@
-"""Per-user limits on questions, counted in the state database so that several bot workers share them.
+"""Per-user limits on questions and commands, counted in the state database so that several bot workers share
+them.
 
-A limit allows `allowed` questions per fixed window of `seconds` (a minute, a day) to a subject (a user, or a
+A limit allows `allowed` actions per fixed window of `seconds` (a minute, a day) to a subject (a user, or a
 chat that sends as itself). Checking and counting are one statement: the count goes up only while it is under
-the limit, so two workers answering the same user at once can never both take the last question.
+the limit, so two workers answering the same user at once can never both take the last question. The first
+refusal of a window is counted too (the count goes one past the limit), so that exactly one refusal of a window
+is `first`: a sender who goes on is told once, not at every message.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from state.database import Database
@@ -27,6 +30,7 @@ class Limit:
 class Refusal:
     limit: Limit
     retry_at: datetime  # when the subject's next window starts
+    first: bool = True  # the window's first refusal (across workers): the one to tell the sender
 
     def wait_seconds(self, now: datetime) -> int:
         return max(1, round((self.retry_at - now).total_seconds()))
@@ -60,8 +64,20 @@ class Limits:
                     if counted is None:
                         raise _Refused(Refusal(limit, datetime.fromtimestamp(start + limit.seconds, UTC)))
         except _Refused as refused:
-            return refused.refusal
+            return self._told(subject, refused.refusal)
         return None
+
+    def _told(self, subject: str, refusal: Refusal) -> Refusal:
+        """`refusal`, `first` when it is the window's first (its count then goes one past the limit)."""
+        limit = refusal.limit
+        start = int(refusal.retry_at.timestamp()) - limit.seconds
+        with self.database.transaction() as cursor:
+            counted = cursor.execute(
+                "UPDATE question_counts SET count = count + 1"
+                " WHERE subject = ? AND kind = ? AND window_start = ? AND count = ? RETURNING count",
+                (subject, limit.kind, start, limit.allowed),
+            ).fetchone()
+        return replace(refusal, first=counted is not None)
 
 
 def window_start(now: datetime, seconds: int) -> int:

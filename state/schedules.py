@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from common.clock import utc_now
 from common.errors import NewsbotError
-from state.database import Database, stamp
+from state.database import Database, is_row_id, stamp
 
 COLUMNS = "id, chat_id, chat_name, frequency, at, topic, created_by, last_mark, created_at"
 MAX_RUN_ATTEMPTS = 3
@@ -63,6 +63,8 @@ class Schedules:
         return Schedule(**row)
 
     def get(self, schedule_id: int) -> Schedule | None:
+        if not is_row_id(schedule_id):
+            return None
         with self.database.transaction() as cursor:
             row = cursor.execute(f"SELECT {COLUMNS} FROM schedules WHERE id = ?", (schedule_id,)).fetchone()
         return Schedule(**row) if row else None
@@ -74,8 +76,12 @@ class Schedules:
             ]
 
     def remove(self, schedule_id: int) -> Schedule:
-        with self.database.transaction() as cursor:
-            row = cursor.execute(f"DELETE FROM schedules WHERE id = ? RETURNING {COLUMNS}", (schedule_id,)).fetchone()
+        row = None
+        if is_row_id(schedule_id):
+            with self.database.transaction() as cursor:
+                row = cursor.execute(
+                    f"DELETE FROM schedules WHERE id = ? RETURNING {COLUMNS}", (schedule_id,)
+                ).fetchone()
         if row is None:
             raise NewsbotError(f"there is no schedule #{schedule_id}; /schedules lists them")
         return Schedule(**row)

@@ -42,7 +42,13 @@ class SQLiteDatabase:
     dialect = "sqlite"
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(
+                f"can't create the folder of the bot state {path} ({error.strerror}); set BOT_STATE_PATH to a file "
+                "in a folder newsbot may write"
+            ) from None
         self.path = path
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []  # every thread's, to close them all

@@ -164,7 +164,10 @@ async def test_non_admins_are_refused_admin_commands(emu, bot):
             emu.send(chat, alice, command)
         emu.upload_document(chat, alice, "a.txt", b"Some article text that should not be indexed.")
         replies = await emu.wait_for_messages_async(chat, 5)
-    assert {r.text for r in replies} == {"Only the bot's admins can add, remove or re-index articles."}
+    assert {r.text for r in replies} == {  # each refusal names what it refuses (issue 18, item 14)
+        f"Only the bot's admins can use {what}; /help shows what you can do."
+        for what in ("/add", "/remove", "/reindex", "/stats", "uploads to index articles")
+    }
 
 
 async def test_admin_stats_remove_and_commands_menu(emu, bot):

@@ -114,7 +114,7 @@ async def test_schedule_says_what_to_fix_when_the_bot_cannot_post(emu, bot, admi
     )
     assert not_found.text.startswith("I can't open the chat @nowhere (Chat not found).")
     assert bad_time.text.startswith("“25:00” is not a time of day like 08:00")
-    assert refused.text == "Only the bot's admins can schedule briefings."
+    assert refused.text == "Only the bot's admins can use /schedule; /help shows what you can do."
 
 
 async def test_schedules_survive_a_restart_and_can_be_removed(emu, bot, admin):

@@ -128,7 +128,7 @@ async def test_senders_that_are_chats_inside_the_allowlist_are_answered(emu, set
         await asyncio.sleep(0.5)
     assert answer.text.startswith("Both North Korea and Russia have denied")
     assert help_text.text.startswith("I answer questions") and "/add" not in help_text.text
-    assert refused.text == "Only the bot's admins can add, remove or re-index articles."
+    assert refused.text == "Only the bot's admins can use /add; /help shows what you can do."
     assert apologies(emu, group) == [] and apologies(emu, channel) == []
 
 
@@ -188,9 +188,13 @@ async def test_a_schedule_topic_of_4000_characters_is_refused_with_the_limit(emu
     admin = emu.user("Ada", "ada", user_id=ADMIN_ID)
     chat = emu.private_chat(admin)
     async with running_bot(bot):
-        emu.send(chat, admin, "/schedule here daily 08:00 " + "ukraine " * 500)
+        emu.send(chat, admin, "/schedule here daily 08:00 " + "ukraine " * 75)
         (reply,) = await emu.wait_for_messages_async(chat, 1)
-    assert reply.text.startswith("The topic is 3,999 characters long; keep it to 200 or fewer.")
+        emu.send(chat, admin, "/schedule here daily 08:00 " + "ukraine " * 500)
+        (_, too_long) = await emu.wait_for_messages_async(chat, 2)
+    assert reply.text.startswith("The topic is 599 characters long; keep it to 200 or fewer.")
+    # Longer than any command takes (issue 18, item 7): refused before /schedule reads it, naming that limit.
+    assert too_long.text.startswith("/schedule takes at most 1,000 characters after it, and this one has 4,016")
     assert wire(bot.settings).schedules.all() == []
 
 

@@ -4,12 +4,14 @@ are refused (403) even when WEBHOOK_SECRET is not set."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -67,6 +69,99 @@ def test_a_damaged_index_stops_the_bot_with_one_line_naming_it(emu, sample_index
     out, err = process.communicate(timeout=120)
     assert process.returncode == 1 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith(f"error: {settings.index_dir / 'index.sqlite'} is damaged (")
+
+
+class Forwarder:
+    """From the moment it is started, what connects to 127.0.0.1:`port` is connected to `target` (the Bot API
+    appearing at the address the bot was given); before, nothing listens there (connection refused)."""
+
+    def __init__(self, port: int, target: int):
+        self.port, self.target = port, target
+        self.server: socket.socket | None = None
+
+    def start(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        assert self.server is not None
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:  # closed
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+OUTAGE_SECONDS = 60
+
+
+@pytest.mark.slow
+def test_a_bot_started_while_the_bot_api_is_down_answers_once_it_is_up_60_seconds_later(
+    emu, sample_index, copy_of, tmp_path
+):
+    """Issue 17: `newsbot run` started while nothing answers where TELEGRAM_BASE_URL points (a machine booting, a
+    network outage) does not stop: it tries again with growing waits, one warning line each, and answers once
+    the Bot API is there, a minute later."""
+    settings, port = copy_of(sample_index), free_port()
+    forwarder = Forwarder(port, int(emu.base_url.split(":")[2].split("/")[0]))
+    alice = emu.user("Alice", "alice")
+    chat = emu.private_chat(alice)
+    emu.send(chat, alice, QUESTION)
+    process = newsbot_run(
+        settings, tmp_path, TELEGRAM_BOT_TOKEN=emu.token, TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot"
+    )
+    outage = threading.Timer(OUTAGE_SECONDS, forwarder.start)  # the outage's length is the case, not a wait
+    outage.start()
+    try:
+        emu.wait_until(
+            lambda: process.poll() is not None or emu.messages(chat) != [],
+            timeout=OUTAGE_SECONDS + 180,
+            description="the bot's answer once the Bot API is up",
+        )
+        assert process.poll() is None, process.communicate()
+    finally:
+        outage.cancel()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        forwarder.close()
+    (reply,) = emu.messages(chat)
+    assert reply.text.startswith("Both North Korea and Russia have denied")
+    retries = [line for line in err.splitlines() if "can't reach the Telegram Bot API" in line]
+    assert len(retries) >= 3 and all("trying again in" in line for line in retries), err
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_while_the_bot_waits_for_the_bot_api_stops_it_at_once(emu, sample_index, copy_of, tmp_path):
+    """Ctrl-C while `newsbot run` starts (here: waiting to try the unreachable Bot API again) stops it between two
+    steps of the start: within seconds, one line, no traceback. (Raised wherever it fell, KeyboardInterrupt could
+    stop an import while the preparing thread imports too, and the process then hung.)"""
+    process = newsbot_run(
+        copy_of(sample_index), tmp_path, TELEGRAM_BOT_TOKEN=emu.token, TELEGRAM_BASE_URL=f"http://127.0.0.1:{free_port()}/bot"
+    )
+    waiting = []
+    while not [line for line in waiting if "trying again in" in line]:
+        line = process.stderr.readline()
+        assert line, process.communicate()
+        waiting.append(line)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("interrupted")
 
 
 def free_port() -> int:

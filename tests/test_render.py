@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import escape
 
 from answers.types import Answer, Citation
 from bot.render import MESSAGE_LIMIT, answer_messages, split_messages
@@ -58,3 +59,20 @@ def test_a_paragraph_longer_than_a_message_is_cut_between_sentences():
     assert len(messages) >= 2 and all(len(m) <= MESSAGE_LIMIT for m in messages)
     assert all(m.endswith("is here.") for m in messages)
     assert " ".join(messages) == paragraph
+
+
+def test_a_quote_longer_than_a_message_is_split_outside_tags_and_entities_and_stays_a_quote():
+    """Issue 18, item 8: a block whose quote runs past the limit (one long sentence; many lines) is cut where no
+    tag, entity or link is cut; each message closes the quote and the next opens it again."""
+    sentence = "The commission said work would resume" + ", crew & co. clearing berth 7 <north>" * 300 + "."
+    lines = "\n".join(f"Line {n}: crews &amp; barges at berth {n}." for n in range(400))
+    link = '<a href="https://harbour.example/a?b=1&amp;c=2">Dredging resumes</a> — Harbour'
+    for passage in (escape(sentence, quote=False), lines):
+        messages = split_messages([f"<b>[1]</b> {link}\n<blockquote>{passage}</blockquote>"], limit=1000)
+        assert len(messages) > 3 and all(len(m) <= 1000 for m in messages)
+        assert all(balanced(m) for m in messages)
+        assert all(m.count("<blockquote>") == 1 for m in messages)
+        assert not [m for m in messages if re.search(r"&[#\w]*$|<[^>]*$", m.split("</blockquote>")[0])]
+        assert link in messages[0]
+        shown = " ".join(m.replace("<blockquote>", "").replace("</blockquote>", "") for m in messages)
+        assert " ".join(shown.split()).endswith(" ".join(passage.split()[-5:]))

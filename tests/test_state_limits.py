@@ -52,3 +52,14 @@ def test_a_refused_question_counts_against_no_limit(tmp_path):
         ).fetchone()
     assert counted is None
     assert limits.take("chat:-100", [Limit("questions", 0, MINUTE)], NOW) is None  # 0: no limit
+
+
+def test_only_the_first_refusal_of_a_window_is_first(two_workers):
+    """Issue 18, item 11: racing workers past a limit: exactly one refusal of the window is `first` (the one the
+    sender is told); a new window starts afresh."""
+    commands = Limit("commands", 3, MINUTE)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda n: two_workers[n % 2].take("user:7", [commands], NOW), range(12)))
+    refusals = [result for result in results if result is not None]
+    assert len(refusals) == 9 and [refusal.first for refusal in refusals].count(True) == 1
+    assert two_workers[0].take("user:7", [commands], NOW + timedelta(minutes=1)) is None

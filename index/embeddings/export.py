@@ -97,7 +97,10 @@ def _export_float(model_path: Path, staging: Path) -> None:
         from sentence_transformers import SentenceTransformer
     except ImportError as error:
         raise NewsbotError(
-            f"exporting the embedding model to ONNX needs torch and sentence-transformers ({error})"
+            f"exporting the embedding model to ONNX needs torch and sentence-transformers, and {error.name} is not "
+            "installed here (the Docker image leaves them out: its build exports the model); install them "
+            "(`pip install torch==2.13.0 sentence-transformers optimum-onnx`), or set MODEL_CACHE_DIR to where "
+            "the export is"
         ) from None
     with _quiet():
         try:
@@ -128,10 +131,34 @@ def _quantize(source: Path, staging: Path) -> None:
 
 
 def _fingerprint(model_path: Path) -> str:
-    """Every file of the folder by name, size and modification time: a changed model is a new key (hashing the
-    weights would cost a tenth of a second at every start)."""
+    """What the model's files are, so that a changed model is a new key. A model a package installed (the
+    default) is known by the hashes of its files in the package's RECORD: the same on every install of that
+    release (another venv, a Docker image's stage), so an export made in one is found in the other. A folder of
+    one's own by every file's name, size and modification time (hashing the weights would cost a tenth of a
+    second at every start)."""
+    recorded = _recorded_hashes(model_path)
+    if recorded:
+        return recorded
     files = sorted(p for p in model_path.rglob("*") if p.is_file())
     return "\n".join(f"{p.relative_to(model_path)} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in files)
+
+
+def _recorded_hashes(model_path: Path) -> str | None:
+    """The RECORD hashes of the files under `model_path` when it is the folder of an installed package (as
+    `resolve_model_path` finds a model package: PACKAGE/model beside PACKAGE-VERSION.dist-info), else None."""
+    from importlib import metadata
+
+    installed = sorted(model_path.parent.parent.glob(f"{model_path.parent.name}-*.dist-info"))
+    if len(installed) != 1:
+        return None
+    distribution = metadata.PathDistribution(installed[0])
+    folder = model_path.resolve()
+    hashes = sorted(
+        f"{file} {file.hash.value}"
+        for file in distribution.files or []
+        if file.hash is not None and Path(str(distribution.locate_file(file))).resolve().is_relative_to(folder)
+    )
+    return "\n".join(hashes) or None
 
 
 def _tools() -> dict[str, dict[str, str | None]]:

@@ -264,6 +264,13 @@ class PostgresStore:
         with self._read() as db:
             return problems_found(self.location, _Inspection(db, self.location))
 
+    def probe(self) -> None:
+        with self._read() as db:
+            db.execute("SELECT count(*) FROM articles").fetchone()
+
+    def repair(self) -> list[str]:
+        return []  # nothing is derived outside the database: PostgreSQL keeps its indexes itself
+
     def backup(self, path: str) -> str:
         raise StoreError(
             f"the index is in PostgreSQL ({self.location}): back it up with the database's own tools, e.g. "

@@ -100,7 +100,12 @@ def connect(directory: Path, create: bool = False, migrate: bool = False) -> sql
     path = directory / DATABASE_NAME
     if not create and not path.exists():
         raise StoreError(f"no index at {directory}: add articles first with `newsbot index add PATH|URL`")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(
+            f"can't create the index folder {directory} ({error.strerror}); set INDEX_DIR to a folder newsbot may write"
+        ) from None
     try:
         connection = sqlite3.connect(
             path, timeout=30, isolation_level=None, check_same_thread=False, factory=_Connection
@@ -119,6 +124,11 @@ def connect(directory: Path, create: bool = False, migrate: bool = False) -> sql
             ) from None
         raise corrupt(path, error) from None
     return connection
+
+
+def database_path(connection: sqlite3.Connection) -> str:
+    """The file `connection` (made by `connect`) is open on, for messages."""
+    return str(getattr(connection, "path", DATABASE_NAME))
 
 
 def corrupt(path: Path, error: Exception) -> CorruptIndexError:

@@ -28,6 +28,7 @@ from index.sqlite.database import (
     article_from_row,
     chunked,
     connect,
+    corrupt,
     damage_reported,
     fsync_directory,
     generation,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from index.sqlite.writer import SQLiteWriter
 
 LOCK_NAME = "write.lock"
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite file
 
 
 @dataclass
@@ -271,23 +273,46 @@ class SQLiteStore:
     def check(self) -> list[str]:
         return problems_found(str(self.directory / DATABASE_NAME), _Inspection(self.db, self.directory))
 
+    def probe(self) -> None:
+        path = self.directory / DATABASE_NAME
+        try:
+            with path.open("rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+        except OSError as error:
+            raise StoreError(f"can't read {path} ({error.strerror})") from None
+        if header != SQLITE_HEADER:
+            raise corrupt(path, ValueError("not an SQLite file: its header is overwritten"))
+        connection = connect(self.directory)
+        try:
+            connection.execute("SELECT count(*) FROM articles").fetchone()
+        finally:
+            connection.close()
+
+    def repair(self) -> list[str]:
+        with self.writer() as writer:
+            return writer.repair()
+
     def backup(self, path: str) -> str:
         """SQLite's online backup of the committed index into the folder `path` (new or empty); the FAISS file is
         rebuilt from it when the backup is opened."""
         target = Path(path)
-        if target.exists() and (not target.is_dir() or any(target.iterdir())):
-            raise StoreError(f"{target} already exists and is not an empty folder; name a new folder for the backup")
-        target.mkdir(parents=True, exist_ok=True)
-        temporary = target / f".{DATABASE_NAME}.partial"
-        copy = sqlite3.connect(temporary)
         try:
-            with damage_reported(self.directory / DATABASE_NAME):
-                self.db.backup(copy)
-            copy.execute("PRAGMA journal_mode=WAL")
-        finally:
-            copy.close()
-        os.replace(temporary, target / DATABASE_NAME)
-        fsync_directory(target)
+            if target.exists() and (not target.is_dir() or any(target.iterdir())):
+                raise StoreError(f"{target} already exists and is not an empty folder; name a new folder for the backup")
+            target.mkdir(parents=True, exist_ok=True)
+            temporary = target / f".{DATABASE_NAME}.partial"
+            copy = sqlite3.connect(temporary)
+            try:
+                with damage_reported(self.directory / DATABASE_NAME):
+                    self.db.backup(copy)
+                copy.execute("PRAGMA journal_mode=WAL")
+            finally:
+                copy.close()
+            os.replace(temporary, target / DATABASE_NAME)
+            fsync_directory(target)
+        except (OSError, sqlite3.OperationalError) as error:
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            raise StoreError(f"can't write a backup to {target} ({reason}); name a new folder you may write") from None
         return str(target / DATABASE_NAME)
 
     # -- writing ---------------------------------------------------------------------------------
@@ -348,7 +373,7 @@ class _Inspection:
         from index.sqlite import vectors
 
         _, problem = vectors.inspect(self.directory, generation(self.db), passages, dimension)
-        return [f"{problem}; it is rebuilt from the database on the next search"] if problem else []
+        return [f"{problem}; `newsbot index check --repair` rewrites it (searches rebuild it meanwhile)"] if problem else []
 
 
 def _hits(found: list[tuple[int, float]], catalogue: Catalogue) -> list[Hit]:

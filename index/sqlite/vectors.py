@@ -12,7 +12,9 @@ from typing import cast
 import faiss
 import numpy as np
 
-from index.sqlite.database import fsync_directory
+from common.errors import CorruptIndexError
+from index.sqlite.database import database_path, fsync_directory
+from index.store import misfit_vectors
 
 FILE_PATTERN = "vectors-{generation:08d}.faiss"
 log = logging.getLogger("newsbot.index")
@@ -31,6 +33,11 @@ def empty_index(dimension: int) -> faiss.IndexIDMap2:
 
 
 def build_from_database(connection: sqlite3.Connection, dimension: int) -> faiss.IndexIDMap2:
+    """The FAISS copy of every passage vector in the database; CorruptIndexError (what `index check` says) when
+    some are not of `dimension`."""
+    misfits = connection.execute("SELECT count(*) FROM passages WHERE length(vector) != ?", (4 * dimension,))
+    if count := misfits.fetchone()[0]:
+        raise CorruptIndexError(misfit_vectors(database_path(connection), count, dimension))
     index = empty_index(dimension)
     cursor = connection.execute("SELECT id, vector FROM passages ORDER BY id")
     while rows := cursor.fetchmany(20_000):

@@ -69,6 +69,14 @@ class SQLiteWriter:
                     failed.append((article.id, f"could not be stored ({error})"))
         return failed
 
+    def repair(self) -> list[str]:
+        """Writes the FAISS file of the current generation when the one on disk could not be used (missing,
+        damaged or stale: `load` gave none)."""
+        if self._faiss is not None:
+            return []
+        self._save_vectors()
+        return [f"rewrote {vectors.vectors_path(self.directory, generation(self.db))} from the database"]
+
     def remove(self, article_id: str) -> None:
         with self._transaction():
             self._delete(article_id)
