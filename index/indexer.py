@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import numpy as np
 
+from common.clock import utc_now
 from common.errors import IngestError, NewsbotError
 from index.articles import Article, url_identity
 from index.passages import Span, embedded_text, passage_spans, sentence_offsets
@@ -103,12 +105,14 @@ class Indexer:
         passage_chars: int,
         commit_every_passages: int = 2048,
         lock_wait: float = LOCK_WAIT_SECONDS,
+        clock: Callable[[], datetime] = utc_now,
     ):
         self.store = store
         self.embedder = embedder
         self.passage_chars = passage_chars
         self.commit_every_passages = commit_every_passages
         self.lock_wait = lock_wait
+        self.clock = clock  # when an article counts as added (and, undated, as published)
 
     # -- adding -----------------------------------------------------------------------------------
 
@@ -177,7 +181,7 @@ class Indexer:
         with self.store.writer(wait=self.lock_wait) as writer:
             if self.store.model() is None:
                 writer.set_model(self.embedder.model_id, self.embedder.dimension)
-            failed = dict(writer.put(writes))
+            failed = dict(writer.put(writes, self.clock()))
         for planned in batch:
             if planned.article_id in failed:
                 report.fail(planned.label, failed[planned.article_id])

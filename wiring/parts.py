@@ -166,7 +166,7 @@ class Wiring:
         from index.indexer import Indexer
 
         s = self.settings
-        return Indexer(self.store, self.embedder, s.passage_chars, s.commit_every_passages)
+        return Indexer(self.store, self.embedder, s.passage_chars, s.commit_every_passages, clock=self.clock)
 
     @cached_property
     def retriever(self) -> Retriever:
