@@ -54,6 +54,7 @@ class IngestReport:
     duplicates: int = 0
     failed: list[Failure] = field(default_factory=list)
     details: list[Detail] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what was read but not used (fields no article has)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +63,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "duplicates": self.duplicates,
             "failed": [asdict(failure) for failure in self.failed],
+            "warnings": self.warnings,
         }
 
     def fail(self, item: str, error: str) -> None:
@@ -85,7 +87,8 @@ class IngestReport:
     def problem_lines(self) -> list[str]:
         """One line for each duplicate and each failure, saying which item and why."""
         duplicates = [f"duplicate: {d.item} {d.reason}" for d in self.details if d.outcome is Outcome.DUPLICATE]
-        return duplicates + [f"failed: {f.item}: {f.error}" for f in self.failed]
+        warnings = [f"warning: {warning}" for warning in self.warnings]
+        return duplicates + warnings + [f"failed: {f.item}: {f.error}" for f in self.failed]
 
 
 @dataclass
@@ -127,6 +130,7 @@ class Indexer:
             if isinstance(item, IngestError):
                 report.fail(item.item, item.reason)
                 continue
+            report.warnings += item.notes
             planned = self._plan(item, report, seen, hashes)
             if planned:
                 batch.append(planned)

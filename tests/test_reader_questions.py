@@ -235,7 +235,6 @@ def read(name: str) -> list:
     return list(read_path(FILES / name, 10**6))
 
 
-@NOT_YET
 def test_markdown_front_matter_is_read_not_quoted():
     (article,) = read("rail-fares.md")
     assert (article.title, article.published, article.source, article.url) == (
@@ -247,7 +246,6 @@ def test_markdown_front_matter_is_read_not_quoted():
     assert "dailyjunction.example" not in article.text and "Date:" not in article.text
 
 
-@NOT_YET
 def test_json_field_aliases_are_read_and_ignored_fields_are_named(cli, tmp_path):
     records = read("wire.jsonl")
     assert [(r.published[:10], r.source, r.url is not None) for r in records] == [
@@ -260,7 +258,6 @@ def test_json_field_aliases_are_read_and_ignored_fields_are_named(cli, tmp_path)
     assert code == 0 and "desk_note" in out + err
 
 
-@NOT_YET
 @pytest.mark.parametrize(
     ("text", "published", "source"),
     [
@@ -282,7 +279,6 @@ def test_a_dateline_or_published_line_in_plain_text_is_read(tmp_path, text, publ
     assert article.published == published and article.source == source
 
 
-@NOT_YET
 def test_an_undated_article_counts_as_published_when_added(tmp_path, cli):
     settings = helpers.test_settings(tmp_path)
     (tmp_path / "note.txt").write_text(
@@ -297,7 +293,6 @@ def test_an_undated_article_counts_as_published_when_added(tmp_path, cli):
     assert code == 0 and "ferry" in out
 
 
-@NOT_YET
 def test_index_add_help_documents_the_formats(capsys):
     from newsbot.cli import main
 
