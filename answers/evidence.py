@@ -21,7 +21,7 @@ from answers.aliases import canonical
 from answers.kinds import LEADER_STEMS, expected_kind
 from answers.retrieve import Retrieved
 from answers.safety import is_instruction
-from index.passages import sentence_spans
+from index.passages import sentence_units
 from index.terms import STOPWORDS, stem, terms, words
 
 CONTEXT_WEIGHT = 0.3  # words of the previous turn, or of the scene a question sets before asking
@@ -199,7 +199,7 @@ def gather(
         title_terms = text_terms(hit.passage.article.title)
         before = last_sentences.get((hit.passage.article.id, hit.passage.ordinal - 1), ("", source))
         candidates = _candidates(source, hit, before)
-        passage_terms = title_terms.union(*(c.terms for c in candidates))
+        passage_terms = title_terms.union(*(text_terms(text) for text, _, _ in _sentences(hit.passage.text)))
         passage_coverage = terms_.share(passage_terms)
         everything |= passage_terms
         best_coverage = max(best_coverage, passage_coverage)
@@ -250,21 +250,25 @@ def gather(
 
 
 @lru_cache(maxsize=16384)
-def _sentences(text: str) -> tuple[str, ...]:
-    return tuple(" ".join(text[span.start : span.end].split()) for span in sentence_spans(text))
+def _sentences(text: str) -> tuple[tuple[str, int, bool], ...]:
+    """(text, the row of its sentence vector, whether it is page furniture) of each unit of the passage."""
+    return tuple(
+        (" ".join(text[unit.start : unit.end].split()), unit.row, unit.furniture) for unit in sentence_units(text)
+    )
 
 
 def _candidates(source: int, hit: Retrieved, before: tuple[str, int]) -> list[_Candidate]:
-    """The passage's sentences (less any that read as instructions to an AI), each with the one before it when
-    it leans on it; `before`: the sentence before the passage, when the previous passage was retrieved too."""
-    texts = _sentences(hit.passage.text)
+    """The passage's sentences (less page furniture — headings, bylines, timestamps, credits — and any that read
+    as instructions to an AI), each with the one before it when it leans on it; `before`: the sentence before the
+    passage, when the previous passage was retrieved too."""
     candidates = []
-    for row, sentence in enumerate(texts):
-        if not sentence or is_instruction(sentence):
+    previous, lead_source = before
+    for sentence, row, furniture in _sentences(hit.passage.text):
+        if furniture or not sentence or is_instruction(sentence):
             continue
-        previous, lead_source = (texts[row - 1], source) if row > 0 else before
         lead = previous if previous and LEANS.match(sentence) and not is_instruction(previous) else ""
         candidates.append(_Candidate(sentence, source, text_terms(sentence), lead, text_terms(lead), row, lead_source))
+        previous, lead_source = sentence, source
     return candidates
 
 
@@ -272,7 +276,7 @@ def _last_sentences(passages: list[Retrieved]) -> dict[tuple[str, int], tuple[st
     """(article id, ordinal) -> the passage's last sentence and the passage's position, for the passage after."""
     last = {}
     for source, hit in enumerate(passages):
-        sentences = _sentences(hit.passage.text)
+        sentences = [text for text, _, furniture in _sentences(hit.passage.text) if not furniture]
         if sentences:
             last[hit.passage.article.id, hit.passage.ordinal] = (sentences[-1], source)
     return last

@@ -10,7 +10,7 @@ from answers.answerer import Written
 from answers.evidence import Evidence, Sentence
 from answers.safety import is_instruction
 from answers.types import Turn
-from index.passages import sentence_spans
+from index.passages import sentence_units
 from index.types import Passage, TextEmbedder
 
 SECOND_SENTENCE_MARGIN = 0.05  # a second sentence is quoted when it scores nearly as well as the best ...
@@ -48,8 +48,9 @@ class ExtractiveAnswerer:
         candidates = [
             Sentence(text, source, 0.0, 0.0)
             for source, passage in enumerate(passages)
-            for span in sentence_spans(passage.text)
-            if SUMMARY_WORDS[0]
+            for span in sentence_units(passage.text)
+            if not span.furniture
+            and SUMMARY_WORDS[0]
             <= len((text := passage.text[span.start : span.end].strip()).split())
             <= SUMMARY_WORDS[1]
             and not is_instruction(text)
