@@ -5,6 +5,8 @@ that point to no given passage are removed."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 
 from answers.types import Citation
 from index.types import Passage
@@ -36,6 +38,31 @@ def renumber(text: str, passages: list[Passage]) -> tuple[str, list[Citation]]:
     renumbered = re.sub(r"(\[\d+\])(?:\1)+", r"\1", renumbered)
     renumbered = SPACE_BEFORE_PUNCTUATION.sub(r"\1", re.sub(r"[ \t]{2,}", " ", renumbered)).strip()
     return renumbered, [citation(n, quoted) for n, quoted in enumerate(cited.values(), start=1)]
+
+
+def combined(parts: Sequence[tuple[str, Sequence[Citation]]]) -> tuple[list[str], list[Citation]]:
+    """Texts each citing its own sources `[n]`, renumbered into one list of sources in order of first use (an
+    article cited by two texts is one source)."""
+    numbers: dict[str, int] = {}
+    sources: list[Citation] = []
+    texts = []
+    for text, citations in parts:
+        own = {citation.n: citation for citation in citations}
+
+        def number(match: re.Match[str], own: dict[int, Citation] = own) -> str:
+            marks = []
+            for raw in match.group(1).split(","):
+                cited = own.get(int(raw))
+                if cited is None:
+                    continue
+                if cited.article_id not in numbers:
+                    numbers[cited.article_id] = len(sources) + 1
+                    sources.append(replace(cited, n=numbers[cited.article_id]))
+                marks.append(numbers[cited.article_id])
+            return "".join(f"[{n}]" for n in sorted(set(marks)))
+
+        texts.append(MARKER.sub(number, text))
+    return texts, sources
 
 
 def citation(n: int, passages: list[Passage]) -> Citation:

@@ -42,13 +42,13 @@ def reply(question: str) -> str | None:
 
 
 def not_english(question: str) -> bool:
-    """Whether the question is written in another language: another script, or at least FOREIGN_WORDS words
-    (not names) rare in English and common in one of OTHER_LANGUAGES."""
+    """Whether the question is written in another language: another script, or at least FOREIGN_WORDS words rare
+    in English and common in one of OTHER_LANGUAGES (capitalised ones too: German capitalises its nouns; names
+    are rare everywhere)."""
     if any(character in FOREIGN_MARKS for character in question) or _other_script(question):
         return True
     words = re.findall(r"[^\W\d_]+", question)
-    rare = [word.lower() for i, word in enumerate(words) if (i == 0 or not word[0].isupper())]
-    rare = [word for word in rare if zipf_frequency(word, "en") < RARE_IN_ENGLISH]
+    rare = [word for word in (w.lower() for w in words) if zipf_frequency(word, "en") < RARE_IN_ENGLISH]
     if len(rare) < FOREIGN_WORDS:  # the other languages' word lists are loaded only for such questions
         return False
     foreign = [

@@ -13,18 +13,29 @@ from functools import partial
 
 from wordfreq import zipf_frequency
 
-from answers import timeframes
+from answers import conversation, timeframes
 from answers.aliases import countries
-from answers.answerer import Answerer
-from answers.citations import MARKER, renumber
+from answers.answerer import Answerer, Digests, Story
+from answers.citations import MARKER, combined, renumber
 from answers.date_prior import DatePrior
 from answers.evidence import Evidence, QuestionTerms, gather
 from answers.meaning import SentenceMeaning
+from answers.outlets import named_outlet
 from answers.parts import scene_and_question, split_parts
-from answers.recency import freshness_note, newest_coverage, whats_new_topic
+from answers.recency import (
+    WHATS_NEW_WORDS as WHATS_NEW,
+)
+from answers.recency import (
+    NewsRequest,
+    freshness_note,
+    newest_coverage,
+    news_request,
+    published_date,
+    whats_new_topic,
+)
 from answers.retrieve import RankedArticle, Retrieved, Retriever
 from answers.spelling import Speller
-from answers.timeframes import Timeframe
+from answers.timeframes import Timeframe, day_text
 from answers.topics import covering
 from answers.types import Answer, AnswerOptions, Citation, Turn
 from common.clock import utc_now
@@ -128,6 +139,7 @@ class AnswerService:
         stale_after_days: int = 0,
         clock: Callable[[], datetime] = utc_now,
         cutoff: bool = False,
+        digests: Digests | None = None,
     ):
         self.retriever = retriever
         self.answerer = answerer
@@ -138,6 +150,7 @@ class AnswerService:
         self.stale_after_days = stale_after_days  # answers whose newest source is older get a note; 0: never
         self.clock = clock
         self.cutoff = cutoff
+        self.digests = digests  # general news questions are answered with its digest of the matching stories
         self.speller = Speller(retriever.store.vocabulary)
         self.meaning = SentenceMeaning(retriever.embedder, retriever.store)
 
@@ -177,12 +190,38 @@ class AnswerService:
         options: AnswerOptions = DEFAULT_OPTIONS,
     ) -> Iterator[str | Answer]:
         """Text as it is written (LLM answers), then the final, validated Answer. `filters` replace the time words
-        of the question; `options` narrow and shape the answer (outlets and topic, time zone, length)."""
+        of the question; `options` narrow and shape the answer (outlets and topic, time zone, length). A line
+        that is conversation gets its reply; a question not in English is answered after a line saying so."""
         started = time.perf_counter()
-        today = self.today(options.time_zone)
         answerer = self.fallback if options.extractive else self.answerer
-        asked, timeframe = (question, None) if filters else self.timeframe(question, today)
-        scope = filters or options.filters()
+        reply = conversation.reply(question)
+        if reply is not None:
+            yield self._finish(Answer(question, reply, abstained=False, answerer=answerer.name), started)
+            return
+        foreign = conversation.not_english(question)
+        for event in self._answering(question, history, filters, options, answerer, started):
+            if foreign and isinstance(event, Answer):
+                event.text = f"{conversation.LANGUAGE_NOTE}\n\n{event.text}"
+            yield event
+
+    def _answering(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        filters: Filters | None,
+        options: AnswerOptions,
+        answerer: Answerer,
+        started: float,
+    ) -> Iterator[str | Answer]:
+        today = self.today(options.time_zone)
+        outlet, asked = named_outlet(question, self.retriever.store.sources()) if not filters else (None, question)
+        sources = options.sources or ((outlet,) if outlet else ())
+        request = news_request(asked, today, names_outlet=bool(outlet)) if not filters else None
+        if request is not None and self.digests is not None:
+            yield self._digest(question, request, sources, answerer, today, started)
+            return
+        asked, timeframe = (question, None) if filters else self.timeframe(asked, today)
+        scope = filters or (Filters(sources=sources) if sources else None)
         evidence, unmatched = self.dated_evidence(asked, history, timeframe, scope, options.topic)
         if not self.rule.answers(evidence):
             yield self._abstain(question, answerer, started)
@@ -225,6 +264,51 @@ class AnswerService:
             return text, answerer.name
         fallback = yield from self.fallback.answer(question, history, evidence, today, detailed)
         return fallback, self.fallback.name
+
+    def _digest(
+        self,
+        question: str,
+        request: NewsRequest,
+        sources: tuple[str, ...],
+        answerer: Answerer,
+        today: date,
+        started: float,
+    ) -> Answer:
+        """A general news question's answer: one item per matching story, each with its headline, date and cited
+        sentences; when no story matches, a line saying so and naming the newest article's date."""
+        assert self.digests is not None
+        timeframe = request.timeframe
+        if timeframe is None and request.topic and WHATS_NEW.match(question):  # "what's new about X": its newest days
+            timeframe = newest_coverage(self.retriever, request.topic, self.rule.min_coverage, self.limited(None))
+        until = today if self.cutoff else None
+        items = self.digests.brief(request.topic, timeframe, sources=sources, until=until).items
+        if not items:
+            text = self._nothing_new(request, timeframe, sources, until)
+            return self._finish(Answer(question, text, abstained=True, answerer=answerer.name), started)
+        texts, citations = combined([(story.text, story.citations) for story in items])
+        lines = [f"• {story.headline}{_dated(story)}: {text}" for story, text in zip(items, texts, strict=True)]
+        text = "\n".join([_digest_title(request, timeframe), *lines])
+        return self._finish(
+            Answer(question, text, abstained=False, citations=citations, answerer=answerer.name), started
+        )
+
+    def _nothing_new(
+        self, request: NewsRequest, timeframe: Timeframe | None, sources: tuple[str, ...], until: date | None
+    ) -> str:
+        """No story about the topic (or none at all) in the period: so, and the newest one's date and headline."""
+        assert self.digests is not None
+        about = f" about {request.topic}" if request.topic else ""
+        if request.topic:
+            stories = self.digests.brief(request.topic, None, sources=sources, until=until).items
+            dated = [(day, story.headline) for story in stories if (day := _story_day(story))]
+            newest = max(dated, default=None)
+        else:
+            found = self.retriever.store.articles(1, Filters(sources=sources, until=until))
+            newest = (found[0].effective_day, found[0].title) if found else None
+        period = f" {timeframe.describe()}" if timeframe else ""
+        if newest is None:
+            return f"No article{about} has been indexed{period}."
+        return f"No article{about} was published{period}. The newest is from {day_text(newest[0])}: “{newest[1]}”."
 
     def timeframe(self, question: str, today: date | None = None) -> tuple[str, Timeframe | None]:
         """The question without its time words and the publication dates they name; for "What's new about X?",
@@ -376,6 +460,21 @@ class AnswerService:
     def _finish(answer: Answer, started: float) -> Answer:
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
+
+
+def _story_day(story: Story) -> date | None:
+    return max((day for citation in story.citations if (day := published_date(citation.published))), default=None)
+
+
+def _dated(story: Story) -> str:
+    day = _story_day(story)
+    return f" ({day_text(day)})" if day else ""
+
+
+def _digest_title(request: NewsRequest, timeframe: Timeframe | None) -> str:
+    about = f" about {request.topic}" if request.topic else ""
+    period = f", {timeframe.describe()}" if timeframe else ""
+    return f"The stories{about}{period}, newest coverage first:" if request.topic else f"The newest stories{period}:"
 
 
 def _query(question: str, context: str = "", earlier_answer: str = "") -> str:

@@ -244,7 +244,7 @@ def gather(
         sentences,
         best_coverage,
         similarity,
-        _missing_names(question, everything),
+        missing_names(question, everything),
         asks_kind=bool(expects),
     )
 
@@ -282,7 +282,7 @@ def _last_sentences(passages: list[Retrieved]) -> dict[tuple[str, int], tuple[st
     return last
 
 
-def _missing_names(question: str, found: set[str]) -> list[str]:
+def missing_names(question: str, found: set[str]) -> list[str]:
     """Capitalised words of the question (not its first word), none of whose terms the passages (`found`: their
     terms and their titles') hold; a country under another of its names is not missing."""
     asked = canonical(question, typed=True)

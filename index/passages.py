@@ -46,8 +46,9 @@ def sentence_units(text: str) -> list[Unit]:
     for row, span in enumerate(sentence_spans(text)):
         start = span.start
         for line_end in _line_ends(text, span):
-            if _is_furniture(text[start:line_end]) and STARTS_ANEW.match(text[line_end + 1 : span.end]):
-                units.append(Unit(start, line_end, row, furniture=True))
+            line = text[start:line_end]
+            if ENDS_SENTENCE.search(line) or (_is_furniture(line) and STARTS_ANEW.match(text[line_end + 1 : span.end])):
+                units.append(Unit(start, line_end, row, furniture=_is_furniture(line)))
                 start = line_end + 1
         piece = text[start : span.end]
         units.append(Unit(start, span.end, row, furniture=_is_furniture(piece) and _whole_line(text, start, span.end)))

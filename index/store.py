@@ -78,6 +78,10 @@ class Search(Protocol):
         """Articles that pass `filters`, newest first (by publication, else by when they were added)."""
         ...
 
+    def sources(self) -> list[str]:
+        """The outlets the articles name (each once, in one of its spellings), for questions that name one."""
+        ...
+
 
 class Articles(Protocol):
     """What the indexer reads and writes: which articles are stored, under which ids and texts."""

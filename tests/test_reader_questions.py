@@ -55,13 +55,11 @@ def cited_titles(answer) -> set[str]:
 # -- 1. general news questions: a cited digest of the matching stories ------------------------------------
 
 
-@NOT_YET
 def test_what_happened_this_week_on_the_sample_article(cli, sample_index):
     code, out, _ = cli(sample_index, "ask", "--now", "2024-10-24", "what happened this week?")
     assert code == 0 and "don't say" not in out and "South Korea" in out and "[1]" in out
 
 
-@NOT_YET
 @pytest.mark.parametrize(
     ("question", "now", "stories"),
     [
@@ -79,7 +77,6 @@ def test_general_news_questions_get_a_cited_digest(files, question, now, stories
     assert all(story in said(answer) for story in stories), answer.text
 
 
-@NOT_YET
 def test_a_period_with_no_story_says_so_naming_the_newest_date(files):
     answer = files(datetime(2026, 12, 16, 10, 0, tzinfo=UTC)).answer("anything new this week?")
     assert "6 Dec 2026" in answer.text and "Skerrylink" not in answer.text
@@ -173,21 +170,18 @@ def test_follow_ups_after_who_denied_the_deployment(sample):
 # -- 6. conversation, not search -------------------------------------------------------------------------------
 
 
-@NOT_YET
 @pytest.mark.parametrize("line", ["hi", "thanks!"])
 def test_greetings_and_thanks_get_a_friendly_line_with_example_questions(sample, line):
     answer = sample.answer(line)
     assert not answer.citations and "don't say" not in answer.text and answer.text.count("?") >= 2
 
 
-@NOT_YET
 def test_an_empty_question_gets_a_usage_line(sample, cli, sample_index):
     assert "ask" in sample.answer("").text.lower()
     code, out, _ = cli(sample_index, "ask", "")
     assert code == 0 and "ask" in out.lower()
 
 
-@NOT_YET
 def test_a_question_in_german_is_told_the_articles_are_english(sample):
     answer = sample.answer("Was hat Südkorea über die nordkoreanischen Truppen gesagt?")
     assert "English" in answer.text

@@ -266,6 +266,12 @@ def test_articles_newest_first_and_the_added_mark(opened):
     }
 
 
+def test_the_outlets_the_articles_name(opened):
+    store = opened()
+    fill(store, [article(1), article(2), article(3), article(4), article(5, source="THE DAILY")])
+    assert sorted(store.sources(), key=str.lower) == ["Harbour News", "Metro", "THE DAILY"]
+
+
 def test_find_content_hash_duplicates_and_texts(opened):
     store = opened()
     fill(store, [article(1), article(2)])

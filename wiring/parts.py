@@ -229,6 +229,7 @@ class Wiring:
             stale_after_days=s.stale_after_days,
             clock=self.clock,
             cutoff=self.clock_is_set,
+            digests=self.briefer,
         )
 
     @cached_property

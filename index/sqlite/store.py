@@ -229,6 +229,10 @@ class SQLiteStore:
         )
         return [article_from_row(row) for row in rows]
 
+    def sources(self) -> list[str]:
+        rows = self.db.execute("SELECT min(source) FROM articles WHERE source <> '' GROUP BY lower(source)")
+        return [row[0] for row in rows]
+
     def find(self, article_id: str, identity: str | None = None) -> StoredArticle | None:
         row = self.db.execute(
             f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ? OR identity = ?", (article_id, identity)
