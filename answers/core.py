@@ -62,6 +62,7 @@ class Signals:
     sentence_similarity: float  # the best cosine of a sentence to the question
     names_missing: bool  # a name in the question is in no passage
     kind_found: bool  # the best sentence holds the kind of answer asked for (or the question asks for none)
+    decisive: bool = False  # it holds what a who-is or who-said-what question asks: that answers it
 
     @classmethod
     def of(cls, evidence: Evidence) -> list[Signals]:
@@ -74,6 +75,7 @@ class Signals:
                 max((sentence.similarity for sentence in part.sentences), default=0.0),
                 bool(part.missing_names),
                 not part.asks_kind or bool(part.best and part.best.typed),
+                part.decisive,
             )
             for part in evidence.parts or [evidence]
         ]
@@ -96,11 +98,10 @@ class AbstentionRule:
         return any(self.passes(signals) for signals in Signals.of(evidence))
 
     def passes(self, signals: Signals) -> bool:
-        return (
-            not signals.names_missing
-            and signals.kind_found
-            and signals.coverage >= self.min_coverage
-            and self.confidence(signals) >= self.min_confidence
+        if signals.names_missing or not signals.kind_found:
+            return False
+        return signals.decisive or (
+            signals.coverage >= self.min_coverage and self.confidence(signals) >= self.min_confidence
         )
 
     def confidence(self, signals: Signals) -> float:

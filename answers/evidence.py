@@ -18,12 +18,13 @@ import numpy as np
 from wordfreq import zipf_frequency
 
 from answers.aliases import canonical
-from answers.kinds import LEADER_STEMS, expected_kind
+from answers.kinds import LEADER_STEMS, decisive, expected_kind, speaks
 from answers.retrieve import Retrieved
 from answers.safety import is_instruction
 from index.passages import sentence_units
 from index.terms import STOPWORDS, stem, terms, words
 
+DECISIVE = 0.9  # how surely the best sentence must hold what a who-is or who-said-what question asks
 CONTEXT_WEIGHT = 0.3  # words of the previous turn, or of the scene a question sets before asking
 RARITY_SCALE = 7.5  # a word's weight is 7.5 minus its Zipf frequency: "the" ~0, "deployment" 3.6, names 5+
 MIN_WEIGHT = 0.5
@@ -85,6 +86,7 @@ class Evidence:
     follows_up: bool = False  # read with the previous turn as context
     asks_kind: bool = False  # the question asks for a number, a date or a name
     in_period: frozenset[int] = frozenset()  # a question naming a period: the passages published in it
+    decisive: bool = False  # the best sentence holds what a who-is or who-said-what question asks: it answers
 
     @property
     def best(self) -> Sentence | None:
@@ -189,7 +191,7 @@ def gather(
 ) -> Evidence:
     """The evidence for `question` in `passages`. `sentence_vectors[i]`: one row per sentence of passage i
     (`sentence_spans` order), compared with `question_vector`; without them, sentences are scored by words."""
-    expects = expected_kind(question)
+    expects = expected_kind(question, "\n".join(hit.passage.text for hit in passages))
     weights = weights or WEIGHTS
     sentences: list[Sentence] = []
     best_coverage = 0.0
@@ -245,7 +247,8 @@ def gather(
         best_coverage,
         similarity,
         missing_names(question, everything),
-        asks_kind=bool(expects),
+        asks_kind=bool(expects) and not speaks(question),  # a quote is looked for, not demanded
+        decisive=decisive(question) and bool(sentences) and sentences[0].typed >= DECISIVE,
     )
 
 

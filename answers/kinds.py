@@ -4,9 +4,12 @@ name), and whether a sentence holds one: a sentence that cannot answer the quest
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 
-from index.terms import stem, words
+from rapidfuzz.distance import Levenshtein
+
+from index.terms import stem
 
 NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|"
@@ -127,21 +130,237 @@ LOCATIVE = re.compile(
 )
 
 COUNTED = re.compile(r"\bhow\s+many\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.IGNORECASE)
+NOT_COUNTED = frozenset(
+    "did do does were was are is have has had will would can could of more the a an in on at to people's".split()
+)
+# What "how many" counts, said another way in news copy (stems): a count of households answers "how many homes"
+SAME_THING = [
+    frozenset(stem(word) for word in group.split())
+    for group in (
+        "home homes household households house houses property properties",
+        "people person persons resident residents individual individuals",
+        "soldier soldiers troop troops force forces",
+        "child children kid kids",
+        "worker workers employee employees staff",
+    )
+]
+# Events a count must be of: a sentence that counts the injured does not say how many died
+EVENTS = [
+    frozenset(stem(word) for word in group.split())
+    for group in (
+        "die died dies dead death deaths kill killed killing fatal fatalities",
+        "hurt injure injured injuries injury wound wounded",
+        "arrest arrested arrests detain detained detention",
+        "cancel cancelled canceled cancellation cancellations",
+        "divert diverted diverting",
+        "strand stranded",
+        "vote voted votes voting",
+        "sell sold sale sales",
+        "evacuate evacuated evacuation evacuations",
+        "preorder preordered preorders",
+    )
+]
 Kind = Callable[[str], float]  # 1: holds the kind of answer asked for; 0.5: may hold it ("who": a name, no role)
+WHO_IS = re.compile(r"^\W*(?:who\s+(?:is|was|'s)|who's|whos|who’s)\s+(?P<name>[^?]+?)\W*$", re.IGNORECASE)
+SAID = (
+    r"say|said|announce|claim|call|warn|promise|pledge|blame|tell|think|report|predict|argue|suggest|propose|accuse|"
+    r"add|admit|confirm|deny|reveal|write|mean|want|expect|criticise|criticize|praise|insist|describe|ask"
+)
+SAID_WHAT = re.compile(
+    rf"^\W*(?:and\s+)?what\s+(?:did|does|do|has|have|had|was|were|is)\s+(?P<who>.+?)\s+(?P<verb>{SAID})\w*\b(?P<rest>.*)$",
+    re.IGNORECASE,
+)
+SPEECH = re.compile(
+    r"\b(?:said|says|say|told|tells|announced|announces|claimed|claiming|claims|called|calls|warned|warns|promised|"
+    r"pledged|blamed|blames|argued|added|admitted|confirmed|denied|insisted|described|wrote|according\s+to|"
+    r"predicted|expects|expected|asked)\b|[\"“”]",
+    re.IGNORECASE,
+)
+NOT_A_NAME = frozenset("he she it they we i you the a an in on at this that his her their its".split())
+PRONOUN_SUBJECT = re.compile(r"^(?:he|she|they|him|her|them|it)$", re.IGNORECASE)
 
 
-def expected_kind(question: str) -> Kind | None:
-    """A test of whether a sentence holds the kind of answer `question` asks for; None when any sentence may."""
+def expected_kind(question: str, passages: str = "") -> Kind | None:
+    """A test of whether a sentence holds the kind of answer `question` asks for; None when any sentence may.
+    `passages`: the evidence's text, where "the transport secretary" is found to be Priya Nandakumar."""
+    who_is = WHO_IS.match(question)
+    if who_is and _a_name(who_is.group("name")):
+        return role_test(who_is.group("name"))
+    said = SAID_WHAT.match(question)
+    if said and not PRONOUN_SUBJECT.match(said.group("who").strip()):
+        return speaker_test(said.group("who"), said.group("verb"), passages)
     for pattern, kind in KINDS:
         if pattern.search(question):
             return _test(kind, question)
     return None
 
 
+def decisive(question: str) -> bool:
+    """Whether the kind of answer alone decides (who is X, what did X say): a sentence holding it answers."""
+    who_is = WHO_IS.match(question)
+    return bool((who_is and _a_name(who_is.group("name"))) or speaks(question))
+
+
+def speaks(question: str) -> bool:
+    """ "What did X say?" about someone (not "he"): a sentence in which X speaks is looked for, not demanded."""
+    said = SAID_WHAT.match(question)
+    return bool(said and not PRONOUN_SUBJECT.match(said.group("who").strip()))
+
+
+def _a_name(text: str) -> bool:
+    """Whether "who is <text>?" asks about a person by name ("Lena Markussen"), not for one ("the NATO chief",
+    "in favour of the tram", "Ukraine's president")."""
+    parts = text.split()
+    return (
+        0 < len(parts) <= 4
+        and not any(word.lower() in NOT_A_NAME or word.lower() in ("in", "of", "for", "against") for word in parts)
+        and not re.search(r"['’]s\b", text)
+        and not re.search(rf"(?i:\b(?:{ROLES})\b)", text)
+    )
+
+
+def _name_words(name: str) -> list[str]:
+    return [word for word in re.findall(r"[^\W\d_][\w'’-]*", name) if word.lower() not in ("the", "a", "an", "of", "s")]
+
+
+def mentions(sentence: str, name: str) -> bool:
+    """Whether `sentence` names `name` (every word of it, each spelt within an edit or two of a word there:
+    "Markusen" for Markussen, "Sjöberg" for Sjoberg), or its last word when that is a surname-like capitalised word."""
+    wanted = [_plain(word) for word in _name_words(name)]
+    said = re.findall(r"[^\W\d_][\w'’-]*", sentence)
+    exact = {_plain(word) for word in said}
+    names = {_plain(word) for word in said if word[0].isupper()}
+    return bool(wanted) and all(
+        word in exact or stem(word) in {stem(other) for other in exact} or any(_close(word, other) for other in names)
+        for word in wanted
+    )
+
+
+def _plain(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word.lower().removesuffix("'s").removesuffix("’s"))
+    return "".join(character for character in decomposed if not unicodedata.combining(character))
+
+
+def _close(word: str, other: str) -> bool:
+    if word == other or stem(word) == stem(other):
+        return True
+    if len(word) < 4 or len(other) < 4:
+        return False
+    return bool(
+        Levenshtein.distance(word, other, score_cutoff=2 if len(word) >= 7 else 1) <= (2 if len(word) >= 7 else 1)
+    )
+
+
+def role_test(name: str) -> Kind:
+    """ "Who is X?": a sentence naming X with a role or description ("Transport Secretary X", "X, the hospital's
+    medical director", "X, who heads ...") holds the answer; one naming X alone perhaps."""
+
+    def test(sentence: str) -> float:
+        if not mentions(sentence, name):
+            return 0.0
+        return 1.0 if role_of(sentence, name) else 0.3
+
+    return test
+
+
+def role_of(sentence: str, name: str) -> str | None:
+    """The role or description `sentence` gives `name`, verbatim: "Interior Minister", "the hospital's medical
+    director", "who runs a bakery on the seafront in Kilnsey Bay"; None when it gives none."""
+    parts = _name_words(name)
+    if not parts:
+        return None
+    last = parts[-1]
+    for match in re.finditer(r"[^\W\d_][\w'’-]*", sentence):
+        if not _close(_plain(last), _plain(match.group())):
+            continue
+        start = _name_start(sentence, match.start(), len(parts))
+        before = re.search(
+            r"(?P<role>(?:[A-Z][\w'’-]*\s+|[a-z][\w'’-]*\s+){0,3}(?i:" + ROLES + r"|meteorologist|engineer|master))"
+            r"(?:,)?\s+(?:Dr\.?\s+)?$",
+            sentence[:start],
+        )
+        if before:
+            return _trim_role(before.group("role"))
+        after = re.match(
+            r",\s+(?P<role>(?:who|whose)\s[^,.;]+|(?:the|a|an|its|his|her)\s[^,.;]+|[a-z][^,.;]+)",
+            sentence[match.end() :],
+        )
+        if after and (ROLE_WORD.search(after.group("role")) or after.group("role").startswith(("who ", "whose "))):
+            return after.group("role").strip()
+    return None
+
+
+ROLE_WORD = re.compile(
+    rf"\b(?:{ROLES}|meteorologist|engineer|master|member|head|heads|runs|owner|founder|leads|chief|of\s+the)\b",
+    re.IGNORECASE,
+)
+
+
+def _name_start(sentence: str, last_start: int, count: int) -> int:
+    """Where the name whose last word starts at `last_start` begins (its first word, `count` words in all)."""
+    start = last_start
+    for _ in range(count - 1):
+        before = re.search(r"\b[A-Z][\w'’.-]*\s+$", sentence[:start])
+        if not before:
+            break
+        start = before.start()
+    return start
+
+
+def _trim_role(role: str) -> str:
+    """The role's words from the first that belongs to it ("... said Mayor" -> "Mayor")."""
+    parts = role.split()
+    for i, word in enumerate(parts):
+        if word[0].isupper() or re.fullmatch(rf"(?i:{ROLES}|chief|shadow|interior|health|transport|deputy|vice)", word):
+            return " ".join(parts[i:])
+    return role.strip()
+
+
+def speaker_test(who: str, verb: str, passages: str) -> Kind:
+    """ "What did X say / announce / claim?": a sentence in which X (by name, by the role the passages give them,
+    or as "he"/"she" in a sentence leaning on one naming X) says something; the question's own verb best."""
+    names = [who, *people_called(who, passages)]
+    said_stem = stem(verb.lower())
+
+    def test(sentence: str) -> float:
+        if not any(mentions(sentence, name) or _surname_in(sentence, name) for name in names):
+            return 0.0
+        if not SPEECH.search(sentence):
+            return 0.3
+        return 1.0 if said_stem in {stem(word.lower()) for word in re.findall(r"[a-zA-Z]+", sentence)} else 0.9
+
+    return test
+
+
+def _surname_in(sentence: str, name: str) -> bool:
+    parts = _name_words(name)
+    return len(parts) > 1 and parts[-1][:1].isupper() and mentions(sentence, parts[-1])
+
+
+def people_called(who: str, passages: str) -> list[str]:
+    """The names the passages give whoever `who` describes ("the transport secretary": "Priya Nandakumar" in
+    "Transport Secretary Priya Nandakumar announced ...")."""
+    parts = _name_words(who)
+    if not parts or all(word[:1].isupper() for word in parts):
+        return []
+    role = r"\W+(?:[\w'’-]+\W+){0,3}".join(re.escape(word) for word in parts)
+    found = []
+    for match in re.finditer(
+        rf"(?i:{role})\s+(?:Dr\.?\s+)?(?P<name>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){{0,2}})", passages
+    ):
+        found.append(match.group("name"))
+    for match in re.finditer(
+        rf"(?P<name>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){{1,2}}),\s+(?:the\s+|an?\s+)?[^,.]*?(?i:{role})", passages
+    ):
+        found.append(match.group("name"))
+    return [name for name in dict.fromkeys(found) if name.split()[0].lower() not in NOT_A_NAME]
+
+
 def _test(kind: str, question: str) -> Kind:
     asked_numbers = {n.rstrip(".,") for n in NUMBER.findall(question)}
     asked_words = {word.lower() for word in re.findall(r"\w+", question)}
     counted = _counted_nouns(question)
+    event = _event(question)
     tests: dict[str, Kind] = {
         "age": lambda s: bool(AGE.search(s)),
         "temperature": lambda s: bool(TEMPERATURE.search(s)),
@@ -150,7 +369,7 @@ def _test(kind: str, question: str) -> Kind:
         "duration or measure": lambda s: bool(DURATION.search(s) or MEASURE.search(s)),
         "money": lambda s: bool(MONEY.search(s)),
         "percent or number": lambda s: bool(PERCENT.search(s)) or _new_number(s, asked_numbers),
-        "number": lambda s: _counted(s, counted) or 0.5 * _new_number(s, asked_numbers),
+        "number": lambda s: _count(s, counted, event, asked_numbers),
         "score": lambda s: bool(SCORELINE.search(s)),
         "time": lambda s: bool(TIME.search(s)),
         "name": lambda s: _new_name(s, asked_words),
@@ -161,22 +380,50 @@ def _test(kind: str, question: str) -> Kind:
 
 
 def _counted_nouns(question: str) -> set[str]:
-    """The stems of the words naming what "how many" counts ("how many North Korean *soldiers*")."""
+    """The stems of the words naming what "how many" counts ("how many North Korean *soldiers*"), with the other
+    words news copy counts the same thing by (SAME_THING)."""
     match = COUNTED.search(question)
-    return {stem(word) for word in words(match.group(1))} if match else set()
+    if not match:
+        return set()
+    counted = []
+    for word in match.group(1).split():
+        if word.lower() in NOT_COUNTED:
+            break
+        counted.append(stem(word.lower()))
+    found = set(counted)
+    for group in SAME_THING:
+        if found & group:
+            found |= group
+    return found
+
+
+def _event(question: str) -> frozenset[str]:
+    """The kind of event a "how many" question counts (died, injured, cancelled ...), as the stems that say it."""
+    asked = {stem(word.lower()) for word in re.findall(r"[a-zA-Z]+", question)}
+    return next((group for group in EVENTS if asked & group), frozenset())
 
 
 def _counted(sentence: str, counted: set[str]) -> bool:
-    """A number followed, within a few words, by what the question counts ("1,100 firefighters")."""
+    """A number followed, within a few words, by what the question counts ("1,100 firefighters"); not a share
+    ("81 percent of trains")."""
     if not counted:
         return False
-    tokens = re.findall(r"\d[\d,.]*|[^\W\d_]+", sentence)
+    tokens = re.findall(r"\d[\d,.]*|[^\W\d_]+|%", sentence)
     return any(
         NUMBER.fullmatch(token)
         and not YEAR.match(token)
+        and not any(t.lower() in ("percent", "%", "per") for t in tokens[i + 1 : i + 2])
         and any(stem(t.lower()) in counted for t in tokens[i + 1 : i + 5])
         for i, token in enumerate(tokens)
     )
+
+
+def _count(sentence: str, counted: set[str], event: frozenset[str], asked_numbers: set[str]) -> float:
+    """A count of what the question counts (1), or a new number (0.5: "the count reached 412"); of the event it
+    asks about, if it asks about one (how many *died*: not a count of the injured)."""
+    if event and not event & {stem(word.lower()) for word in re.findall(r"[a-zA-Z]+", sentence)}:
+        return 0.0
+    return 1.0 if _counted(sentence, counted) else 0.5 * _new_number(sentence, asked_numbers)
 
 
 def _new_number(sentence: str, asked: set[str]) -> bool:
