@@ -18,7 +18,7 @@ import numpy as np
 from wordfreq import zipf_frequency
 
 from answers.aliases import canonical
-from answers.kinds import LEADER_STEMS, decisive, expected_kind, speaks
+from answers.kinds import LEADER_STEMS, decisive, expected_kind, speaks, subject
 from answers.retrieve import Retrieved
 from answers.safety import is_instruction
 from index.passages import sentence_units
@@ -192,6 +192,7 @@ def gather(
     """The evidence for `question` in `passages`. `sentence_vectors[i]`: one row per sentence of passage i
     (`sentence_spans` order), compared with `question_vector`; without them, sentences are scored by words."""
     expects = expected_kind(question, "\n".join(hit.passage.text for hit in passages))
+    asked_of = subject(question)  # a price or rate asked of something: the sentence (or title) must name it
     weights = weights or WEIGHTS
     sentences: list[Sentence] = []
     best_coverage = 0.0
@@ -214,6 +215,9 @@ def gather(
                 else 0.0
             )
             typed = float(expects(f"{candidate.lead} {candidate.text}")) if expects else 0.0
+            unnamed = asked_of - title_terms - candidate.terms - candidate.lead_terms
+            if unnamed and not (candidate.lead and unnamed <= passage_terms):  # "It said the closure would cost"
+                typed = 0.0
             score = (
                 weights.coverage * coverage
                 + weights.similarity * similarity

@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Callable
 
 from rapidfuzz.distance import Levenshtein
+from wordfreq import zipf_frequency
 
 from index.terms import stem
 
@@ -437,3 +438,32 @@ def _new_number(sentence: str, asked: set[str]) -> bool:
 def _new_name(sentence: str, asked: set[str]) -> bool:
     """A capitalised word (not the sentence's first) the question does not itself use."""
     return any(name.lower() not in asked and name.lower() not in CALENDAR for name in CAPITALISED.findall(sentence))
+
+
+PRICED = re.compile(  # "how much is the Korvo tablet", "how much will the carers railcard cost"
+    r"\bhow\s+much\s+(?:is|are|was|were|does|do|did|will|would|has|have)\s+(?P<subject>.+?)"
+    r"(?:\s+(?:cost|costs|earn|earns|make|makes|charge|charges|sell\s+for|go\s+for|be\s+worth|worth|fetch))?\W*$",
+    re.IGNORECASE,
+)
+RATED = re.compile(  # "what is the unemployment rate in the euro area"
+    r"^\W*what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+(?:the\s+)?(?P<subject>[\w\s-]+?)\s+"
+    r"(?:rate|percentage|share|price|cost|fee|salary|wage|budget)\b",
+    re.IGNORECASE,
+)
+SUBJECT_WORD = 5.6  # Zipf: a word rarer than this names the thing asked about ("railcard"), not "get" or "each"
+
+
+def subject(question: str) -> frozenset[str]:
+    """The words naming what a price or a rate is asked of ("the carers railcard", "unemployment"): the answer's
+    sentence (or its article's title) must name it — the price of another product is no answer."""
+    match = PRICED.search(question) or RATED.search(question)
+    found = re.findall(r"[a-zA-Z][\w'-]*", match.group("subject")) if match else []
+    if not found or PRONOUN_SUBJECT.match(found[0]) or found[0].lower() in ("that", "this", "these", "those"):
+        return frozenset()  # "how much did it cost": what "it" is, the earlier question says
+    return frozenset(
+        stem(word.lower())
+        for word in found
+        if word.lower() not in NOT_COUNTED
+        and not word.lower().endswith("ing")  # "closing the plant": an action, said otherwise ("the closure")
+        and zipf_frequency(word.lower(), "en") < SUBJECT_WORD
+    )
