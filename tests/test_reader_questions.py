@@ -147,7 +147,6 @@ def test_how_many_died_is_not_answered_with_the_injured(files, asked_alone):
     assert answer.abstained and "Four" not in answer.text and "2,300" not in answer.text
 
 
-@NOT_YET
 def test_a_product_the_article_does_not_name_gets_no_price(files):
     answer = files().answer("how much is the korvo tablet")
     assert answer.abstained and "1,299" not in answer.text
