@@ -431,7 +431,10 @@ class AnswerService:
         query = _query(question, context, earlier_answer)
         hits = self._with_article(self._hits(query, scope, k))
         vector = self.meaning.question(query)
-        return gather(question, hits, QuestionTerms(question, context), vector, self.meaning.sentences(hits))
+        follows = context if earlier_answer is not None and CONTINUES.search(question) else ""
+        return gather(
+            question, hits, QuestionTerms(question, context), vector, self.meaning.sentences(hits), follows=follows
+        )
 
     def _hits(self, query: str, scope: Scope, k: int) -> list[Retrieved]:
         if not scope.topic:

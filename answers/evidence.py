@@ -188,10 +188,14 @@ def gather(
     question_vector: np.ndarray | None = None,
     sentence_vectors: Sequence[np.ndarray | None] | None = None,
     weights: Weights | None = None,
+    follows: str = "",
 ) -> Evidence:
     """The evidence for `question` in `passages`. `sentence_vectors[i]`: one row per sentence of passage i
-    (`sentence_spans` order), compared with `question_vector`; without them, sentences are scored by words."""
-    expects = expected_kind(question, "\n".join(hit.passage.text for hit in passages))
+    (`sentence_spans` order), compared with `question_vector`; without them, sentences are scored by words.
+    `follows`: the earlier question a follow-up that asks no kind of its own continues ("what about the
+    earbuds?" after "how much is the tablet?": a price)."""
+    text = "\n".join(hit.passage.text for hit in passages)
+    expects = expected_kind(question, text) or (expected_kind(follows, text) if follows else None)
     asked_of = subject(question)  # a price or rate asked of something: the sentence (or title) must name it
     weights = weights or WEIGHTS
     sentences: list[Sentence] = []
@@ -243,7 +247,11 @@ def gather(
     sentences.sort(key=lambda sentence: sentence.score, reverse=True)
     best_score = sentences[0].score if sentences else 0.0
     # the kind asked for first, unless it scores far below the best (a place name anywhere beats no "where")
-    sentences.sort(key=lambda s: s.typed > 0 and s.score >= best_score - weights.answer_type, reverse=True)
+    settled = decisive(question)  # who is X / what did X say: the sentence that holds it best, if any is close
+    sentences.sort(
+        key=lambda s: (s.typed > 0 and s.score >= best_score - weights.answer_type, s.typed if settled else 0.0),
+        reverse=True,
+    )
     similarity = max((hit.similarity for hit in passages), default=0.0)
     return Evidence(
         passages,

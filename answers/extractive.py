@@ -8,6 +8,7 @@ from datetime import date
 
 from answers.answerer import Written
 from answers.evidence import Evidence, Sentence
+from answers.kinds import short_answers, source_of
 from answers.safety import is_instruction
 from answers.types import Turn
 from index.passages import sentence_units
@@ -39,7 +40,7 @@ class ExtractiveAnswerer:
     def answer(
         self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, detailed: bool = False
     ) -> Written:
-        return compose(evidence, detailed)
+        return compose(evidence, detailed, question)
         yield  # a generator that writes nothing as it goes: the answer is there at once
 
     def summarise(self, passages: list[Passage], sentences: int) -> str:
@@ -71,10 +72,12 @@ class ExtractiveAnswerer:
         return " ".join(cited(candidates[i]) for i in chosen)
 
 
-def compose(evidence: Evidence, detailed: bool = False) -> str:
+def compose(evidence: Evidence, detailed: bool = False, question: str = "") -> str:
     """Sentences with `[n]` markers, n being the 1-based position of the sentence's passage in the evidence: the
     best one or two (`detailed`: up to five), or for a question in parts the best of each part; a sentence that
-    leans on the one before ("They characterized ...") comes after it."""
+    leans on the one before ("They characterized ...") comes after it. When the question asks for a figure, a
+    date, a place, a name or a role, the short answer comes first, taken verbatim from the quoted sentences; when
+    they give different figures, each with who gives it (and a sentence giving another figure is quoted too)."""
     if evidence.parts:  # each part's best sentence that another part has not taken
         chosen: list[Sentence] = []
         for part in evidence.parts:
@@ -88,12 +91,70 @@ def compose(evidence: Evidence, detailed: bool = False) -> str:
             lambda sentence: evidence.passages[sentence.source].passage.article.id,
             evidence.in_period,
         )
+    if question and not evidence.parts:
+        chosen += _disagreeing(question, evidence, chosen)
     quoted: list[tuple[str, int]] = []  # (sentence, its passage)
     for sentence in chosen:
         for text, source in ((sentence.lead, sentence.lead_source), (sentence.text, sentence.source)):
             if text and all(text != earlier for earlier, _ in quoted):
                 quoted.append((text, source))
-    return " ".join(cited(Sentence(text, source, 0.0, 0.0)) for text, source in quoted)
+    sentences = " ".join(cited(Sentence(text, source, 0.0, 0.0)) for text, source in quoted)
+    short = _short_answer(question, evidence, chosen) if question and not evidence.parts else ""
+    return f"{short} {sentences}" if short else sentences
+
+
+DISAGREEING_MARGIN = 0.3  # a sentence giving another figure is quoted when it scores this close to the best
+
+
+def _figures(question: str, sentence: Sentence) -> list[str]:
+    return short_answers(question, " ".join(part for part in (sentence.lead, sentence.text) if part))
+
+
+def _disagreeing(question: str, evidence: Evidence, chosen: list[Sentence]) -> list[Sentence]:
+    """A sentence that gives the asked figure differently from the chosen ones (another source's count), when a
+    figure is asked for and one scores nearly as well."""
+    if not chosen or not chosen[0].typed >= 1 or not re.match(r"^\W*how\s+(?:many|much)\b", question, re.I):
+        return []
+    given = {figure for sentence in chosen for figure in _figures(question, sentence)}
+    if not given:
+        return []
+    for candidate in evidence.sentences:
+        if candidate.score < chosen[0].score - DISAGREEING_MARGIN:
+            break
+        if candidate in chosen or candidate.typed < 1:
+            continue
+        other = set(_figures(question, candidate))
+        if other and not other & given and not any(_same_figure(a, b) for a in other for b in given):
+            return [candidate]
+    return []
+
+
+def _same_figure(one: str, other: str) -> bool:
+    digits = [re.sub(r"\D", "", figure) for figure in (one, other)]
+    return bool(digits[0]) and digits[0] == digits[1]
+
+
+def _short_answer(question: str, evidence: Evidence, chosen: list[Sentence]) -> str:
+    """The short answer line: one figure, date, place, name or role; or several figures, each with its source."""
+    given: dict[str, str] = {}  # figure -> who gives it
+    figures_asked = re.match(r"^\W*(?:and\s+)?how\s+(?:many|much)\b", question, re.I)
+    for sentence in chosen if figures_asked else chosen[:1]:  # one date, place or name: the best sentence's
+        text = " ".join(part for part in (sentence.lead, sentence.text) if part)
+        for figure in short_answers(question, text):
+            if not any(_same_figure(figure, known) or figure == known for known in given):
+                outlet = evidence.passages[sentence.source].passage.article.source
+                given[figure] = source_of(text, figure) or outlet
+    if not given:
+        return ""
+    figures = list(given) if figures_asked else list(given)[:1]
+    if len(figures) == 1:
+        return _capitalised(figures[0]) + "."
+    parts = [f"{figure}, according to {who}" if who else figure for figure, who in given.items()]
+    return _capitalised(", and ".join(parts) if len(parts) == 2 else "; ".join(parts)) + "."
+
+
+def _capitalised(text: str) -> str:
+    return text[0].upper() + text[1:] if text else text
 
 
 def _choose(

@@ -20,17 +20,18 @@ NUMBER = re.compile(rf"\d[\d,.]*|\b(?:{NUMBER_WORDS})\b", re.IGNORECASE)
 YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 MONEY = re.compile(
     r"[$€£¥]\s?\d|\b\d[\d,.]*\s*(?:million|billion|trillion|bn|m)?\s*(?:dollars?|euros?|pounds?|yen|yuan|francs?|"
-    r"rupees?|roubles?|rubles?|won|pesos?|cents?|pence)\b",
+    r"rupees?|roubles?|rubles?|won|pesos?|cents?|pence|crowns?|kronor|kroner|krona|zloty|rand|lira)\b",
     re.IGNORECASE,
 )
 PERCENT = re.compile(r"\d\s*(?:%|percent\b|per cent\b|percentage points?\b)", re.IGNORECASE)
 TEMPERATURE = re.compile(r"\d\s*(?:°|degrees?\b|celsius\b|fahrenheit\b|kelvin\b)", re.IGNORECASE)
 AGE = re.compile(r"\b\d{1,3}-year-old\b|\b\d{1,3} years? old\b|\baged? (?:of )?\d{1,3}\b|,\s*\d{1,3},", re.I)
 UNIT = (
-    r"km|kilomet(?:re|er)s?|met(?:re|er)s?|miles?|feet|foot|ft|inches|cm|centimet(?:re|er)s?|hectares?|acres?|"
+    r"km|kilomet(?:re|er)s?|met(?:re|er)s?|millimet(?:re|er)s?|mm|grams?|g|miles?|feet|foot|ft|inches|inch|cm|"
+    r"centimet(?:re|er)s?|hectares?|acres?|"
     r"square|light[- ]years?|times|tonnes?|tons?|kilograms?|kg|pounds?|litres?|liters?|gallons?|gigabytes?|GB"
 )
-MEASURE = re.compile(rf"\d[\d,.]*\s*(?:{UNIT})\b|\b(?:{NUMBER_WORDS})\s+(?:{UNIT})\b", re.IGNORECASE)
+MEASURE = re.compile(rf"\d[\d,.]*[\s-]*(?:{UNIT})\b|\b(?:{NUMBER_WORDS})\s+(?:{UNIT})\b", re.IGNORECASE)
 DURATION = re.compile(
     rf"(?:\d[\d,.]*|\b(?:{NUMBER_WORDS}))\s*(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?)\b",
     re.IGNORECASE,
@@ -81,11 +82,20 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
         ),
         "percent or number",
     ),
-    (re.compile(r"\bhow\s+(?:far|big|large|tall|high|deep|wide|heavy|small)\b", re.I), "measure"),
+    (re.compile(r"\bhow\s+(?:far|big|large|tall|high|deep|wide|heavy|small|thin|thick|light|strong)\b", re.I), "measure"),
+    (  # "what did the euro fall to", "what did the bank cut its rate to": the level it reached
+        re.compile(
+            r"^\W*what\b.*\b(?:fall|fell|rise|rose|drop|dropped|climb|climbed|slide|slid|cut|raise|raised|lower|"
+            r"lowered|increase|increased|reduce|reduced|jump|jumped|sink|sank)\b.*\bto\W*$",
+            re.I,
+        ),
+        "level",
+    ),
     (re.compile(r"\bhow\s+long\b", re.I), "duration or measure"),
     (
         re.compile(
-            r"\bhow\s+much\b.*\b(?:cost|costs|pay|paid|spend|spent|worth|money|price|fund|raise|raised|earn)", re.I
+            r"\bhow\s+much\b.*\b(?:cost|costs|pay|paid|spend|spent|worth|money|price|fund|raise|raised|earn|save|saves|saving)",
+            re.I,
         ),
         "money",
     ),
@@ -108,7 +118,7 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\bhow\s+(?:many|much|often)\b|\bwhat\s+(?:number|amount)\b", re.I), "number"),
     (re.compile(r"^\W*what\b.*\b(?:score|scoreline|result)\b", re.I), "score"),
-    (re.compile(r"^\W*when\b|\b(?:what|which)\s+(?:year|date|day|month|time)\b", re.I), "time"),
+    (re.compile(r"^\W*(?:(?:until|till|since|by)\s+)?when\b|\b(?:what|which)\s+(?:year|date|day|month|time)\b", re.I), "time"),
     (
         re.compile(rf"^\W*(?:who|whom|whose)\b|\b(?:what|which)\s+(?:\w+\s+)?(?:person|player|{ROLES})\b", re.I),
         "person",
@@ -157,7 +167,6 @@ EVENTS = [
         "strand stranded",
         "vote voted votes voting",
         "sell sold sale sales",
-        "evacuate evacuated evacuation evacuations",
         "preorder preordered preorders",
     )
 ]
@@ -362,20 +371,23 @@ def _test(kind: str, question: str) -> Kind:
     asked_words = {word.lower() for word in re.findall(r"\w+", question)}
     counted = _counted_nouns(question)
     event = _event(question)
+    each = EACH.search(question)
+    asked_role = re.search(rf"(?i:\b(?:{ROLES})\b)", question)
     tests: dict[str, Kind] = {
         "age": lambda s: bool(AGE.search(s)),
         "temperature": lambda s: bool(TEMPERATURE.search(s)),
         "speed": lambda s: bool(SPEED.search(s)),
         "measure": lambda s: bool(MEASURE.search(s)),
         "duration or measure": lambda s: bool(DURATION.search(s) or MEASURE.search(s)),
-        "money": lambda s: bool(MONEY.search(s)),
+        "money": lambda s: bool(MONEY.search(s)) and _per_unit(s, each),
         "percent or number": lambda s: bool(PERCENT.search(s)) or _new_number(s, asked_numbers),
         "number": lambda s: _count(s, counted, event, asked_numbers),
         "score": lambda s: bool(SCORELINE.search(s)),
+        "level": lambda s: bool(LEVEL.search(s)),
         "time": lambda s: bool(TIME.search(s)),
         "name": lambda s: _new_name(s, asked_words),
         "place": lambda s: _new_name(s, asked_words) or bool(LOCATIVE.search(s)),
-        "person": lambda s: 1.0 if PERSON_WITH_ROLE.search(s) else 0.5 * _new_name(s, asked_words),
+        "person": lambda s: _person(s, asked_role, asked_words),
     }
     return tests[kind]
 
@@ -419,6 +431,41 @@ def _counted(sentence: str, counted: set[str]) -> bool:
     )
 
 
+def _person(sentence: str, role: re.Match[str] | None, asked: set[str]) -> float:
+    """A person with a role (1; for "who is the mayor?", with that role), or a new name (0.5)."""
+    with_role = PERSON_WITH_ROLE.search(sentence)
+    if with_role and (role is None or _same_role(role.group(), with_role.group())):
+        return 1.0
+    return 0.5 * _new_name(sentence, asked)
+
+
+def _same_role(asked: str, found: str) -> bool:
+    """Whether a person described by `found` has the role asked for: the same word, any leader for "chief" or
+    "head" (a reader's chief is an article's secretary-general), anyone for "official"."""
+    asked_stem = stem(asked.lower().split()[-1])
+    found_stems = {stem(word.lower()) for word in re.findall(r"[A-Za-z]+", found)}
+    return (
+        asked_stem in ("offici", "offic")
+        or asked_stem in found_stems
+        or (asked_stem in LEADER_STEMS and bool(found_stems & LEADER_STEMS))
+    )
+
+
+LEVEL = re.compile(r"\b(?:to|at)\s+(?:about\s+|around\s+)?[$€£¥]?\d[\d,.]*(?:\s*(?:%|percent|per\s+cent))?")
+EACH = re.compile(r"\b(?:each|per|every)\s+(?P<unit>[a-z]+)", re.IGNORECASE)
+
+
+def _per_unit(sentence: str, each: re.Match[str] | None) -> bool:
+    """For "how much will each household get": an amount for each one ("each", "per household", "a household"),
+    not a total."""
+    if each is None:
+        return True
+    unit = stem(each.group("unit").lower())
+    return bool(re.search(r"\b(?:each|per|every|apiece)\b", sentence, re.I)) or any(
+        stem(word.lower()) == unit for word in re.findall(r"\ba\s+([a-z]+)", sentence, re.I)
+    )
+
+
 def _count(sentence: str, counted: set[str], event: frozenset[str], asked_numbers: set[str]) -> float:
     """A count of what the question counts (1), or a new number (0.5: "the count reached 412"); of the event it
     asks about, if it asks about one (how many *died*: not a count of the injured)."""
@@ -450,6 +497,7 @@ RATED = re.compile(  # "what is the unemployment rate in the euro area"
     r"(?:rate|percentage|share|price|cost|fee|salary|wage|budget)\b",
     re.IGNORECASE,
 )
+SUBJECT_WORDS = 4
 SUBJECT_WORD = 5.6  # Zipf: a word rarer than this names the thing asked about ("railcard"), not "get" or "each"
 
 
@@ -460,10 +508,124 @@ def subject(question: str) -> frozenset[str]:
     found = re.findall(r"[a-zA-Z][\w'-]*", match.group("subject")) if match else []
     if not found or PRONOUN_SUBJECT.match(found[0]) or found[0].lower() in ("that", "this", "these", "those"):
         return frozenset()  # "how much did it cost": what "it" is, the earlier question says
-    return frozenset(
+    named = frozenset(
         stem(word.lower())
         for word in found
         if word.lower() not in NOT_COUNTED
         and not word.lower().endswith("ing")  # "closing the plant": an action, said otherwise ("the closure")
         and zipf_frequency(word.lower(), "en") < SUBJECT_WORD
     )
+    return named if len(named) <= SUBJECT_WORDS else frozenset()  # a whole clause names no one thing
+
+
+QUALIFIED = r"(?:(?:more|fewer|less)\s+than\s+|about\s+|around\s+|nearly\s+|almost\s+|up\s+to\s+|some\s+|over\s+)?"
+SCALE = r"(?:\s+(?:million|billion|trillion|thousand|hundred))?"
+FIGURE = re.compile(rf"{QUALIFIED}(?:\d[\d,.]*|\b(?:{NUMBER_WORDS})\b){SCALE}", re.IGNORECASE)
+DATE = re.compile(
+    r"\b(?:\d{1,2}\s+(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"(?:\s+\d{4})?|(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"(?:\s+\d{1,2}(?:,\s*\d{4})?|\s+\d{4})?|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+    r"(?:\s+(?:morning|afternoon|evening|night))?|(?:spring|summer|autumn|winter)|(?:19|20)\d\d)\b"
+)
+PROPER = re.compile(r"(?:[A-Z][\w'’.-]*(?:\s+(?:of|the|de|van|von|and|&)\s+|\s+))*[A-Z][\w'’-]*")
+SHORT_WORDS = 10  # a short answer longer than this is no short answer
+
+
+def short_answers(question: str, sentence: str) -> list[str]:
+    """What `sentence` answers `question` with, verbatim and short, and not already in the question: the role for
+    "who is X?", the figures counted for "how many", the money, the share, the date, the measure, the place, the
+    person or the name asked for. Several when the sentence gives several (1,500 and 10,000); none when the
+    question asks for none of these, or when the sentence holds nothing new of the kind."""
+    who_is = WHO_IS.match(question)
+    if who_is and _a_name(who_is.group("name")):
+        role = role_of(sentence, who_is.group("name"))
+        return [role] if role else []
+    kind = next((kind for pattern, kind in KINDS if pattern.search(question)), None)
+    if kind is None or SAID_WHAT.match(question):
+        return []
+    found = [text for text in _spans_of(kind, question, sentence) if text and not _in_question(text, question)]
+    return [text for text in dict.fromkeys(found) if len(text.split()) <= SHORT_WORDS]
+
+
+def _spans_of(kind: str, question: str, sentence: str) -> list[str]:
+    if kind == "number":
+        counted = _counted_nouns(question)
+        figures = [m for m in FIGURE.finditer(sentence) if not YEAR.match(m.group().split()[-1].strip(",."))]
+        near = [m.group() for m in figures if _counted(sentence[m.start() :][:60], counted)]
+        return near or [m.group() for m in figures][:1]
+    patterns = {
+        "money": MONEY,
+        "percent or number": PERCENT,
+        "temperature": TEMPERATURE,
+        "speed": SPEED,
+        "measure": MEASURE,
+        "duration or measure": MEASURE,
+        "age": AGE,
+        "score": SCORELINE,
+    }
+    if kind in patterns:
+        return [_widened(sentence, m) for m in patterns[kind].finditer(sentence)]
+    if kind == "time":
+        return [m.group() for m in DATE.finditer(sentence)][:1]
+    if kind == "level":
+        return [re.sub(r"^(?:to|at)\s+", "", m.group()) for m in LEVEL.finditer(sentence)][-1:]
+    if kind == "person":
+        with_role = PERSON_WITH_ROLE.search(sentence)
+        return _subject_of(question, sentence) or ([with_role.group()] if with_role else [])
+    if kind == "place":
+        return [m.group("place") for m in re.finditer(rf"\b(?:at|in|near|from|on)\s+(?P<place>{PROPER.pattern})", sentence)][:1]
+    names = [m.group() for m in PROPER.finditer(sentence) if (m.start() > 0 or kind == "name")]
+    return [name for name in names if name.lower() not in CALENDAR][:1]
+
+
+def _widened(sentence: str, match: re.Match[str]) -> str:
+    """A figure with what qualifies it: "about 140 pounds", "64 million crowns", "1.75 percent"."""
+    start = match.start() - len(re.search(r"[\d,.]*$", sentence[: match.start()]).group())  # "1.75 percent"
+    before = re.search(rf"{QUALIFIED}[$€£¥]?\s?$", sentence[:start])
+    figure = FIGURE.match(sentence, before.start() if before and before.group() else start)
+    end = max(match.end(), figure.end() if figure else match.end())
+    unit = re.match(r"\s*(?:million|billion)?\s*(?:dollars?|euros?|pounds?|crowns?|percent|per\s+cent)", sentence[end:])
+    return sentence[before.start() if before and before.group().strip() else start : end + (unit.end() if unit else 0)].strip()
+
+
+def _subject_of(question: str, sentence: str) -> list[str]:
+    """For "who <verb>ed ...?": the names before the verb in the sentence ("both North Korea and Russia have
+    denied" -> "North Korea and Russia")."""
+    verb = re.match(r"^\W*who\s+(?:has\s+|have\s+|had\s+)?(\w+)", question, re.IGNORECASE)
+    if not verb or verb.group(1).lower() in ("is", "was", "are", "were", "will", "would", "did", "does"):
+        return []
+    found = re.search(rf"\b{re.escape(stem(verb.group(1).lower()))}\w*", sentence, re.IGNORECASE)
+    if not found:
+        return []
+    names = list(PROPER.finditer(sentence[: found.start()]))
+    return [names[-1].group().strip()] if names else []
+
+
+def _in_question(text: str, question: str) -> bool:
+    asked = {word.lower() for word in re.findall(r"\w+", question)}
+    return all(word.lower() in asked for word in re.findall(r"\w+", text))
+
+
+CLAUSES = re.compile(r",\s+(?:while|whereas|but)\s+|;\s+")
+SOURCE_VERBS = (
+    r"said|says|confirmed|confirms|claimed|claims|put|puts|estimated|estimates|counted|counts|reported|reports|told|"
+    r"tells|announced|announces|argued|wrote|found|showed"
+)
+
+
+def source_of(sentence: str, figure: str) -> str | None:
+    """Who gives `figure` in `sentence`: "according to X", or the one who says, claims or puts it ("Interior
+    Minister Halvard Rusk put the figure far higher"); None when the sentence names no one."""
+    clause = next((part for part in CLAUSES.split(sentence) if figure in part), sentence)
+    according = re.search(r"according\s+to\s+(?P<who>[^,.;]+)", clause)
+    if according:
+        return according.group("who").strip()
+    after = re.search(rf",\s+(?P<who>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)\s+(?:{SOURCE_VERBS})\b", clause)
+    if after:
+        return after.group("who")
+    before = re.search(rf"^(?P<who>.*?)\s+(?:(?:had|has|have|recently|also|then)\s+)*(?:{SOURCE_VERBS})\b", clause)
+    if before:
+        who = [word for word in before.group("who").split() if not word.endswith("ly")][-6:]
+        if who and any(word[0].isupper() for word in who) and len(who) <= 6:
+            return " ".join(who).strip(" ,")
+    return None

@@ -33,7 +33,8 @@ def test_the_users_example_question(service):
     answer = service.answer("who denied the deployment?")
     assert (
         answer.text.split("\n\n")[0]
-        == "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
+        == "North Korea and Russia. Both North Korea and Russia have denied the troop deployment and alleged weapons "
+        "transfer [1]."  # the short answer first, verbatim from the sentence it cites
     )
     (citation,) = answer.citations
     assert (citation.n, citation.title, citation.source, citation.published) == (
@@ -207,7 +208,7 @@ def test_the_hectares_sentence_does_not_answer_how_many_firefighters(reader):
 def test_a_paraphrase_wins_over_a_sentence_sharing_the_word(reader):
     answer = reader.answer("When did Ukraine and Poland sign the deal?")
     assert_answers(answer, "Monday", "signed a pact on Monday")
-    assert answer.text.startswith("LUBLIN, Poland - Ukraine and Poland signed a pact on Monday")
+    assert answer.text.startswith("Monday. LUBLIN, Poland - Ukraine and Poland signed a pact on Monday")
 
 
 @pytest.mark.parametrize(

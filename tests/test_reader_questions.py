@@ -115,12 +115,10 @@ def test_who_is_x_gives_the_role_the_article_names(sample, question, role):
 # -- 3. the answer first; sources that disagree --------------------------------------------------------------
 
 
-@NOT_YET
 def test_the_short_answer_comes_first(sample):
     assert said(sample.answer("who denied the deployment?")).startswith("North Korea and Russia")
 
 
-@NOT_YET
 def test_disagreeing_figures_each_with_who_gave_it(sample):
     answer = sample.answer("how many north korean soldiers has pyongyang sent to russia")
     text = said(answer)
