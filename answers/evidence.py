@@ -248,8 +248,12 @@ def gather(
     best_score = sentences[0].score if sentences else 0.0
     # the kind asked for first, unless it scores far below the best (a place name anywhere beats no "where")
     settled = decisive(question)  # who is X / what did X say: the sentence that holds it best, if any is close
-    sentences.sort(
-        key=lambda s: (s.typed > 0 and s.score >= best_score - weights.answer_type, s.typed if settled else 0.0),
+    sentences.sort(  # within the margin: what the question asks, surely (1), then perhaps (0.5: a name, no role)
+        key=lambda s: (
+            s.score >= best_score - weights.answer_type and s.typed >= 1,
+            s.typed > 0 and s.score >= best_score - weights.answer_type,
+            s.typed if settled else 0.0,
+        ),
         reverse=True,
     )
     similarity = max((hit.similarity for hit in passages), default=0.0)
@@ -273,13 +277,13 @@ def _sentences(text: str) -> tuple[tuple[str, int, bool], ...]:
 
 
 def _candidates(source: int, hit: Retrieved, before: tuple[str, int]) -> list[_Candidate]:
-    """The passage's sentences (less page furniture — headings, bylines, timestamps, credits — and any that read
-    as instructions to an AI), each with the one before it when it leans on it; `before`: the sentence before the
-    passage, when the previous passage was retrieved too."""
+    """The passage's sentences (less page furniture — headings, bylines, timestamps, credits —, questions, which
+    answer nothing, and any that read as instructions to an AI), each with the one before it when it leans on it;
+    `before`: the sentence before the passage, when the previous passage was retrieved too."""
     candidates = []
     previous, lead_source = before
     for sentence, row, furniture in _sentences(hit.passage.text):
-        if furniture or not sentence or is_instruction(sentence):
+        if furniture or not sentence or is_instruction(sentence) or sentence.rstrip("\"'”’ ").endswith("?"):
             continue
         lead = previous if previous and LEANS.match(sentence) and not is_instruction(previous) else ""
         candidates.append(_Candidate(sentence, source, text_terms(sentence), lead, text_terms(lead), row, lead_source))

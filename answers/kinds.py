@@ -133,6 +133,20 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"^\W*where\b", re.I), "place"),
 ]
+KINDS.insert(  # "which show / film / book ...": a title, which news copy puts in quotation marks
+    next(i for i, (_, kind) in enumerate(KINDS) if kind == "person"),
+    (
+        re.compile(
+            r"\b(?:what|which)\s+(?:[\w-]+\s+){0,3}(?:show|series|film|movie|book|novel|song|album|game|play|musical|"
+            r"documentary|podcast|app)\b",
+            re.I,
+        ),
+        "title",
+    ),
+)
+TITLE = re.compile(  # a short capitalised quotation: a title ("“Squid Game”"), not a quoted remark
+    r"“(?P<curly>[A-Z0-9](?:[^”,.!?;:\s]+\s?){1,6})”|\"(?P<straight>[A-Z0-9](?:[^\",.!?;:\s]+\s?){1,6})\""
+)
 # "in the kitchen", "at a school near ...": a place without a capitalised name
 LOCATIVE = re.compile(
     r"\b(?:in|at|near|outside|inside|under|beside|behind|across|along|into|onto)\s+(?:the|a|an|his|her|their|its)\s+"
@@ -384,10 +398,11 @@ def _test(kind: str, question: str) -> Kind:
         "number": lambda s: _count(s, counted, event, asked_numbers),
         "score": lambda s: bool(SCORELINE.search(s)),
         "level": lambda s: bool(LEVEL.search(s)),
+        "title": lambda s: 1.0 if TITLE.search(s) else 0.5 * _new_name(s, asked_words),
         "time": lambda s: bool(TIME.search(s)),
         "name": lambda s: _new_name(s, asked_words),
         "place": lambda s: _new_name(s, asked_words) or bool(LOCATIVE.search(s)),
-        "person": lambda s: _person(s, asked_role, asked_words),
+        "person": lambda s: 1.0 if _subject_of(question, s) else _person(s, asked_role, asked_words),
     }
     return tests[kind]
 
@@ -497,6 +512,7 @@ RATED = re.compile(  # "what is the unemployment rate in the euro area"
     r"(?:rate|percentage|share|price|cost|fee|salary|wage|budget)\b",
     re.IGNORECASE,
 )
+COMMON_WORD = 6.0  # Zipf: "in", "the", "but" ...
 SUBJECT_WORDS = 4
 SUBJECT_WORD = 5.6  # Zipf: a word rarer than this names the thing asked about ("railcard"), not "get" or "each"
 
@@ -567,20 +583,33 @@ def _spans_of(kind: str, question: str, sentence: str) -> list[str]:
         return [_widened(sentence, m) for m in patterns[kind].finditer(sentence)]
     if kind == "time":
         return [m.group() for m in DATE.finditer(sentence)][:1]
+    if kind == "title":
+        return [(m.group("curly") or m.group("straight")).strip() for m in TITLE.finditer(sentence)][:1]
     if kind == "level":
         return [re.sub(r"^(?:to|at)\s+", "", m.group()) for m in LEVEL.finditer(sentence)][-1:]
     if kind == "person":
         with_role = PERSON_WITH_ROLE.search(sentence)
-        return _subject_of(question, sentence) or ([with_role.group()] if with_role else [])
+        return [name for name in _subject_of(question, sentence) if _a_proper_name(name)] or (
+            [with_role.group()] if with_role else []
+        )
     if kind == "place":
         return [m.group("place") for m in re.finditer(rf"\b(?:at|in|near|from|on)\s+(?P<place>{PROPER.pattern})", sentence)][:1]
     names = [m.group() for m in PROPER.finditer(sentence) if (m.start() > 0 or kind == "name")]
-    return [name for name in names if name.lower() not in CALENDAR][:1]
+    return [name for name in names if _a_proper_name(name)][:1]
+
+
+def _a_proper_name(text: str) -> bool:
+    """Not a capitalised function word ("In", "A"), a weekday or a month: a word English writes in lower case
+    unless it starts a sentence is no name."""
+    return any(
+        word.lower() not in CALENDAR and zipf_frequency(word.lower(), "en") < COMMON_WORD for word in text.split()
+    )
 
 
 def _widened(sentence: str, match: re.Match[str]) -> str:
     """A figure with what qualifies it: "about 140 pounds", "64 million crowns", "1.75 percent"."""
-    start = match.start() - len(re.search(r"[\d,.]*$", sentence[: match.start()]).group())  # "1.75 percent"
+    digits = re.search(r"[\d,.]*$", sentence[: match.start()])  # "1.75 percent": the match starts at the 5
+    start = match.start() - (len(digits.group()) if digits else 0)
     before = re.search(rf"{QUALIFIED}[$€£¥]?\s?$", sentence[:start])
     figure = FIGURE.match(sentence, before.start() if before and before.group() else start)
     end = max(match.end(), figure.end() if figure else match.end())
@@ -594,11 +623,13 @@ def _subject_of(question: str, sentence: str) -> list[str]:
     verb = re.match(r"^\W*who\s+(?:has\s+|have\s+|had\s+)?(\w+)", question, re.IGNORECASE)
     if not verb or verb.group(1).lower() in ("is", "was", "are", "were", "will", "would", "did", "does"):
         return []
-    found = re.search(rf"\b{re.escape(stem(verb.group(1).lower()))}\w*", sentence, re.IGNORECASE)
-    if not found:
-        return []
-    names = list(PROPER.finditer(sentence[: found.start()]))
-    return [names[-1].group().strip()] if names else []
+    name = r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*"
+    found = re.search(
+        rf"(?P<who>{name}(?:(?:,\s+|\s+and\s+){name})*)\s+(?:(?:have|has|had|also|both|jointly|\w+ly)\s+)*"
+        rf"{re.escape(stem(verb.group(1).lower()))}\w*",
+        sentence,
+    )
+    return [found.group("who")] if found else []
 
 
 def _in_question(text: str, question: str) -> bool:
