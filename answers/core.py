@@ -16,7 +16,7 @@ from wordfreq import zipf_frequency
 from answers import conversation, timeframes
 from answers.aliases import countries
 from answers.answerer import Answerer, Digests, Story
-from answers.citations import MARKER, combined, renumber
+from answers.citations import MARKER, combined, renumber, with_sentences
 from answers.date_prior import DatePrior
 from answers.evidence import Evidence, QuestionTerms, gather
 from answers.meaning import SentenceMeaning
@@ -235,10 +235,12 @@ class AnswerService:
             yield self._abstain(question, answerer, started)
             return
         cited_text, citations = renumber(text, [hit.passage for hit in evidence.passages])
+        citations = with_sentences(cited_text, citations)
         note = self.note(citations, timeframe, unmatched, today)
         cited_text = f"{cited_text}\n\n{note}" if note else cited_text
         yield self._finish(
-            Answer(question, cited_text, abstained=False, citations=citations, answerer=written_by), started
+            Answer(question, cited_text, abstained=False, citations=citations, answerer=written_by, note=note),
+            started,
         )
 
     def _write(
@@ -289,6 +291,7 @@ class AnswerService:
         texts, citations = combined([(story.text, story.citations) for story in items])
         lines = [f"• {story.headline}{_dated(story)}: {text}" for story, text in zip(items, texts, strict=True)]
         text = "\n".join([_digest_title(request, timeframe), *lines])
+        citations = with_sentences("\n".join(texts), citations)
         return self._finish(
             Answer(question, text, abstained=False, citations=citations, answerer=answerer.name), started
         )

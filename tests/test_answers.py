@@ -80,8 +80,17 @@ def test_date_and_outlet_filters(service):
 
 def test_json_shape(service):
     answer = service.answer("who denied the deployment?").as_json()
-    assert list(answer) == ["question", "answer", "abstained", "citations", "answerer", "latency_ms"]
-    assert list(answer["citations"][0]) == ["n", "article_id", "title", "source", "url", "published", "passage"]
+    assert list(answer) == ["question", "answer", "abstained", "citations", "answerer", "latency_ms", "note"]
+    assert list(answer["citations"][0]) == [
+        "n",
+        "article_id",
+        "title",
+        "source",
+        "url",
+        "published",
+        "passage",
+        "sentences",
+    ]
 
 
 def test_one_long_article_does_not_crowd_out_the_others(settings, embedder, tmp_path):

@@ -118,7 +118,7 @@ async def test_a_sender_past_the_limit_is_told_when_to_try_again(emu, sample_bot
     assert len(emu.messages(chat)) == 3  # the Sources button showed nothing
     group_replies = [message.text for message in emu.messages(group)]
     assert sum(text == wait for text in group_replies) == 1 and len(group_replies) == 3
-    assert all(message.text.startswith("Both North Korea") for message in emu.messages(admin_chat))
+    assert all(message.text.startswith("North Korea and Russia. Both") for message in emu.messages(admin_chat))
 
 
 async def test_history_older_than_history_days_is_deleted_by_the_daily_job_and_by_the_operator(

@@ -82,6 +82,15 @@ def test_json_shape_and_the_command_line(newsroom, capsys):
     assert list(document) == ["items"]
     item = document["items"][0]
     assert list(item) == ["headline", "text", "citations"]
-    assert list(item["citations"][0]) == ["n", "article_id", "title", "source", "url", "published", "passage"]
+    assert list(item["citations"][0]) == [
+        "n",
+        "article_id",
+        "title",
+        "source",
+        "url",
+        "published",
+        "passage",
+        "sentences",
+    ]
     assert main(["brief", "--index-dir", str(newsroom.index_dir), "--since", "the moon"]) == 1
     assert "--since 'the moon' is not a date or time" in capsys.readouterr().err

@@ -288,7 +288,6 @@ def test_index_add_help_documents_the_formats(capsys):
 # -- 9. what was cited ---------------------------------------------------------------------------------------------
 
 
-@NOT_YET
 def test_ask_json_gives_the_cited_sentence_and_the_note_as_fields(cli, sample_index):
     code, out, _ = cli(sample_index, "ask", "--json", "--now", "2026-12-07", "who denied the deployment?")
     answer = json.loads(out)

@@ -58,3 +58,17 @@ def test_a_paragraph_longer_than_a_message_is_cut_between_sentences():
     assert len(messages) >= 2 and all(len(m) <= MESSAGE_LIMIT for m in messages)
     assert all(m.endswith("is here.") for m in messages)
     assert " ".join(messages) == paragraph
+
+
+def test_the_sources_underline_the_quoted_sentence_inside_its_passage():
+    from answers.types import Citation
+    from bot.render import quotes_messages
+
+    passage = "The council met on Tuesday. It voted 31 to 24 for the <tram> line. Work starts in May."
+    citation = Citation(
+        1, "a1", "Tram", "Post", None, "2024-11-14", passage, ("It voted 31 to 24 for the <tram> line.",)
+    )
+    (message,) = quotes_messages("It voted 31 to 24 [1].", [citation])
+    assert (
+        "The council met on Tuesday. <u>It voted 31 to 24 for the &lt;tram&gt; line.</u> Work starts in May." in message
+    )
