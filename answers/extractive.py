@@ -8,7 +8,7 @@ from datetime import date
 
 from answers.answerer import Written
 from answers.evidence import Evidence, Sentence
-from answers.kinds import short_answers, source_of
+from answers.kinds import counts_one_thing, short_answers, source_of
 from answers.safety import is_instruction
 from answers.types import Turn
 from index.passages import sentence_units
@@ -114,6 +114,8 @@ def _disagreeing(question: str, evidence: Evidence, chosen: list[Sentence]) -> l
     """A sentence that gives the asked figure differently from the chosen ones (another source's count), when a
     figure is asked for and one scores nearly as well."""
     if not chosen or not chosen[0].typed >= 1 or not re.match(r"^\W*how\s+(?:many|much)\b", question, re.I):
+        return []
+    if not counts_one_thing(question):  # "how much did it cost?": another figure may be of another thing
         return []
     given = {figure for sentence in chosen for figure in _figures(question, sentence)}
     if not given:

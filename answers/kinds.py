@@ -10,7 +10,7 @@ from collections.abc import Callable
 from rapidfuzz.distance import Levenshtein
 from wordfreq import zipf_frequency
 
-from index.terms import stem
+from index.terms import STOPWORDS, stem
 
 NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|"
@@ -92,6 +92,10 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
         "level",
     ),
     (re.compile(r"\bhow\s+long\b", re.I), "duration or measure"),
+    (
+        re.compile(r"\bwhat\s+(?:is|was|are|were)\s+the\s+(?:range|distance|length|height|depth|width|size|weight)\b", re.I),
+        "measure",
+    ),
     (
         re.compile(
             r"\bhow\s+much\b.*\b(?:cost|costs|pay|paid|spend|spent|worth|money|price|fund|raise|raised|earn|save|saves|saving)",
@@ -215,8 +219,21 @@ def expected_kind(question: str, passages: str = "") -> Kind | None:
         return speaker_test(said.group("who"), said.group("verb"), passages)
     for pattern, kind in KINDS:
         if pattern.search(question):
-            return _test(kind, question)
+            return _test(kind, question, _never_counted(question, passages))
     return None
+
+
+def _never_counted(question: str, passages: str) -> bool:
+    """Whether the passages name what "how many" counts without ever counting it (beavers, but no number of
+    beavers): then a number of something else is no answer."""
+    match = COUNTED.search(question)
+    if not match or not passages:
+        return False
+    named = _counted_nouns(question) & {stem(word.lower()) for word in match.group(1).split()}
+    said = {stem(word.lower()) for word in re.findall(r"[a-zA-Z]+", passages)}
+    return bool(named) and named <= said and not any(
+        _counted(sentence, _counted_nouns(question)) for sentence in re.split(r"(?<=[.!?])\s+", passages)
+    )
 
 
 def decisive(question: str) -> bool:
@@ -380,7 +397,7 @@ def people_called(who: str, passages: str) -> list[str]:
     return [name for name in dict.fromkeys(found) if name.split()[0].lower() not in NOT_A_NAME]
 
 
-def _test(kind: str, question: str) -> Kind:
+def _test(kind: str, question: str, never_counted: bool = False) -> Kind:
     asked_numbers = {n.rstrip(".,") for n in NUMBER.findall(question)}
     asked_words = {word.lower() for word in re.findall(r"\w+", question)}
     counted = _counted_nouns(question)
@@ -395,7 +412,7 @@ def _test(kind: str, question: str) -> Kind:
         "duration or measure": lambda s: bool(DURATION.search(s) or MEASURE.search(s)),
         "money": lambda s: bool(MONEY.search(s)) and _per_unit(s, each),
         "percent or number": lambda s: bool(PERCENT.search(s)) or _new_number(s, asked_numbers),
-        "number": lambda s: _count(s, counted, event, asked_numbers),
+        "number": lambda s: _count(s, counted, event, set() if never_counted else asked_numbers, never_counted),
         "score": lambda s: bool(SCORELINE.search(s)),
         "level": lambda s: bool(LEVEL.search(s)),
         "title": lambda s: 1.0 if TITLE.search(s) else 0.5 * _new_name(s, asked_words),
@@ -415,8 +432,8 @@ def _counted_nouns(question: str) -> set[str]:
         return set()
     counted = []
     for word in match.group(1).split():
-        if word.lower() in NOT_COUNTED:
-            break
+        if word.lower() in NOT_COUNTED or word.lower() in STOPWORDS or word.lower() in ("far", "times", "more"):
+            break  # "how many so far": nothing named
         counted.append(stem(word.lower()))
     found = set(counted)
     for group in SAME_THING:
@@ -481,12 +498,16 @@ def _per_unit(sentence: str, each: re.Match[str] | None) -> bool:
     )
 
 
-def _count(sentence: str, counted: set[str], event: frozenset[str], asked_numbers: set[str]) -> float:
+def _count(
+    sentence: str, counted: set[str], event: frozenset[str], asked_numbers: set[str], strict: bool = False
+) -> float:
     """A count of what the question counts (1), or a new number (0.5: "the count reached 412"); of the event it
     asks about, if it asks about one (how many *died*: not a count of the injured)."""
     if event and not event & {stem(word.lower()) for word in re.findall(r"[a-zA-Z]+", sentence)}:
         return 0.0
-    return 1.0 if _counted(sentence, counted) else 0.5 * _new_number(sentence, asked_numbers)
+    if _counted(sentence, counted):
+        return 1.0
+    return 0.0 if strict else 0.5 * _new_number(sentence, asked_numbers)
 
 
 def _new_number(sentence: str, asked: set[str]) -> bool:
@@ -660,3 +681,9 @@ def source_of(sentence: str, figure: str) -> str | None:
         if who and any(word[0].isupper() for word in who) and len(who) <= 6:
             return " ".join(who).strip(" ,")
     return None
+
+
+def counts_one_thing(question: str) -> bool:
+    """Whether the question says what its figure is of (what is counted, what is priced): then two sources'
+    different figures disagree; otherwise they may be figures of different things."""
+    return bool(_counted_nouns(question) or subject(question))
