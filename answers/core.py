@@ -49,6 +49,7 @@ CONTINUES = re.compile(r"^\W*(?:and|but|also|so|then|what about|how about|what o
 REFERS_BACK = re.compile(r"\b(?:he|she|it|they|them|him|his|her|its|their|theirs)\b", re.IGNORECASE)
 ANSWER_CONTEXT_CHARS = 300  # of an earlier answer, searched with a follow-up
 ARTICLE_PASSAGES = 6  # the best article's leading passages that join the evidence
+SEARCHED_COVERAGE = 0.5  # an abstention names the article it searched when that holds this much of the question
 TOPIC_WORD = 5.6  # a word rarer than this (Zipf) can name what a question is about; "say", "year", "people" can't
 
 
@@ -225,7 +226,7 @@ class AnswerService:
         scope = filters or (Filters(sources=sources) if sources else None)
         evidence, unmatched = self.dated_evidence(asked, history, timeframe, scope, options.topic)
         if not self.rule.answers(evidence):
-            yield self._abstain(question, answerer, started)
+            yield self._abstain(question, answerer, started, evidence)
             return
         earlier = history if evidence.follows_up else ()  # a new question is answered on its own
         if evidence.parts:  # only the parts the passages answer
@@ -460,13 +461,25 @@ class AnswerService:
         ]
         return hits + extra
 
-    def _abstain(self, question: str, answerer: Answerer, started: float) -> Answer:
-        return self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=answerer.name), started)
+    def _abstain(self, question: str, answerer: Answerer, started: float, evidence: Evidence | None = None) -> Answer:
+        """The abstention; on the article's subject (its words largely there, no name missing), saying which
+        article was searched."""
+        text = ABSTAIN_TEXT
+        if evidence and evidence.passages and not evidence.missing_names and evidence.coverage >= SEARCHED_COVERAGE:
+            article = evidence.passages[0].passage.article
+            details = ", ".join(part for part in (article.source, _day(article.published)) if part)
+            text += f" I searched “{article.title or 'Untitled'}”" + (f" ({details})." if details else ".")
+        return self._finish(Answer(question, text, abstained=True, answerer=answerer.name), started)
 
     @staticmethod
     def _finish(answer: Answer, started: float) -> Answer:
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
+
+
+def _day(published: str | None) -> str:
+    day = published_date(published)
+    return day_text(day) if day else ""
 
 
 def _story_day(story: Story) -> date | None:
@@ -493,7 +506,7 @@ def _query(question: str, context: str = "", earlier_answer: str = "") -> str:
 
 def _said(answer: str) -> str:
     """What an earlier answer quoted (markers and notes left out; nothing when it abstained)."""
-    if answer.strip() == ABSTAIN_TEXT:
+    if answer.strip().startswith(ABSTAIN_TEXT):
         return ""
     return MARKER.sub("", answer.split("\n\n")[0]).strip()[:ANSWER_CONTEXT_CHARS]
 

@@ -61,7 +61,7 @@ def test_answerable_questions_are_answered_with_a_citation_that_holds_the_answer
 @pytest.mark.parametrize("case", [c for c in SAMPLE_QUESTIONS if not c["expect"]], ids=lambda c: c["question"])
 def test_unanswerable_questions_are_abstained_without_citations(service, case):
     answer = service.answer(case["question"])
-    assert answer.abstained and answer.text == ABSTAIN_TEXT and answer.citations == []
+    assert answer.abstained and answer.text.startswith(ABSTAIN_TEXT) and answer.citations == []
 
 
 def test_follow_up_is_resolved_through_the_conversation(service):
