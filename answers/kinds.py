@@ -404,6 +404,7 @@ def _test(kind: str, question: str, never_counted: bool = False) -> Kind:
     event = _event(question)
     each = EACH.search(question)
     asked_role = re.search(rf"(?i:\b(?:{ROLES})\b)", question)
+    asked_noun = _asked_noun(question)
     tests: dict[str, Kind] = {
         "age": lambda s: bool(AGE.search(s)),
         "temperature": lambda s: bool(TEMPERATURE.search(s)),
@@ -417,7 +418,7 @@ def _test(kind: str, question: str, never_counted: bool = False) -> Kind:
         "level": lambda s: bool(LEVEL.search(s)),
         "title": lambda s: 1.0 if TITLE.search(s) else 0.5 * _new_name(s, asked_words),
         "time": lambda s: bool(TIME.search(s)),
-        "name": lambda s: _new_name(s, asked_words),
+        "name": lambda s: 1.0 if _introduced(s, asked_noun) else 0.5 * _new_name(s, asked_words),
         "place": lambda s: _new_name(s, asked_words) or bool(LOCATIVE.search(s)),
         "person": lambda s: 1.0 if _subject_of(question, s) else _person(s, asked_role, asked_words),
     }
@@ -461,6 +462,35 @@ def _counted(sentence: str, counted: set[str]) -> bool:
         and any(stem(t.lower()) in counted for t in tokens[i + 1 : i + 5])
         for i, token in enumerate(tokens)
     )
+
+
+KINDS_OF_NAME = {
+    "company": "company|firm|maker|manufacturer|group|business|start-up|startup|retailer|carrier|brand|chain|giant|lender",
+    "firm": "company|firm|maker|group|business|lender",
+    "team": "team|club|side",
+    "club": "team|club|side",
+    "organisation": "organisation|organization|group|agency|body|charity",
+    "organization": "organisation|organization|group|agency|body|charity",
+}
+
+
+def _asked_noun(question: str) -> str:
+    """What "which ..." asks for: "company" in "which American company", "" when it is none of KINDS_OF_NAME."""
+    after = re.search(r"\b(?:what|which)\s+((?:[\w-]+\s*){1,3})", question, re.IGNORECASE)
+    words = after.group(1).lower().split() if after else []
+    return next((word for word in words if word in KINDS_OF_NAME), "")
+
+
+def _introduced(sentence: str, noun: str) -> str | None:
+    """A name the sentence introduces as one of what is asked for ("Korvo, the Oslo-based phone maker" for which
+    company); None when it introduces none."""
+    kinds = KINDS_OF_NAME.get(noun, re.escape(noun) if noun else "")
+    if not kinds:
+        return None
+    match = re.search(
+        rf"(?P<name>{PROPER.pattern}),\s+(?:the|a|an|its)\s+(?:[\w'’-]+\s+){{0,4}}(?:{kinds})\b", sentence
+    )
+    return match.group("name") if match and _a_proper_name(match.group("name")) else None
 
 
 def _person(sentence: str, role: re.Match[str] | None, asked: set[str]) -> float:
@@ -615,7 +645,10 @@ def _spans_of(kind: str, question: str, sentence: str) -> list[str]:
         )
     if kind == "place":
         return [m.group("place") for m in re.finditer(rf"\b(?:at|in|near|from|on)\s+(?P<place>{PROPER.pattern})", sentence)][:1]
-    names = [m.group() for m in PROPER.finditer(sentence) if (m.start() > 0 or kind == "name")]
+    introduced = _introduced(sentence, _asked_noun(question)) if kind == "name" else None
+    if introduced:
+        return [introduced]
+    names = [re.sub(r"^The\s+", "", m.group()) for m in PROPER.finditer(sentence) if (m.start() > 0 or kind == "name")]
     return [name for name in names if _a_proper_name(name)][:1]
 
 

@@ -82,7 +82,6 @@ def test_a_period_with_no_story_says_so_naming_the_newest_date(files):
     assert "6 Dec 2026" in answer.text and "Skerrylink" not in answer.text
 
 
-@NOT_YET
 def test_one_fact_with_a_time_word_is_answered_as_a_fact(files):
     answer = files(datetime(2026, 12, 5, 12, 0, tzinfo=UTC)).answer("Which company launched a folding phone this week?")
     assert said(answer).startswith("Korvo") and len(answer.citations) == 1
