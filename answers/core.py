@@ -19,6 +19,7 @@ from answers.answerer import Answerer, Digests, Story
 from answers.citations import MARKER, combined, renumber, with_sentences
 from answers.date_prior import DatePrior
 from answers.evidence import Evidence, QuestionTerms, gather
+from answers.kinds import named_person
 from answers.meaning import SentenceMeaning
 from answers.outlets import named_outlet
 from answers.parts import scene_and_question, split_parts
@@ -216,13 +217,16 @@ class AnswerService:
         started: float,
     ) -> Iterator[str | Answer]:
         today = self.today(options.time_zone)
-        outlet, asked = named_outlet(question, self.retriever.store.sources()) if not filters else (None, question)
+        question_read = named_person(question, [turn.question for turn in history])  # "he": who it was about
+        outlet, asked = (
+            named_outlet(question_read, self.retriever.store.sources()) if not filters else (None, question_read)
+        )
         sources = options.sources or ((outlet,) if outlet else ())
         request = news_request(asked, today, names_outlet=bool(outlet)) if not filters else None
         if request is not None and self.digests is not None:
             yield self._digest(question, request, sources, answerer, today, started)
             return
-        asked, timeframe = (question, None) if filters else self.timeframe(asked, today)
+        asked, timeframe = (question_read, None) if filters else self.timeframe(asked, today)
         scope = filters or (Filters(sources=sources) if sources else None)
         evidence, unmatched = self.dated_evidence(asked, history, timeframe, scope, options.topic)
         if not self.rule.answers(evidence):
@@ -231,7 +235,7 @@ class AnswerService:
         earlier = history if evidence.follows_up else ()  # a new question is answered on its own
         if evidence.parts:  # only the parts the passages answer
             evidence = replace(evidence, parts=[part for part in evidence.parts if self.rule.answers(part)])
-        text, written_by = yield from self._write(question, earlier, evidence, today, answerer, options.detailed)
+        text, written_by = yield from self._write(question_read, earlier, evidence, today, answerer, options.detailed)
         if text is None:
             yield self._abstain(question, answerer, started)
             return

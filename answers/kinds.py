@@ -82,7 +82,10 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
         ),
         "percent or number",
     ),
-    (re.compile(r"\bhow\s+(?:far|big|large|tall|high|deep|wide|heavy|small|thin|thick|light|strong)\b", re.I), "measure"),
+    (
+        re.compile(r"\bhow\s+(?:far|big|large|tall|high|deep|wide|heavy|small|thin|thick|light|strong)\b", re.I),
+        "measure",
+    ),
     (  # "what did the euro fall to", "what did the bank cut its rate to": the level it reached
         re.compile(
             r"^\W*what\b.*\b(?:fall|fell|rise|rose|drop|dropped|climb|climbed|slide|slid|cut|raise|raised|lower|"
@@ -93,7 +96,9 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\bhow\s+long\b", re.I), "duration or measure"),
     (
-        re.compile(r"\bwhat\s+(?:is|was|are|were)\s+the\s+(?:range|distance|length|height|depth|width|size|weight)\b", re.I),
+        re.compile(
+            r"\bwhat\s+(?:is|was|are|were)\s+the\s+(?:range|distance|length|height|depth|width|size|weight)\b", re.I
+        ),
         "measure",
     ),
     (
@@ -122,7 +127,12 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"\bhow\s+(?:many|much|often)\b|\bwhat\s+(?:number|amount)\b", re.I), "number"),
     (re.compile(r"^\W*what\b.*\b(?:score|scoreline|result)\b", re.I), "score"),
-    (re.compile(r"^\W*(?:(?:until|till|since|by)\s+)?when\b|\b(?:what|which)\s+(?:year|date|day|month|time)\b", re.I), "time"),
+    (
+        re.compile(
+            r"^\W*(?:(?:until|till|since|by)\s+)?when\b|\b(?:what|which)\s+(?:year|date|day|month|time)\b", re.I
+        ),
+        "time",
+    ),
     (
         re.compile(rf"^\W*(?:who|whom|whose)\b|\b(?:what|which)\s+(?:\w+\s+)?(?:person|player|{ROLES})\b", re.I),
         "person",
@@ -231,8 +241,10 @@ def _never_counted(question: str, passages: str) -> bool:
         return False
     named = _counted_nouns(question) & {stem(word.lower()) for word in match.group(1).split()}
     said = {stem(word.lower()) for word in re.findall(r"[a-zA-Z]+", passages)}
-    return bool(named) and named <= said and not any(
-        _counted(sentence, _counted_nouns(question)) for sentence in re.split(r"(?<=[.!?])\s+", passages)
+    return (
+        bool(named)
+        and named <= said
+        and not any(_counted(sentence, _counted_nouns(question)) for sentence in re.split(r"(?<=[.!?])\s+", passages))
     )
 
 
@@ -644,7 +656,9 @@ def _spans_of(kind: str, question: str, sentence: str) -> list[str]:
             [with_role.group()] if with_role else []
         )
     if kind == "place":
-        return [m.group("place") for m in re.finditer(rf"\b(?:at|in|near|from|on)\s+(?P<place>{PROPER.pattern})", sentence)][:1]
+        return [
+            m.group("place") for m in re.finditer(rf"\b(?:at|in|near|from|on)\s+(?P<place>{PROPER.pattern})", sentence)
+        ][:1]
     introduced = _introduced(sentence, _asked_noun(question)) if kind == "name" else None
     if introduced:
         return [introduced]
@@ -668,7 +682,9 @@ def _widened(sentence: str, match: re.Match[str]) -> str:
     figure = FIGURE.match(sentence, before.start() if before and before.group() else start)
     end = max(match.end(), figure.end() if figure else match.end())
     unit = re.match(r"\s*(?:million|billion)?\s*(?:dollars?|euros?|pounds?|crowns?|percent|per\s+cent)", sentence[end:])
-    return sentence[before.start() if before and before.group().strip() else start : end + (unit.end() if unit else 0)].strip()
+    return sentence[
+        before.start() if before and before.group().strip() else start : end + (unit.end() if unit else 0)
+    ].strip()
 
 
 def _subject_of(question: str, sentence: str) -> list[str]:
@@ -720,3 +736,36 @@ def counts_one_thing(question: str) -> bool:
     """Whether the question says what its figure is of (what is counted, what is priced): then two sources'
     different figures disagree; otherwise they may be figures of different things."""
     return bool(_counted_nouns(question) or subject(question))
+
+
+PERSON_PRONOUN = re.compile(  # "he" or "she" as the one who did something: "what did he claim", "and she said"
+    r"\b(?:did|does|has|had|was|will|would|can|could)\s+(?:he|she)\b|^\W*(?:and\s+)?(?:he|she)\b", re.IGNORECASE
+)
+
+
+def person_asked_about(question: str) -> str | None:
+    """The person a question names: X of "who is X?" or "what did X say?" (a name, not a role)."""
+    who_is = WHO_IS.match(question)
+    if who_is and _a_name(who_is.group("name")):
+        return who_is.group("name").strip()
+    said = SAID_WHAT.match(question)
+    if said and _a_name(said.group("who")):
+        return said.group("who").strip()
+    return None
+
+
+def named_person(question: str, earlier: list[str]) -> str:
+    """The question with its "he" or "she" (who did something) replaced by the person the conversation was last
+    asked about (`earlier`: its questions, oldest first; "who is X?", "what did X say?"); else as it is."""
+    found = PERSON_PRONOUN.search(question)
+    if not found:
+        return question
+    for asked in reversed(earlier):
+        name = person_asked_about(asked)
+        if name:
+            return (
+                question[: found.start()]
+                + re.sub(r"(?i)\b(?:he|she)\b", name, found.group(), count=1)
+                + question[found.end() :]
+            )
+    return question

@@ -304,3 +304,12 @@ def test_an_abstention_on_the_articles_subject_names_the_article_searched(files)
     assert answer.abstained and "I searched “" in answer.text and "Storm Brannagh" in answer.text
     off_topic = files().answer("What is the capital of Australia?")
     assert off_topic.abstained and off_topic.text == ABSTAIN_TEXT
+
+
+def test_he_or_she_is_the_person_the_conversation_was_about(files):
+    who = files().answer("who is halvard rusk?")
+    claim = files().answer("what did he claim", [Turn(who.question, who.text)])
+    went = files().answer(
+        "and where did he go on sunday", [Turn(who.question, who.text), Turn(claim.question, claim.text)]
+    )
+    assert "9,000" in claim.text and "Kilnsey Bay" in went.text
