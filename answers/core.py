@@ -217,16 +217,13 @@ class AnswerService:
         started: float,
     ) -> Iterator[str | Answer]:
         today = self.today(options.time_zone)
-        question_read = named_person(question, [turn.question for turn in history])  # "he": who it was about
-        outlet, asked = (
-            named_outlet(question_read, self.retriever.store.sources()) if not filters else (None, question_read)
-        )
+        outlet, asked = named_outlet(question, self.retriever.store.sources()) if not filters else (None, question)
         sources = options.sources or ((outlet,) if outlet else ())
         request = news_request(asked, today, names_outlet=bool(outlet)) if not filters else None
         if request is not None and self.digests is not None:
             yield self._digest(question, request, sources, answerer, today, started)
             return
-        asked, timeframe = (question_read, None) if filters else self.timeframe(asked, today)
+        asked, timeframe = (question, None) if filters else self.timeframe(asked, today)
         scope = filters or (Filters(sources=sources) if sources else None)
         evidence, unmatched = self.dated_evidence(asked, history, timeframe, scope, options.topic)
         if not self.rule.answers(evidence):
@@ -235,6 +232,7 @@ class AnswerService:
         earlier = history if evidence.follows_up else ()  # a new question is answered on its own
         if evidence.parts:  # only the parts the passages answer
             evidence = replace(evidence, parts=[part for part in evidence.parts if self.rule.answers(part)])
+        question_read = named_person(question, [turn.question for turn in history])  # "he": who it was about
         text, written_by = yield from self._write(question_read, earlier, evidence, today, answerer, options.detailed)
         if text is None:
             yield self._abstain(question, answerer, started)
@@ -404,30 +402,35 @@ class AnswerService:
         scene, asked = scene_and_question(self.speller.correct(question))
         if scene:  # the question says what it is about: the scene is its context, never the previous turn
             return self._search(asked, scene, scope, self.passages)
-        earlier = self.speller.correct(history[-1].question) if history else ""
+        asked_before = [turn.question for turn in history]
+        earlier = self.speller.correct(named_person(asked_before[-1], asked_before[:-1])) if history else ""
         parts = split_parts(asked)
         if len(parts) == 1:
-            return self._read(asked, earlier, scope, _said(history[-1].answer) if history else "")
+            named = named_person(asked, asked_before)  # "what did he claim": who "he" is, for what it asks
+            return self._read(asked, earlier, scope, _said(history[-1].answer) if history else "", named)
         k = self.passages // 2
         first, second = (self._read_part(part, other, scope, k) for part, other in (parts, parts[::-1]))
         return merged([first, second])
 
-    def _read(self, question: str, earlier: str, scope: Scope, earlier_answer: str = "") -> Evidence:
+    def _read(
+        self, question: str, earlier: str, scope: Scope, earlier_answer: str = "", asked_as: str = ""
+    ) -> Evidence:
         """Evidence for the question alone when it has a subject of its own, else with the earlier question as
         context (and its answer, to find the passages it quoted); a question that refers back ("they", "it")
         and finds no answer alone is read with it too."""
         topic = _topic_words(question)
         refers_back = bool(REFERS_BACK.search(question))
-        follow_up = partial(self._follow_up, question, earlier, scope, earlier_answer)
+        follow_up = partial(self._follow_up, question, earlier, scope, earlier_answer, asked_as)
         if earlier and (CONTINUES.search(question) or not topic or (refers_back and len(topic) < 2)):
             return follow_up()
-        alone = self._search(question, "", scope, self.passages)
+        alone = self._search(question, "", scope, self.passages, asked_as=asked_as)
         if earlier and refers_back and not self.rule.answers(alone):
             return follow_up()
         return alone
 
-    def _follow_up(self, question: str, earlier: str, scope: Scope, earlier_answer: str) -> Evidence:
-        return replace(self._search(question, earlier, scope, self.passages, earlier_answer), follows_up=True)
+    def _follow_up(self, question: str, earlier: str, scope: Scope, earlier_answer: str, asked_as: str) -> Evidence:
+        searched = self._search(question, earlier, scope, self.passages, earlier_answer, asked_as)
+        return replace(searched, follows_up=True)
 
     def _read_part(self, part: str, other: str, scope: Scope, k: int) -> Evidence:
         """One part of a two-part question, with the other part as context when it has no subject of its own
@@ -435,14 +438,16 @@ class AnswerService:
         needs_other = REFERS_BACK.search(part) or len(_topic_words(part)) < 2
         return self._search(part, other if needs_other else "", scope, k)
 
-    def _search(self, question: str, context: str, scope: Scope, k: int, earlier_answer: str = "") -> Evidence:
+    def _search(
+        self, question: str, context: str, scope: Scope, k: int, earlier_answer: str = "", asked_as: str = ""
+    ) -> Evidence:
         query = _query(question, context, earlier_answer)
         hits = self._with_article(self._hits(query, scope, k))
         vector = self.meaning.question(query)
-        follows = context if earlier_answer is not None and CONTINUES.search(question) else ""
-        return gather(
-            question, hits, QuestionTerms(question, context), vector, self.meaning.sentences(hits), follows=follows
-        )
+        follows = context if CONTINUES.search(question) else ""  # "what about X?" asks what the earlier one asked
+        terms = QuestionTerms(question, context)
+        sentences = self.meaning.sentences(hits)
+        return gather(question, hits, terms, vector, sentences, follows=follows, asked_as=asked_as)
 
     def _hits(self, query: str, scope: Scope, k: int) -> list[Retrieved]:
         if not scope.topic:

@@ -189,14 +189,17 @@ def gather(
     sentence_vectors: Sequence[np.ndarray | None] | None = None,
     weights: Weights | None = None,
     follows: str = "",
+    asked_as: str = "",
 ) -> Evidence:
     """The evidence for `question` in `passages`. `sentence_vectors[i]`: one row per sentence of passage i
     (`sentence_spans` order), compared with `question_vector`; without them, sentences are scored by words.
     `follows`: the earlier question a follow-up that asks no kind of its own continues ("what about the
-    earbuds?" after "how much is the tablet?": a price)."""
+    earbuds?" after "how much is the tablet?": a price). `asked_as`: the question with its "he" or "she" named
+    ("what did Halvard Rusk claim"), for what it asks."""
     text = "\n".join(hit.passage.text for hit in passages)
-    expects = expected_kind(question, text) or (expected_kind(follows, text) if follows else None)
-    asked_of = subject(question)  # a price or rate asked of something: the sentence (or title) must name it
+    read = asked_as or question
+    expects = expected_kind(read, text) or (expected_kind(follows, text) if follows else None)
+    asked_of = subject(read)  # a price or rate asked of something: the sentence (or title) must name it
     weights = weights or WEIGHTS
     sentences: list[Sentence] = []
     best_coverage = 0.0
@@ -247,7 +250,7 @@ def gather(
     sentences.sort(key=lambda sentence: sentence.score, reverse=True)
     best_score = sentences[0].score if sentences else 0.0
     # the kind asked for first, unless it scores far below the best (a place name anywhere beats no "where")
-    settled = decisive(question)  # who is X / what did X say: the sentence that holds it best, if any is close
+    settled = decisive(read)  # who is X / what did X say: the sentence that holds it best, if any is close
     sentences.sort(  # within the margin: what the question asks, surely (1), then perhaps (0.5: a name, no role)
         key=lambda s: (
             s.score >= best_score - weights.answer_type and s.typed >= 1,
@@ -263,8 +266,8 @@ def gather(
         best_coverage,
         similarity,
         missing_names(question, everything),
-        asks_kind=bool(expects) and not speaks(question),  # a quote is looked for, not demanded
-        decisive=decisive(question) and bool(sentences) and sentences[0].typed >= DECISIVE,
+        asks_kind=bool(expects) and not speaks(read),  # a quote is looked for, not demanded
+        decisive=settled and bool(sentences) and sentences[0].typed >= DECISIVE,
     )
 
 
