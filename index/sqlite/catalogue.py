@@ -22,12 +22,13 @@ class Catalogue:
     sources: np.ndarray  # per passage: its article's outlet, lower case
     marks: np.ndarray  # per passage: its article's added mark
     ordinals: np.ndarray  # per passage: its position in its article, from 0 (the lead)
+    outlets: tuple[str, ...] = ()  # every outlet the articles name, once each (as one of them writes it)
 
     @classmethod
     def load(cls, connection: sqlite3.Connection) -> Catalogue:
         """Each article's fields worked out once, then spread over its passages by array indexing."""
         articles = connection.execute(
-            "SELECT id, published, added_at, lower(source), added_seq FROM articles"
+            "SELECT id, published, added_at, lower(source), added_seq, source FROM articles"
         ).fetchall()
         row_of = {row[0]: number for number, row in enumerate(articles)}
         passages = connection.execute("SELECT id, article_id, ordinal FROM passages ORDER BY id").fetchall()
@@ -41,6 +42,9 @@ class Catalogue:
             sources=np.array([row[3] for row in articles], dtype=object)[rows],
             marks=np.array([row[4] for row in articles], dtype=np.int64)[rows],
             ordinals=np.fromiter((row[2] for row in passages), dtype=np.int32, count=len(passages)),
+            outlets=tuple(
+                {row[3]: row[5] for row in sorted(articles, key=lambda row: row[5], reverse=True) if row[5]}.values()
+            ),
         )
 
     def allowed(self, filters: Filters) -> np.ndarray:

@@ -230,8 +230,7 @@ class SQLiteStore:
         return [article_from_row(row) for row in rows]
 
     def sources(self) -> list[str]:
-        rows = self.db.execute("SELECT min(source) FROM articles WHERE source <> '' GROUP BY lower(source)")
-        return [row[0] for row in rows]
+        return list(self.snapshot().catalogue.outlets)  # worked out once per generation
 
     def find(self, article_id: str, identity: str | None = None) -> StoredArticle | None:
         row = self.db.execute(
