@@ -6,12 +6,16 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date
 
+import numpy as np
+
 from answers.answerer import Written
 from answers.evidence import Evidence, Sentence
 from answers.kinds import counts_one_thing, short_answers, source_of
+from answers.meaning import SentenceMeaning
 from answers.safety import is_instruction
 from answers.types import Turn
 from index.passages import sentence_units
+from index.store import Search
 from index.types import Passage, TextEmbedder
 
 SECOND_SENTENCE_MARGIN = 0.05  # a second sentence is quoted when it scores nearly as well as the best ...
@@ -31,8 +35,10 @@ class ExtractiveAnswerer:
     streams = False
     metered = False
 
-    def __init__(self, embedder: TextEmbedder):
+    def __init__(self, embedder: TextEmbedder, store: Search | None = None):
         self.embedder = embedder
+        self.store = store  # its stored sentence and article vectors make a briefing's sentences cheap to weigh
+        self.meaning = SentenceMeaning(embedder, store)
 
     def check(self) -> None:
         """Always answers: it needs nothing but the index."""
@@ -46,8 +52,8 @@ class ExtractiveAnswerer:
     def summarise(self, passages: list[Passage], sentences: int) -> str:
         """The most central sentences (the most similar to the passages' mean vector: what the story is about),
         most central first, preferring outlets not yet cited, none repeating another."""
-        candidates = [
-            Sentence(text, source, 0.0, 0.0)
+        units = [
+            (Sentence(text, source, 0.0, 0.0), span.row)
             for source, passage in enumerate(passages)
             for span in sentence_units(passage.text)
             if not span.furniture
@@ -56,10 +62,10 @@ class ExtractiveAnswerer:
             <= SUMMARY_WORDS[1]
             and not is_instruction(text)
         ]
-        if not candidates:
+        if not units:
             return ""
-        vectors = self.embedder.embed([sentence.text for sentence in candidates])
-        centroid = self.embedder.embed([passage.text for passage in passages]).mean(axis=0)
+        candidates = [sentence for sentence, _ in units]
+        vectors, centroid = self._meanings(passages, units)
         similarity, centrality = vectors @ vectors.T, vectors @ centroid
         outlets = [passages[sentence.source].article.outlet for sentence in candidates]
         chosen: list[int] = []
@@ -70,6 +76,19 @@ class ExtractiveAnswerer:
             new_outlet = [i for i in fresh if outlets[i] not in {outlets[j] for j in chosen}]
             chosen.append(max(new_outlet or fresh, key=lambda i: centrality[i]))
         return " ".join(cited(candidates[i]) for i in chosen)
+
+    def _meanings(self, passages: list[Passage], units: list[tuple[Sentence, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate sentences' vectors and what the passages are about (their articles' mean vector): stored
+        in the index when it has them (no model run), else made now."""
+        if self.store is None:
+            vectors = self.embedder.embed([sentence.text for sentence, _ in units])
+            return vectors, self.embedder.embed([passage.text for passage in passages]).mean(axis=0)
+        rows = self.meaning.of_passages(passages)
+        vectors = np.array([rows[sentence.source][row] for sentence, row in units], dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+        articles = list(dict.fromkeys(passage.article.id for passage in passages))
+        centroid: np.ndarray = self.store.article_vectors(articles).mean(axis=0)
+        return vectors, centroid
 
 
 def compose(evidence: Evidence, detailed: bool = False, question: str = "") -> str:

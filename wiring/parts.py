@@ -178,7 +178,7 @@ class Wiring:
     def extractive(self) -> ExtractiveAnswerer:
         from answers.extractive import ExtractiveAnswerer
 
-        return ExtractiveAnswerer(self.embedder)
+        return ExtractiveAnswerer(self.embedder, self.store)
 
     @cached_property
     def configured_answerer(self) -> Answerer:
