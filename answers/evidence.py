@@ -44,7 +44,8 @@ TITLE_CREDIT = 0.9  # a question word found only in the article's title (but for
 OPENING_BONUS = 0.05  # for the two sentences that open an article: news says the most important first
 LEAD_CREDIT = 0.9  # a question word found only in the sentence a sentence leans on ("They said ..."): both are quoted
 LEANS = re.compile(
-    r"^\W*(?:they|it|he|she|its|their|his|her|them|such|this|these|those|that|there)\b(?!\s+(?:is|are|was|were)\s+no\b)",
+    r"^\W*(?:(?:but|and|yet|so)\s+)?(?:they|it|he|she|its|their|his|her|them|such|this|these|those|that|there)\b"
+    r"(?!\s+(?:is|are|was|were)\s+no\b)",
     re.IGNORECASE,
 )
 

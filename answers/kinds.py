@@ -45,6 +45,12 @@ TIME = re.compile(
     r"\d{1,2}(?::\d\d)?\s*[ap]\.?m\b)",
     re.IGNORECASE,
 )
+WHEN = re.compile(  # a time a reader can put in a diary: a date, a weekday, a month, a year, a clock time
+    r"\b(?:(?:1[89]|20)\d\d|monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
+    r"may|june|july|august|september|october|november|december|tomorrow|tonight|yesterday|today|christmas|easter|"
+    r"\d{1,2}(?::\d\d)?\s*[ap]\.?m\b|\d{1,2}/\d{1,2})\b",
+    re.IGNORECASE,
+)
 CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)(?<!^\W)\b[A-Z][a-z][\w'-]*")
 CALENDAR = frozenset(
     "january february march april may june july august september october november december monday tuesday "
@@ -429,7 +435,7 @@ def _test(kind: str, question: str, never_counted: bool = False) -> Kind:
         "score": lambda s: bool(SCORELINE.search(s)),
         "level": lambda s: bool(LEVEL.search(s)),
         "title": lambda s: 1.0 if TITLE.search(s) else 0.5 * _new_name(s, asked_words),
-        "time": lambda s: bool(TIME.search(s)),
+        "time": lambda s: 1.0 if WHEN.search(s) else 0.5 * bool(TIME.search(s)),
         "name": lambda s: 1.0 if _introduced(s, asked_noun) else 0.5 * _new_name(s, asked_words),
         "place": lambda s: _new_name(s, asked_words) or bool(LOCATIVE.search(s)),
         "person": lambda s: 1.0 if _subject_of(question, s) else _person(s, asked_role, asked_words),
