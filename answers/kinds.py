@@ -582,6 +582,11 @@ RATED = re.compile(  # "what is the unemployment rate in the euro area"
     re.IGNORECASE,
 )
 COMMON_WORD = 6.0  # Zipf: "in", "the", "but" ...
+MEASURED = re.compile(  # "what is the range of the Hwasong-21": a measure of another missile is no answer
+    r"^\W*what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+the\s+(?:range|distance|length|height|depth|width|size|weight|"
+    r"speed|capacity|population)\s+of\s+(?P<subject>.+?)(?:\s+in\s+[a-z]+)?\W*$",
+    re.IGNORECASE,
+)
 WHEN_HELD = re.compile(  # "when will the referendum on the tram be held": the sentence must be about the referendum
     r"^\W*when\s+(?:will|is|was|are|were|does|did|do)\s+(?P<subject>.+?)\s+(?:be\s+)?"
     r"(?:held|happen|happens|take\s+place|takes\s+place|start|starts|begin|begins|open|opens|close|closes|end|ends|"
@@ -596,7 +601,7 @@ def subject(question: str) -> frozenset[str]:
     """The words naming what a price, a rate or a date is asked of ("the carers railcard", "unemployment", "the
     referendum"): the answer's sentence (or its article's title) must name it — the price of another product, or
     the day of another vote, is no answer."""
-    match = PRICED.search(question) or RATED.search(question) or WHEN_HELD.search(question)
+    match = PRICED.search(question) or RATED.search(question) or MEASURED.search(question) or WHEN_HELD.search(question)
     found = re.findall(r"[a-zA-Z][\w'-]*", match.group("subject")) if match else []
     if not found or PRONOUN_SUBJECT.match(found[0]) or found[0].lower() in ("that", "this", "these", "those"):
         return frozenset()  # "how much did it cost": what "it" is, the earlier question says
