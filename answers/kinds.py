@@ -178,32 +178,32 @@ COUNTED = re.compile(r"\bhow\s+many\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.IGNORECASE
 NOT_COUNTED = frozenset(
     "did do does were was are is have has had will would can could of more the a an in on at to people's".split()
 )
+
+
+def _stem_groups(*groups: str) -> list[frozenset[str]]:
+    return [frozenset(stem(word) for word in group.split()) for group in groups]
+
+
 # What "how many" counts, said another way in news copy (stems): a count of households answers "how many homes"
-SAME_THING = [
-    frozenset(stem(word) for word in group.split())
-    for group in (
-        "home homes household households house houses property properties",
-        "people person persons resident residents individual individuals",
-        "soldier soldiers troop troops force forces",
-        "child children kid kids",
-        "worker workers employee employees staff",
-    )
-]
+SAME_THING = _stem_groups(
+    "home homes household households house houses property properties",
+    "people person persons resident residents individual individuals",
+    "soldier soldiers troop troops force forces",
+    "child children kid kids",
+    "worker workers employee employees staff",
+)
 # Events a count must be of: a sentence that counts the injured does not say how many died
-EVENTS = [
-    frozenset(stem(word) for word in group.split())
-    for group in (
-        "die died dies dead death deaths kill killed killing fatal fatalities",
-        "hurt injure injured injuries injury wound wounded",
-        "arrest arrested arrests detain detained detention",
-        "cancel cancelled canceled cancellation cancellations",
-        "divert diverted diverting",
-        "strand stranded",
-        "vote voted votes voting",
-        "sell sold sale sales",
-        "preorder preordered preorders",
-    )
-]
+EVENTS = _stem_groups(
+    "die died dies dead death deaths kill killed killing fatal fatalities",
+    "hurt injure injured injuries injury wound wounded",
+    "arrest arrested arrests detain detained detention",
+    "cancel cancelled canceled cancellation cancellations",
+    "divert diverted diverting",
+    "strand stranded",
+    "vote voted votes voting",
+    "sell sold sale sales",
+    "preorder preordered preorders",
+)
 Kind = Callable[[str], float]  # 1: holds the kind of answer asked for; 0.5: may hold it ("who": a name, no role)
 WHO_IS = re.compile(r"^\W*(?:who\s+(?:is|was|'s)|who's|whos|who’s)\s+(?P<name>[^?]+?)\W*$", re.IGNORECASE)
 SAID = (
@@ -283,9 +283,12 @@ def _name_words(name: str) -> list[str]:
 
 
 def mentions(sentence: str, name: str) -> bool:
-    """Whether `sentence` names `name` (every word of it, each spelt within an edit or two of a word there:
-    "Markusen" for Markussen, "Sjöberg" for Sjoberg), or its last word when that is a surname-like capitalised word."""
-    wanted = [_plain(word) for word in _name_words(name)]
+    """Whether `sentence` names `name`: every word of it, each spelt within an edit or two of a word there
+    ("Markusen" for Markussen, "Sjöberg" for Sjoberg), but for whose it is ("the tram's opponents" are the
+    opponents a sentence about the tram names)."""
+    parts = _name_words(name)
+    owned = [word for word in parts if not re.search(r"['’]s$", word)]
+    wanted = [_plain(word) for word in (owned or parts)]
     said = re.findall(r"[^\W\d_][\w'’-]*", sentence)
     exact = {_plain(word) for word in said}
     names = {_plain(word) for word in said if word[0].isupper()}
@@ -581,7 +584,8 @@ RATED = re.compile(  # "what is the unemployment rate in the euro area"
     r"(?:rate|percentage|share|price|cost|fee|salary|wage|budget)\b",
     re.IGNORECASE,
 )
-COMMON_WORD = 6.0  # Zipf: "in", "the", "but" ...
+COMMON_WORD = 6.0
+LEADING_WORD = 5.5  # Zipf: "Both", "Also" opening a sentence are no part of the names after them  # Zipf: "in", "the", "but" ...
 MEASURED = re.compile(  # "what is the range of the Hwasong-21": a measure of another missile is no answer
     r"^\W*what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+the\s+(?:range|distance|length|height|depth|width|size|weight|"
     r"speed|capacity|population)\s+of\s+(?P<subject>.+?)(?:\s+in\s+[a-z]+)?\W*$",
@@ -717,7 +721,12 @@ def _subject_of(question: str, sentence: str) -> list[str]:
         rf"{re.escape(stem(verb.group(1).lower()))}\w*",
         sentence,
     )
-    return [found.group("who")] if found else []
+    if not found:
+        return []
+    who = found.group("who").split()
+    while who and (who[0].lower() in STOPWORDS or zipf_frequency(who[0].lower(), "en") >= LEADING_WORD):
+        who = who[1:]  # "Both North Korea and Russia": the names
+    return [" ".join(who)] if who else []
 
 
 def _in_question(text: str, question: str) -> bool:

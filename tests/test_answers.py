@@ -15,7 +15,7 @@ from index.sqlite.database import connect
 from index.types import Filters
 from tests import helpers
 from tests.conftest import SAMPLE_ARTICLES
-from tests.helpers import index_items, wire
+from tests.helpers import CITATION_KEYS, index_items, wire
 
 SAMPLE_QUESTIONS = [
     json.loads(line)
@@ -81,16 +81,7 @@ def test_date_and_outlet_filters(service):
 def test_json_shape(service):
     answer = service.answer("who denied the deployment?").as_json()
     assert list(answer) == ["question", "answer", "abstained", "citations", "answerer", "latency_ms", "note"]
-    assert list(answer["citations"][0]) == [
-        "n",
-        "article_id",
-        "title",
-        "source",
-        "url",
-        "published",
-        "passage",
-        "sentences",
-    ]
+    assert list(answer["citations"][0]) == CITATION_KEYS
 
 
 def test_one_long_article_does_not_crowd_out_the_others(settings, embedder, tmp_path):
