@@ -110,15 +110,15 @@ def compose(evidence: Evidence, detailed: bool = False, question: str = "") -> s
             lambda sentence: evidence.passages[sentence.source].passage.article.id,
             evidence.in_period,
         )
-    if question and not evidence.parts:
-        chosen += _disagreeing(question, evidence, chosen)
+    disagreeing = _disagreeing(question, evidence, chosen) if question and not evidence.parts else []
+    chosen += [sentence for sentence in disagreeing if sentence not in chosen]
     quoted: list[tuple[str, int]] = []  # (sentence, its passage)
     for sentence in chosen:
         for text, source in ((sentence.lead, sentence.lead_source), (sentence.text, sentence.source)):
             if text and all(text != earlier for earlier, _ in quoted):
                 quoted.append((text, source))
     sentences = " ".join(cited(Sentence(text, source, 0.0, 0.0)) for text, source in quoted)
-    short = _short_answer(question, evidence, chosen) if question and not evidence.parts else ""
+    short = _short_answer(question, evidence, chosen[:1] + disagreeing) if question and not evidence.parts else ""
     return f"{short} {sentences}" if short else sentences
 
 
@@ -130,21 +130,22 @@ def _figures(question: str, sentence: Sentence) -> list[str]:
 
 
 def _disagreeing(question: str, evidence: Evidence, chosen: list[Sentence]) -> list[Sentence]:
-    """A sentence that gives the asked figure differently from the chosen ones (another source's count), when a
-    figure is asked for and one scores nearly as well."""
+    """A sentence that gives the asked figure differently from the best one (another source's count; it may be
+    the second sentence chosen already), when a figure is asked for and one scores nearly as well."""
     if not chosen or not chosen[0].typed >= 1 or not re.match(r"^\W*how\s+(?:many|much)\b", question, re.I):
         return []
     if not counts_one_thing(question):  # "how much did it cost?": another figure may be of another thing
         return []
-    given = {figure for sentence in chosen for figure in _figures(question, sentence)}
+    given = set(_figures(question, chosen[0]))
+    precise = any(re.search(r"\d", figure) for figure in given)  # "thousands" does not disagree with 2,300
     if not given:
         return []
     for candidate in evidence.sentences:
         if candidate.score < chosen[0].score - DISAGREEING_MARGIN:
             break
-        if candidate in chosen or candidate.typed < 1:
+        if candidate is chosen[0] or candidate.typed < 1:
             continue
-        other = set(_figures(question, candidate))
+        other = {figure for figure in _figures(question, candidate) if re.search(r"\d", figure) or not precise}
         if other and not other & given and not any(_same_figure(a, b) for a in other for b in given):
             return [candidate]
     return []
@@ -152,7 +153,9 @@ def _disagreeing(question: str, evidence: Evidence, chosen: list[Sentence]) -> l
 
 def _same_figure(one: str, other: str) -> bool:
     digits = [re.sub(r"\D", "", figure) for figure in (one, other)]
-    return bool(digits[0]) and digits[0] == digits[1]
+    if digits[0] or digits[1]:
+        return digits[0] == digits[1]
+    return one.lower().split()[-1:] == other.lower().split()[-1:]  # "Two" and "two"
 
 
 def _short_answer(question: str, evidence: Evidence, chosen: list[Sentence]) -> str:
@@ -167,7 +170,8 @@ def _short_answer(question: str, evidence: Evidence, chosen: list[Sentence]) -> 
                 given[figure] = source_of(text, figure) or outlet
     if not given:
         return ""
-    figures = list(given) if figures_asked else list(given)[:1]
+    sources = set(given.values())
+    figures = list(given) if figures_asked and len(sources) == len(given) else list(given)[:1]  # one each
     if len(figures) == 1:
         return _capitalised(figures[0]) + "."
     parts = [f"{figure}, according to {who}" if who else figure for figure, who in given.items()]

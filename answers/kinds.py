@@ -61,7 +61,8 @@ ROLES = (
     r"president|prime minister|minister|secretary(?:-general)?|chancellor|mayor|governor|councillor|senator|"
     r"ambassador|spokes(?:man|woman|person)|official|director|chairman|chairwoman|chair|chief executive|"
     r"executive|chief|head|leader|founder|co-founder|manager|coach|captain|striker|midfielder|defender|"
-    r"goalkeeper|professor|researcher|scientist|analyst|economist|author|editor|lawyer|judge|commander|general"
+    r"goalkeeper|professor|researcher|scientist|analyst|economist|author|editor|lawyer|judge|commander|general|"
+    r"master|commissioner|inspector|engineer|meteorologist"
 )
 # Titles of whoever leads something: a reader's "chief" or "head" is an article's "secretary-general" or "president".
 LEADER_STEMS = frozenset(
@@ -101,6 +102,7 @@ KINDS: list[tuple[re.Pattern[str], str]] = [
         "level",
     ),
     (re.compile(r"\bhow\s+long\b", re.I), "duration or measure"),
+    (re.compile(r"\bhow\s+much\b.*\bweigh", re.I), "measure"),
     (
         re.compile(
             r"\bwhat\s+(?:is|was|are|were)\s+the\s+(?:range|distance|length|height|depth|width|size|weight)\b", re.I
@@ -454,8 +456,9 @@ def _counted_nouns(question: str) -> set[str]:
         return set()
     counted = []
     for word in match.group(1).split():
-        if word.lower() in NOT_COUNTED or word.lower() in STOPWORDS or word.lower() in ("far", "times", "more"):
-            break  # "how many so far": nothing named
+        lowered = word.lower()
+        if lowered in NOT_COUNTED or lowered in STOPWORDS or lowered in NOT_NAMING or lowered.endswith("ed"):
+            break  # "how many so far": nothing named; "how many economists expected": what follows is no noun
         counted.append(stem(word.lower()))
     found = set(counted)
     for group in SAME_THING:
@@ -470,18 +473,29 @@ def _event(question: str) -> frozenset[str]:
     return next((group for group in EVENTS if asked & group), frozenset())
 
 
+def _counts(sentence: str, figure: re.Match[str], counted: set[str]) -> bool:
+    """Whether `figure` counts what the question counts: its next few words name it ("38 ships waiting")."""
+    after = re.findall(r"[^\W\d_]+|%", re.split(r"[,;:()]|\.\s", sentence[figure.end() :])[0])[:4]
+    return (
+        not _in_a_name(sentence, figure)
+        and not (after and after[0].lower() in ("percent", "%", "per"))
+        and any(stem(word.lower()) in counted for word in after)
+    )
+
+
+def _in_a_name(sentence: str, figure: re.Match[str]) -> bool:
+    """A number that is part of a name ("Fold 2", "Lantern 3"), not a count."""
+    return bool(re.search(r"\b[A-Z][\w-]*\s$", sentence[: figure.start()]))
+
+
 def _counted(sentence: str, counted: set[str]) -> bool:
     """A number followed, within a few words, by what the question counts ("1,100 firefighters"); not a share
     ("81 percent of trains")."""
     if not counted:
         return False
-    tokens = re.findall(r"\d[\d,.]*|[^\W\d_]+|%", sentence)
     return any(
-        NUMBER.fullmatch(token)
-        and not YEAR.match(token)
-        and not any(t.lower() in ("percent", "%", "per") for t in tokens[i + 1 : i + 2])
-        and any(stem(t.lower()) in counted for t in tokens[i + 1 : i + 5])
-        for i, token in enumerate(tokens)
+        not YEAR.match(figure.group().split()[-1].strip(",.")) and _counts(sentence, figure, counted)
+        for figure in FIGURE.finditer(sentence)
     )
 
 
@@ -584,6 +598,7 @@ RATED = re.compile(  # "what is the unemployment rate in the euro area"
     r"(?:rate|percentage|share|price|cost|fee|salary|wage|budget)\b",
     re.IGNORECASE,
 )
+NOT_NAMING = frozenset("far times more lost got went made took sent left ran saw sold paid won".split())
 COMMON_WORD = 6.0
 LEADING_WORD = 5.5  # Zipf: "Both", "Also" opening a sentence are no part of the names after them  # Zipf: "in", "the", "but" ...
 MEASURED = re.compile(  # "what is the range of the Hwasong-21": a measure of another missile is no answer
@@ -652,8 +667,8 @@ def _spans_of(kind: str, question: str, sentence: str) -> list[str]:
     if kind == "number":
         counted = _counted_nouns(question)
         figures = [m for m in FIGURE.finditer(sentence) if not YEAR.match(m.group().split()[-1].strip(",."))]
-        near = [m.group() for m in figures if _counted(sentence[m.start() :][:60], counted)]
-        return near or [m.group() for m in figures][:1]
+        near = [m.group() for m in figures if _counts(sentence, m, counted)]
+        return near or [m.group() for m in figures if not _in_a_name(sentence, m)][:1]
     patterns = {
         "money": MONEY,
         "percent or number": PERCENT,
@@ -674,8 +689,9 @@ def _spans_of(kind: str, question: str, sentence: str) -> list[str]:
         return [re.sub(r"^(?:to|at)\s+", "", m.group()) for m in LEVEL.finditer(sentence)][-1:]
     if kind == "person":
         with_role = PERSON_WITH_ROLE.search(sentence)
+        named = re.search(NAME, with_role.group()) if with_role else None
         return [name for name in _subject_of(question, sentence) if _a_proper_name(name)] or (
-            [with_role.group()] if with_role else []
+            [named.group()] if named else []
         )
     if kind == "place":
         return [
@@ -754,7 +770,7 @@ def source_of(sentence: str, figure: str) -> str | None:
     before = re.search(rf"^(?P<who>.*?)\s+(?:(?:had|has|have|recently|also|then)\s+)*(?:{SOURCE_VERBS})\b", clause)
     if before:
         who = [word for word in before.group("who").split() if not word.endswith("ly")][-6:]
-        if who and any(word[0].isupper() for word in who) and len(who) <= 6:
+        if who and (who[0][0].isupper() or (who[0].lower() == "the" and len(who) > 1 and who[1][0].isupper())):
             return " ".join(who).strip(" ,")
     return None
 

@@ -313,3 +313,25 @@ def test_he_or_she_is_the_person_the_conversation_was_about(files):
         "and where did he go on sunday", [Turn(who.question, who.text), Turn(claim.question, claim.text)]
     )
     assert "9,000" in claim.text and "Kilnsey Bay" in went.text
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        ("how many homes does the sea wall protect", "About 3,800."),
+        ("how many economists expected a cut", "23."),  # not the 41 polled
+        ("how many countries will sell the fold 2", "14."),  # not the 1,299 euros before them
+        ("who is the harbour master of port calder", "Aileen Brody."),  # not the mayor
+        (
+            "how much did the port calder sea wall cost",
+            "64 million crowns, according to Westmark Today, and 58 million",
+        ),
+    ],
+)
+def test_questions_of_our_own_about_the_files_get_the_short_answer_first(files, question, short):
+    assert files().answer(question).text.startswith(short)
+
+
+def test_a_count_of_something_else_in_the_passages_is_no_answer(files):
+    answer = files().answer("how many schools closed in kilnsey bay")  # "twenty minutes", "24 beds, a small school"
+    assert answer.abstained
