@@ -122,7 +122,8 @@ def compose(evidence: Evidence, detailed: bool = False, question: str = "") -> s
     return f"{short} {sentences}" if short else sentences
 
 
-DISAGREEING_MARGIN = 0.3  # a sentence giving another figure is quoted when it scores this close to the best
+DISAGREEING_MARGIN = 0.3
+DAYS = r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today)\b"  # a sentence giving another figure is quoted when it scores this close to the best
 
 
 def _figures(question: str, sentence: Sentence) -> list[str]:
@@ -140,10 +141,13 @@ def _disagreeing(question: str, evidence: Evidence, chosen: list[Sentence]) -> l
     precise = any(re.search(r"\d", figure) for figure in given)  # "thousands" does not disagree with 2,300
     if not given:
         return []
+    days = {day.lower() for day in re.findall(DAYS, question, re.IGNORECASE)}  # "still without power on Sunday"
     for candidate in evidence.sentences:
         if candidate.score < chosen[0].score - DISAGREEING_MARGIN:
             break
         if candidate is chosen[0] or candidate.typed < 1:
+            continue
+        if days and not days <= {day.lower() for day in re.findall(DAYS, candidate.text, re.IGNORECASE)}:
             continue
         other = {figure for figure in _figures(question, candidate) if re.search(r"\d", figure) or not precise}
         if other and not other & given and not any(_same_figure(a, b) for a in other for b in given):
