@@ -603,13 +603,13 @@ COMMON_WORD = 6.0
 LEADING_WORD = 5.5  # Zipf: "Both", "Also" opening a sentence are no part of the names after them  # Zipf: "in", "the", "but" ...
 MEASURED = re.compile(  # "what is the range of the Hwasong-21": a measure of another missile is no answer
     r"^\W*what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+the\s+(?:range|distance|length|height|depth|width|size|weight|"
-    r"speed|capacity|population)\s+of\s+(?P<subject>.+?)(?:\s+in\s+[a-z]+)?\W*$",
+    r"speed|capacity)\s+of\s+(?P<subject>.+?)(?:\s+in\s+[a-z]+)?\W*$",
     re.IGNORECASE,
 )
 WHEN_HELD = re.compile(  # "when will the referendum on the tram be held": the sentence must be about the referendum
     r"^\W*when\s+(?:will|is|was|are|were|does|did|do)\s+(?P<subject>.+?)\s+(?:be\s+)?"
     r"(?:held|happen|happens|take\s+place|takes\s+place|start|starts|begin|begins|open|opens|close|closes|end|ends|"
-    r"launch|launches|go\s+ahead|come|arrive|arrives)\W*$",
+    r"launch|launches|go\s+ahead|come|arrive|arrives|go\s+on\s+sale|be\s+available|be\s+released|come\s+out|ship)\W*$",
     re.IGNORECASE,
 )
 SUBJECT_WORDS = 4

@@ -341,3 +341,7 @@ def test_the_amount_nearest_what_was_asked_and_no_disagreement_across_days(files
     assert files().answer("how much money did little lights raise").text.startswith("4.2 million.")
     still = files().answer("how many households were still without power on sunday")
     assert still.text.startswith("6,500.")  # Saturday's 41,000 is an earlier figure, not another source's
+
+
+def test_when_something_goes_on_sale_is_its_date_not_another_products(files):
+    assert files().answer("when will the smartwatch go on sale").text.startswith("Spring.")
