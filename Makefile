@@ -54,6 +54,7 @@ bench: $(INSTALLED)
 	$(PY) scripts/bench_commands.py
 	$(PY) scripts/bench_index.py
 	$(PY) scripts/bench_bot.py
+	$(PY) scripts/bench_digests.py
 	$(PY) scripts/bench_backends.py
 	$(PY) scripts/bench_workers.py
 

@@ -12,7 +12,8 @@ from datetime import date
 from typing import Protocol
 
 from answers.evidence import Evidence
-from answers.types import Turn
+from answers.timeframes import Timeframe
+from answers.types import Citation, Turn
 from index.types import Passage
 
 Written = Generator[str, None, str | None]  # yields text as it is written; returns the whole text, None to abstain
@@ -21,7 +22,9 @@ Written = Generator[str, None, str | None]  # yields text as it is written; retu
 class Answerer(Protocol):
     name: str  # what answers and the log call it
     streams: bool  # whether its text comes a bit at a time (worth showing as it is written)
-    metered: bool  # whether each question spends a budgeted resource (an LLM's calls): LLM_QUESTIONS_PER_DAY counts them
+    metered: (
+        bool  # whether each question spends a budgeted resource (an LLM's calls): LLM_QUESTIONS_PER_DAY counts them
+    )
 
     def check(self) -> None:
         """Nothing when it can answer; AnswererError saying what to set when it can't (a missing key, an
@@ -39,3 +42,35 @@ class Answerer(Protocol):
     def summarise(self, passages: list[Passage], sentences: int) -> str:
         """A few sentences telling the story the passages report, cited `[n]` as above; "" if none."""
         ...
+
+
+class Story(Protocol):
+    """One story of a digest: a headline and a few sentences citing `citations` as `[n]`."""
+
+    @property
+    def headline(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def citations(self) -> list[Citation]: ...
+
+
+class Digest(Protocol):
+    @property
+    def items(self) -> Sequence[Story]: ...
+
+
+class Digests(Protocol):
+    """What tells the stories of a period or a topic (briefings.core.Briefer, given by the composition root):
+    general news questions are answered with its digest."""
+
+    def brief(
+        self,
+        topic: str = "",
+        timeframe: Timeframe | None = None,
+        indexed_after: int | None = None,
+        sources: tuple[str, ...] = (),
+        until: date | None = None,
+    ) -> Digest: ...

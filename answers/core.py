@@ -13,18 +13,30 @@ from functools import partial
 
 from wordfreq import zipf_frequency
 
-from answers import timeframes
+from answers import conversation, timeframes
 from answers.aliases import countries
-from answers.answerer import Answerer
-from answers.citations import MARKER, renumber
+from answers.answerer import Answerer, Digests, Story
+from answers.citations import MARKER, combined, renumber, with_sentences
 from answers.date_prior import DatePrior
 from answers.evidence import Evidence, QuestionTerms, gather
+from answers.kinds import named_person
 from answers.meaning import SentenceMeaning
+from answers.outlets import named_outlet
 from answers.parts import scene_and_question, split_parts
-from answers.recency import freshness_note, newest_coverage, whats_new_topic
+from answers.recency import (
+    WHATS_NEW_WORDS as WHATS_NEW,
+)
+from answers.recency import (
+    NewsRequest,
+    freshness_note,
+    newest_coverage,
+    news_request,
+    published_date,
+    whats_new_topic,
+)
 from answers.retrieve import RankedArticle, Retrieved, Retriever
 from answers.spelling import Speller
-from answers.timeframes import Timeframe
+from answers.timeframes import Timeframe, day_text
 from answers.topics import covering
 from answers.types import Answer, AnswerOptions, Citation, Turn
 from common.clock import utc_now
@@ -38,6 +50,7 @@ CONTINUES = re.compile(r"^\W*(?:and|but|also|so|then|what about|how about|what o
 REFERS_BACK = re.compile(r"\b(?:he|she|it|they|them|him|his|her|its|their|theirs)\b", re.IGNORECASE)
 ANSWER_CONTEXT_CHARS = 300  # of an earlier answer, searched with a follow-up
 ARTICLE_PASSAGES = 6  # the best article's leading passages that join the evidence
+SEARCHED_COVERAGE = 0.5  # an abstention names the article it searched when that holds this much of the question
 TOPIC_WORD = 5.6  # a word rarer than this (Zipf) can name what a question is about; "say", "year", "people" can't
 
 
@@ -51,6 +64,7 @@ class Signals:
     sentence_similarity: float  # the best cosine of a sentence to the question
     names_missing: bool  # a name in the question is in no passage
     kind_found: bool  # the best sentence holds the kind of answer asked for (or the question asks for none)
+    decisive: bool = False  # it holds what a who-is or who-said-what question asks: that answers it
 
     @classmethod
     def of(cls, evidence: Evidence) -> list[Signals]:
@@ -63,6 +77,7 @@ class Signals:
                 max((sentence.similarity for sentence in part.sentences), default=0.0),
                 bool(part.missing_names),
                 not part.asks_kind or bool(part.best and part.best.typed),
+                part.decisive,
             )
             for part in evidence.parts or [evidence]
         ]
@@ -85,11 +100,10 @@ class AbstentionRule:
         return any(self.passes(signals) for signals in Signals.of(evidence))
 
     def passes(self, signals: Signals) -> bool:
-        return (
-            not signals.names_missing
-            and signals.kind_found
-            and signals.coverage >= self.min_coverage
-            and self.confidence(signals) >= self.min_confidence
+        if signals.names_missing or not signals.kind_found:
+            return False
+        return signals.decisive or (
+            signals.coverage >= self.min_coverage and self.confidence(signals) >= self.min_confidence
         )
 
     def confidence(self, signals: Signals) -> float:
@@ -128,6 +142,7 @@ class AnswerService:
         stale_after_days: int = 0,
         clock: Callable[[], datetime] = utc_now,
         cutoff: bool = False,
+        digests: Digests | None = None,
     ):
         self.retriever = retriever
         self.answerer = answerer
@@ -138,6 +153,7 @@ class AnswerService:
         self.stale_after_days = stale_after_days  # answers whose newest source is older get a note; 0: never
         self.clock = clock
         self.cutoff = cutoff
+        self.digests = digests  # general news questions are answered with its digest of the matching stories
         self.speller = Speller(retriever.store.vocabulary)
         self.meaning = SentenceMeaning(retriever.embedder, retriever.store)
 
@@ -177,28 +193,57 @@ class AnswerService:
         options: AnswerOptions = DEFAULT_OPTIONS,
     ) -> Iterator[str | Answer]:
         """Text as it is written (LLM answers), then the final, validated Answer. `filters` replace the time words
-        of the question; `options` narrow and shape the answer (outlets and topic, time zone, length)."""
+        of the question; `options` narrow and shape the answer (outlets and topic, time zone, length). A line
+        that is conversation gets its reply; a question not in English is answered after a line saying so."""
         started = time.perf_counter()
-        today = self.today(options.time_zone)
         answerer = self.fallback if options.extractive else self.answerer
-        asked, timeframe = (question, None) if filters else self.timeframe(question, today)
-        scope = filters or options.filters()
+        reply = conversation.reply(question)
+        if reply is not None:
+            yield self._finish(Answer(question, reply, abstained=False, answerer=answerer.name), started)
+            return
+        foreign = conversation.not_english(question)
+        for event in self._answering(question, history, filters, options, answerer, started):
+            if foreign and isinstance(event, Answer):
+                event.text = f"{conversation.LANGUAGE_NOTE}\n\n{event.text}"
+            yield event
+
+    def _answering(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        filters: Filters | None,
+        options: AnswerOptions,
+        answerer: Answerer,
+        started: float,
+    ) -> Iterator[str | Answer]:
+        today = self.today(options.time_zone)
+        outlet, asked = named_outlet(question, self.retriever.store.sources()) if not filters else (None, question)
+        sources = options.sources or ((outlet,) if outlet else ())
+        request = news_request(asked, today, names_outlet=bool(outlet)) if not filters else None
+        if request is not None and self.digests is not None:
+            yield self._digest(question, request, sources, answerer, today, started)
+            return
+        asked, timeframe = (question, None) if filters else self.timeframe(asked, today)
+        scope = filters or (Filters(sources=sources) if sources else None)
         evidence, unmatched = self.dated_evidence(asked, history, timeframe, scope, options.topic)
         if not self.rule.answers(evidence):
-            yield self._abstain(question, answerer, started)
+            yield self._abstain(question, answerer, started, evidence)
             return
         earlier = history if evidence.follows_up else ()  # a new question is answered on its own
         if evidence.parts:  # only the parts the passages answer
             evidence = replace(evidence, parts=[part for part in evidence.parts if self.rule.answers(part)])
-        text, written_by = yield from self._write(question, earlier, evidence, today, answerer, options.detailed)
+        question_read = named_person(question, [turn.question for turn in history])  # "he": who it was about
+        text, written_by = yield from self._write(question_read, earlier, evidence, today, answerer, options.detailed)
         if text is None:
             yield self._abstain(question, answerer, started)
             return
         cited_text, citations = renumber(text, [hit.passage for hit in evidence.passages])
+        citations = with_sentences(cited_text, citations)
         note = self.note(citations, timeframe, unmatched, today)
         cited_text = f"{cited_text}\n\n{note}" if note else cited_text
         yield self._finish(
-            Answer(question, cited_text, abstained=False, citations=citations, answerer=written_by), started
+            Answer(question, cited_text, abstained=False, citations=citations, answerer=written_by, note=note),
+            started,
         )
 
     def _write(
@@ -225,6 +270,52 @@ class AnswerService:
             return text, answerer.name
         fallback = yield from self.fallback.answer(question, history, evidence, today, detailed)
         return fallback, self.fallback.name
+
+    def _digest(
+        self,
+        question: str,
+        request: NewsRequest,
+        sources: tuple[str, ...],
+        answerer: Answerer,
+        today: date,
+        started: float,
+    ) -> Answer:
+        """A general news question's answer: one item per matching story, each with its headline, date and cited
+        sentences; when no story matches, a line saying so and naming the newest article's date."""
+        assert self.digests is not None
+        timeframe = request.timeframe
+        if timeframe is None and request.topic and WHATS_NEW.match(question):  # "what's new about X": its newest days
+            timeframe = newest_coverage(self.retriever, request.topic, self.rule.min_coverage, self.limited(None))
+        until = today if self.cutoff else None
+        items = self.digests.brief(request.topic, timeframe, sources=sources, until=until).items
+        if not items:
+            text = self._nothing_new(request, timeframe, sources, until)
+            return self._finish(Answer(question, text, abstained=True, answerer=answerer.name), started)
+        texts, citations = combined([(story.text, story.citations) for story in items])
+        lines = [f"• {story.headline}{_dated(story)}: {text}" for story, text in zip(items, texts, strict=True)]
+        text = "\n".join([_digest_title(request, timeframe), *lines])
+        citations = with_sentences("\n".join(texts), citations)
+        return self._finish(
+            Answer(question, text, abstained=False, citations=citations, answerer=answerer.name), started
+        )
+
+    def _nothing_new(
+        self, request: NewsRequest, timeframe: Timeframe | None, sources: tuple[str, ...], until: date | None
+    ) -> str:
+        """No story about the topic (or none at all) in the period: so, and the newest one's date and headline."""
+        assert self.digests is not None
+        about = f" about {request.topic}" if request.topic else ""
+        if request.topic:
+            stories = self.digests.brief(request.topic, None, sources=sources, until=until).items
+            dated = [(day, story.headline) for story in stories if (day := _story_day(story))]
+            newest = max(dated, default=None)
+        else:
+            found = self.retriever.store.articles(1, Filters(sources=sources, until=until))
+            newest = (found[0].effective_day, found[0].title) if found else None
+        period = f" {timeframe.describe()}" if timeframe else ""
+        if newest is None:
+            return f"No article{about} has been indexed{period}."
+        return f"No article{about} was published{period}. The newest is from {day_text(newest[0])}: “{newest[1]}”."
 
     def timeframe(self, question: str, today: date | None = None) -> tuple[str, Timeframe | None]:
         """The question without its time words and the publication dates they name; for "What's new about X?",
@@ -311,30 +402,35 @@ class AnswerService:
         scene, asked = scene_and_question(self.speller.correct(question))
         if scene:  # the question says what it is about: the scene is its context, never the previous turn
             return self._search(asked, scene, scope, self.passages)
-        earlier = self.speller.correct(history[-1].question) if history else ""
+        asked_before = [turn.question for turn in history]
+        earlier = self.speller.correct(named_person(asked_before[-1], asked_before[:-1])) if history else ""
         parts = split_parts(asked)
         if len(parts) == 1:
-            return self._read(asked, earlier, scope, _said(history[-1].answer) if history else "")
+            named = named_person(asked, asked_before)  # "what did he claim": who "he" is, for what it asks
+            return self._read(asked, earlier, scope, _said(history[-1].answer) if history else "", named)
         k = self.passages // 2
         first, second = (self._read_part(part, other, scope, k) for part, other in (parts, parts[::-1]))
         return merged([first, second])
 
-    def _read(self, question: str, earlier: str, scope: Scope, earlier_answer: str = "") -> Evidence:
+    def _read(
+        self, question: str, earlier: str, scope: Scope, earlier_answer: str = "", asked_as: str = ""
+    ) -> Evidence:
         """Evidence for the question alone when it has a subject of its own, else with the earlier question as
         context (and its answer, to find the passages it quoted); a question that refers back ("they", "it")
         and finds no answer alone is read with it too."""
         topic = _topic_words(question)
         refers_back = bool(REFERS_BACK.search(question))
-        follow_up = partial(self._follow_up, question, earlier, scope, earlier_answer)
+        follow_up = partial(self._follow_up, question, earlier, scope, earlier_answer, asked_as)
         if earlier and (CONTINUES.search(question) or not topic or (refers_back and len(topic) < 2)):
             return follow_up()
-        alone = self._search(question, "", scope, self.passages)
+        alone = self._search(question, "", scope, self.passages, asked_as=asked_as)
         if earlier and refers_back and not self.rule.answers(alone):
             return follow_up()
         return alone
 
-    def _follow_up(self, question: str, earlier: str, scope: Scope, earlier_answer: str) -> Evidence:
-        return replace(self._search(question, earlier, scope, self.passages, earlier_answer), follows_up=True)
+    def _follow_up(self, question: str, earlier: str, scope: Scope, earlier_answer: str, asked_as: str) -> Evidence:
+        searched = self._search(question, earlier, scope, self.passages, earlier_answer, asked_as)
+        return replace(searched, follows_up=True)
 
     def _read_part(self, part: str, other: str, scope: Scope, k: int) -> Evidence:
         """One part of a two-part question, with the other part as context when it has no subject of its own
@@ -342,11 +438,16 @@ class AnswerService:
         needs_other = REFERS_BACK.search(part) or len(_topic_words(part)) < 2
         return self._search(part, other if needs_other else "", scope, k)
 
-    def _search(self, question: str, context: str, scope: Scope, k: int, earlier_answer: str = "") -> Evidence:
+    def _search(
+        self, question: str, context: str, scope: Scope, k: int, earlier_answer: str = "", asked_as: str = ""
+    ) -> Evidence:
         query = _query(question, context, earlier_answer)
         hits = self._with_article(self._hits(query, scope, k))
         vector = self.meaning.question(query)
-        return gather(question, hits, QuestionTerms(question, context), vector, self.meaning.sentences(hits))
+        follows = context if CONTINUES.search(question) else ""  # "what about X?" asks what the earlier one asked
+        terms = QuestionTerms(question, context)
+        sentences = self.meaning.sentences(hits)
+        return gather(question, hits, terms, vector, sentences, follows=follows, asked_as=asked_as)
 
     def _hits(self, query: str, scope: Scope, k: int) -> list[Retrieved]:
         if not scope.topic:
@@ -369,13 +470,40 @@ class AnswerService:
         ]
         return hits + extra
 
-    def _abstain(self, question: str, answerer: Answerer, started: float) -> Answer:
-        return self._finish(Answer(question, ABSTAIN_TEXT, abstained=True, answerer=answerer.name), started)
+    def _abstain(self, question: str, answerer: Answerer, started: float, evidence: Evidence | None = None) -> Answer:
+        """The abstention; on the article's subject (its words largely there, no name missing), saying which
+        article was searched."""
+        text = ABSTAIN_TEXT
+        if evidence and evidence.passages and not evidence.missing_names and evidence.coverage >= SEARCHED_COVERAGE:
+            article = evidence.passages[0].passage.article
+            details = ", ".join(part for part in (article.source, _day(article.published)) if part)
+            text += f" I searched “{article.title or 'Untitled'}”" + (f" ({details})." if details else ".")
+        return self._finish(Answer(question, text, abstained=True, answerer=answerer.name), started)
 
     @staticmethod
     def _finish(answer: Answer, started: float) -> Answer:
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         return answer
+
+
+def _day(published: str | None) -> str:
+    day = published_date(published)
+    return day_text(day) if day else ""
+
+
+def _story_day(story: Story) -> date | None:
+    return max((day for citation in story.citations if (day := published_date(citation.published))), default=None)
+
+
+def _dated(story: Story) -> str:
+    day = _story_day(story)
+    return f" ({day_text(day)})" if day else ""
+
+
+def _digest_title(request: NewsRequest, timeframe: Timeframe | None) -> str:
+    about = f" about {request.topic}" if request.topic else ""
+    period = f", {timeframe.describe()}" if timeframe else ""
+    return f"The stories{about}{period}, newest coverage first:" if request.topic else f"The newest stories{period}:"
 
 
 def _query(question: str, context: str = "", earlier_answer: str = "") -> str:
@@ -387,7 +515,7 @@ def _query(question: str, context: str = "", earlier_answer: str = "") -> str:
 
 def _said(answer: str) -> str:
     """What an earlier answer quoted (markers and notes left out; nothing when it abstained)."""
-    if answer.strip() == ABSTAIN_TEXT:
+    if answer.strip().startswith(ABSTAIN_TEXT):
         return ""
     return MARKER.sub("", answer.split("\n\n")[0]).strip()[:ANSWER_CONTEXT_CHARS]
 

@@ -18,12 +18,13 @@ import numpy as np
 from wordfreq import zipf_frequency
 
 from answers.aliases import canonical
-from answers.kinds import LEADER_STEMS, expected_kind
+from answers.kinds import LEADER_STEMS, decisive, expected_kind, speaks, subject
 from answers.retrieve import Retrieved
 from answers.safety import is_instruction
-from index.passages import sentence_spans
+from index.passages import sentence_units
 from index.terms import STOPWORDS, stem, terms, words
 
+DECISIVE = 0.9  # how surely the best sentence must hold what a who-is or who-said-what question asks
 CONTEXT_WEIGHT = 0.3  # words of the previous turn, or of the scene a question sets before asking
 RARITY_SCALE = 7.5  # a word's weight is 7.5 minus its Zipf frequency: "the" ~0, "deployment" 3.6, names 5+
 MIN_WEIGHT = 0.5
@@ -43,7 +44,8 @@ TITLE_CREDIT = 0.9  # a question word found only in the article's title (but for
 OPENING_BONUS = 0.05  # for the two sentences that open an article: news says the most important first
 LEAD_CREDIT = 0.9  # a question word found only in the sentence a sentence leans on ("They said ..."): both are quoted
 LEANS = re.compile(
-    r"^\W*(?:they|it|he|she|its|their|his|her|them|such|this|these|those|that|there)\b(?!\s+(?:is|are|was|were)\s+no\b)",
+    r"^\W*(?:(?:but|and|yet|so)\s+)?(?:they|it|he|she|its|their|his|her|them|such|this|these|those|that|there)\b"
+    r"(?!\s+(?:is|are|was|were)\s+no\b)",
     re.IGNORECASE,
 )
 
@@ -85,6 +87,7 @@ class Evidence:
     follows_up: bool = False  # read with the previous turn as context
     asks_kind: bool = False  # the question asks for a number, a date or a name
     in_period: frozenset[int] = frozenset()  # a question naming a period: the passages published in it
+    decisive: bool = False  # the best sentence holds what a who-is or who-said-what question asks: it answers
 
     @property
     def best(self) -> Sentence | None:
@@ -186,10 +189,18 @@ def gather(
     question_vector: np.ndarray | None = None,
     sentence_vectors: Sequence[np.ndarray | None] | None = None,
     weights: Weights | None = None,
+    follows: str = "",
+    asked_as: str = "",
 ) -> Evidence:
     """The evidence for `question` in `passages`. `sentence_vectors[i]`: one row per sentence of passage i
-    (`sentence_spans` order), compared with `question_vector`; without them, sentences are scored by words."""
-    expects = expected_kind(question)
+    (`sentence_spans` order), compared with `question_vector`; without them, sentences are scored by words.
+    `follows`: the earlier question a follow-up that asks no kind of its own continues ("what about the
+    earbuds?" after "how much is the tablet?": a price). `asked_as`: the question with its "he" or "she" named
+    ("what did Halvard Rusk claim"), for what it asks."""
+    text = "\n".join(hit.passage.text for hit in passages)
+    read = asked_as or question
+    expects = expected_kind(read, text) or (expected_kind(follows, text) if follows else None)
+    asked_of = subject(read)  # a price or rate asked of something: the sentence (or title) must name it
     weights = weights or WEIGHTS
     sentences: list[Sentence] = []
     best_coverage = 0.0
@@ -199,7 +210,7 @@ def gather(
         title_terms = text_terms(hit.passage.article.title)
         before = last_sentences.get((hit.passage.article.id, hit.passage.ordinal - 1), ("", source))
         candidates = _candidates(source, hit, before)
-        passage_terms = title_terms.union(*(c.terms for c in candidates))
+        passage_terms = title_terms.union(*(text_terms(text) for text, _, _ in _sentences(hit.passage.text)))
         passage_coverage = terms_.share(passage_terms)
         everything |= passage_terms
         best_coverage = max(best_coverage, passage_coverage)
@@ -212,6 +223,9 @@ def gather(
                 else 0.0
             )
             typed = float(expects(f"{candidate.lead} {candidate.text}")) if expects else 0.0
+            unnamed = asked_of - title_terms - candidate.terms - candidate.lead_terms
+            if unnamed and not (candidate.lead and unnamed <= passage_terms):  # "It said the closure would cost"
+                typed = 0.0
             score = (
                 weights.coverage * coverage
                 + weights.similarity * similarity
@@ -237,34 +251,47 @@ def gather(
     sentences.sort(key=lambda sentence: sentence.score, reverse=True)
     best_score = sentences[0].score if sentences else 0.0
     # the kind asked for first, unless it scores far below the best (a place name anywhere beats no "where")
-    sentences.sort(key=lambda s: s.typed > 0 and s.score >= best_score - weights.answer_type, reverse=True)
+    settled = decisive(read)  # who is X / what did X say: the sentence that holds it best, if any is close
+    sentences.sort(  # within the margin: what the question asks, surely (1), then perhaps (0.5: a name, no role)
+        key=lambda s: (
+            s.score >= best_score - weights.answer_type and s.typed >= 1,
+            s.typed > 0 and s.score >= best_score - weights.answer_type,
+            s.typed if settled else 0.0,
+        ),
+        reverse=True,
+    )
     similarity = max((hit.similarity for hit in passages), default=0.0)
     return Evidence(
         passages,
         sentences,
         best_coverage,
         similarity,
-        _missing_names(question, everything),
-        asks_kind=bool(expects),
+        missing_names(question, everything),
+        asks_kind=bool(expects) and not speaks(read),  # a quote is looked for, not demanded
+        decisive=settled and bool(sentences) and sentences[0].typed >= DECISIVE,
     )
 
 
 @lru_cache(maxsize=16384)
-def _sentences(text: str) -> tuple[str, ...]:
-    return tuple(" ".join(text[span.start : span.end].split()) for span in sentence_spans(text))
+def _sentences(text: str) -> tuple[tuple[str, int, bool], ...]:
+    """(text, the row of its sentence vector, whether it is page furniture) of each unit of the passage."""
+    return tuple(
+        (" ".join(text[unit.start : unit.end].split()), unit.row, unit.furniture) for unit in sentence_units(text)
+    )
 
 
 def _candidates(source: int, hit: Retrieved, before: tuple[str, int]) -> list[_Candidate]:
-    """The passage's sentences (less any that read as instructions to an AI), each with the one before it when
-    it leans on it; `before`: the sentence before the passage, when the previous passage was retrieved too."""
-    texts = _sentences(hit.passage.text)
+    """The passage's sentences (less page furniture — headings, bylines, timestamps, credits —, questions, which
+    answer nothing, and any that read as instructions to an AI), each with the one before it when it leans on it;
+    `before`: the sentence before the passage, when the previous passage was retrieved too."""
     candidates = []
-    for row, sentence in enumerate(texts):
-        if not sentence or is_instruction(sentence):
+    previous, lead_source = before
+    for sentence, row, furniture in _sentences(hit.passage.text):
+        if furniture or not sentence or is_instruction(sentence) or sentence.rstrip("\"'”’ ").endswith("?"):
             continue
-        previous, lead_source = (texts[row - 1], source) if row > 0 else before
         lead = previous if previous and LEANS.match(sentence) and not is_instruction(previous) else ""
         candidates.append(_Candidate(sentence, source, text_terms(sentence), lead, text_terms(lead), row, lead_source))
+        previous, lead_source = sentence, source
     return candidates
 
 
@@ -272,13 +299,13 @@ def _last_sentences(passages: list[Retrieved]) -> dict[tuple[str, int], tuple[st
     """(article id, ordinal) -> the passage's last sentence and the passage's position, for the passage after."""
     last = {}
     for source, hit in enumerate(passages):
-        sentences = _sentences(hit.passage.text)
+        sentences = [text for text, _, furniture in _sentences(hit.passage.text) if not furniture]
         if sentences:
             last[hit.passage.article.id, hit.passage.ordinal] = (sentences[-1], source)
     return last
 
 
-def _missing_names(question: str, found: set[str]) -> list[str]:
+def missing_names(question: str, found: set[str]) -> list[str]:
     """Capitalised words of the question (not its first word), none of whose terms the passages (`found`: their
     terms and their titles') hold; a country under another of its names is not missing."""
     asked = canonical(question, typed=True)

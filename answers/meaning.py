@@ -32,7 +32,11 @@ class SentenceMeaning:
         return vector
 
     def sentences(self, hits: list[Retrieved]) -> list[np.ndarray]:
-        passages = {hit.passage.id: hit.passage for hit in hits}
+        return self.of_passages([hit.passage for hit in hits])
+
+    def of_passages(self, given: list[Passage]) -> list[np.ndarray]:
+        """One row per sentence of each passage, in order."""
+        passages = {passage.id: passage for passage in given}
         with self._lock:
             found = {pid: cached for pid, p in passages.items() if (cached := self._cache.get(_key(p))) is not None}
         if self.store is not None and len(found) < len(passages):
@@ -44,7 +48,7 @@ class SentenceMeaning:
         with self._lock:
             for pid, passage in passages.items():
                 self._remember(_key(passage), found[pid])
-        return [found[hit.passage.id] for hit in hits]
+        return [found[passage.id] for passage in given]
 
     def _embedded(self, passages: list[Passage]) -> dict[int, np.ndarray]:
         texts = [embedded_text(p.article.title, p.text) for p in passages]

@@ -98,6 +98,21 @@ def parse(text: str, today: date) -> tuple[Timeframe | None, str]:
     return timeframe, _tidy(text[:start] + " " + text[match.end() :])
 
 
+ON_WEEKDAY = re.compile(
+    r"\bon\s+(?:last\s+)?(?P<weekday>monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I
+)
+
+
+def on_weekday(text: str, today: date) -> tuple[Timeframe | None, str]:
+    """ "On Wednesday" as the latest Wednesday up to today, and the text without it: for questions about what was
+    published then (`parse` leaves weekdays alone: in a question about a fact they repeat the day it reports)."""
+    match = ON_WEEKDAY.search(text)
+    if not match:
+        return None, text
+    day = today - timedelta(days=(today.weekday() - WEEKDAYS[match.group("weekday").lower()]) % 7)
+    return Timeframe(day, day), _tidy(text[: match.start()] + " " + text[match.end() :])
+
+
 def parse_period(text: str, today: date) -> Timeframe | None:
     """`text` as a whole read as a time expression ("yesterday", "this week", "2024-10-01", "monday",
     "since 3 October"); None when it is not one."""

@@ -18,6 +18,7 @@ class Citation:
     url: str | None
     published: str | None
     passage: str
+    sentences: tuple[str, ...] = ()  # the sentences of `passage` the answer quotes or draws on, verbatim
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,16 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     answerer: str = "extractive"
     latency_ms: float = 0.0
+    note: str = ""  # how old the answer's information is, when that matters; also at the end of `text`
 
     def as_json(self) -> dict[str, Any]:
-        """{"question", "answer", "abstained", "citations", "answerer", "latency_ms"}"""
+        """{"question", "answer" (without the note), "abstained", "citations" (each with the "sentences" it quotes),
+        "answerer", "latency_ms", "note"}"""
         fields = asdict(self)
+        text = fields.pop("text")
         return {
             "question": self.question,
-            "answer": fields.pop("text"),
+            "answer": text.removesuffix(f"\n\n{self.note}") if self.note else text,
             **{k: v for k, v in fields.items() if k != "question"},
         }
 

@@ -59,13 +59,24 @@ def human_date(published: str | None) -> str:
 
 
 def quotes_messages(answer_text: str, citations: list[Citation]) -> list[str]:
-    """The cited passages, exactly as the articles say them, for the Sources button."""
+    """The cited passages, exactly as the articles say them, for the Sources button; the sentences the answer
+    quotes are underlined inside them."""
     blocks = [
         f"<b>[{c.n}]</b> {_article_line(c.title, c.source, c.published, c.url)}\n"
-        f"<blockquote>{escape(c.passage, quote=False)}</blockquote>"
+        f"<blockquote>{marked_passage(c)}</blockquote>"
         for c in citations
     ]
     return split_messages(blocks or [escape(answer_text, quote=False)])
+
+
+def marked_passage(citation: Citation) -> str:
+    """The passage escaped, each sentence the answer quotes from it in <u>…</u> (markup within one sentence)."""
+    marked = escape(citation.passage, quote=False)
+    for sentence in citation.sentences:
+        quoted = escape(sentence, quote=False)
+        if quoted and quoted in marked and f"<u>{quoted}" not in marked:
+            marked = marked.replace(quoted, f"<u>{quoted}</u>", 1)
+    return marked
 
 
 def split_messages(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:

@@ -17,7 +17,7 @@ from answers.types import Answer
 from common.clock import end_of
 from evaluation import realtimeqa
 from evaluation.abstention import Labelled, abstention_report, abstention_scores, calibrate, features
-from evaluation.metrics import answer_hit, retrieval_metrics
+from evaluation.metrics import answer_hit, normalize, retrieval_metrics
 from evaluation.naive import naive_rankings
 from evaluation.reading import reading_report
 from evaluation.sample import sample_article_report
@@ -101,6 +101,8 @@ def realtimeqa_report(
         progress(f"answers ({name})")
         answers = answer_all(service, questions, SETTINGS[name], settings.zone)
         report[f"answers_{name}"] = answers_report(service, questions, answers)
+    shares = evidence_held(service, questions, SETTINGS["live"], settings.zone)
+    report["answers_live"].update(evidence_share(shares, report["answers_live"]["answer_hit_rate"]))
     labelled = [features(service, q.sentence, True) for q in questions]
     labelled += [features(service, question, False) for question in offtopic_questions()]
     return report, labelled
@@ -119,6 +121,36 @@ def answer_all(
         )
         for question in questions
     ]
+
+
+EVIDENCE_ARTICLES = 5
+
+
+def evidence_held(
+    service: AnswerService, questions: Sequence[realtimeqa.Question], setting: Setting, zone: tzinfo
+) -> list[bool]:
+    """Per question, whether its correct choice (normalised as `answer_hit` normalises) is in a passage of the
+    EVIDENCE_ARTICLES best-ranked articles (every passage of each), asked as `setting` asks it: what an answerer
+    reading those articles could find."""
+    held = []
+    for question in questions:
+        found = setting.service(service, question, zone).search(question.sentence, EVIDENCE_ARTICLES, passages=1)
+        ids = [ranked.article.id for ranked in found]
+        passages = service.retriever.store.lead_passages(ids, per_article=10**6)
+        text = normalize(" ".join(passage.text for article_id in ids for passage in passages.get(article_id, [])))
+        held.append(normalize(question.answer) in text)
+    return held
+
+
+def evidence_share(held: Sequence[bool], answer_hit_rate: float) -> dict[str, Any]:
+    """The share of questions whose evidence holds the correct choice (all, even and odd halves), and answer hit
+    over it."""
+    share = sum(held) / len(held)
+    return {
+        "evidence_share": round(share, 3),
+        "evidence_share_halves": [round(sum(half) / len(half), 3) for half in (held[0::2], held[1::2])],
+        "answer_hit_over_evidence_share": round(answer_hit_rate / share, 3) if share else 0.0,
+    }
 
 
 def answers_report(service: AnswerService, questions: Sequence[realtimeqa.Question], answers: Sequence[Answer]) -> dict[str, Any]:

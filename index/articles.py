@@ -68,6 +68,7 @@ class Article:
     key: str | None = None  # what makes two versions "the same article": its URL, else its file
     extra: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None  # what was asked for (the link given), when it is not `url`: how reports name it
+    notes: tuple[str, ...] = ()  # what the reader could not use (a file's fields it does not read), for the report
 
     @property
     def identity(self) -> str | None:

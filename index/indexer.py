@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import numpy as np
 
+from common.clock import utc_now
 from common.errors import IngestError, NewsbotError
 from index.articles import Article, url_identity
 from index.passages import Span, embedded_text, passage_spans, sentence_offsets
@@ -52,6 +54,7 @@ class IngestReport:
     duplicates: int = 0
     failed: list[Failure] = field(default_factory=list)
     details: list[Detail] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what was read but not used (fields no article has)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "duplicates": self.duplicates,
             "failed": [asdict(failure) for failure in self.failed],
+            "warnings": self.warnings,
         }
 
     def fail(self, item: str, error: str) -> None:
@@ -83,7 +87,8 @@ class IngestReport:
     def problem_lines(self) -> list[str]:
         """One line for each duplicate and each failure, saying which item and why."""
         duplicates = [f"duplicate: {d.item} {d.reason}" for d in self.details if d.outcome is Outcome.DUPLICATE]
-        return duplicates + [f"failed: {f.item}: {f.error}" for f in self.failed]
+        warnings = [f"warning: {warning}" for warning in self.warnings]
+        return duplicates + warnings + [f"failed: {f.item}: {f.error}" for f in self.failed]
 
 
 @dataclass
@@ -102,12 +107,14 @@ class Indexer:
         passage_chars: int,
         commit_every_passages: int = 2048,
         lock_wait: float = LOCK_WAIT_SECONDS,
+        clock: Callable[[], datetime] = utc_now,
     ):
         self.store = store
         self.embedder = embedder
         self.passage_chars = passage_chars
         self.commit_every_passages = commit_every_passages
         self.lock_wait = lock_wait
+        self.clock = clock  # when an article counts as added (and, undated, as published)
 
     # -- adding -----------------------------------------------------------------------------------
 
@@ -122,6 +129,7 @@ class Indexer:
             if isinstance(item, IngestError):
                 report.fail(item.item, item.reason)
                 continue
+            report.warnings += item.notes
             planned = self._plan(item, report, seen, hashes)
             if planned:
                 batch.append(planned)
@@ -177,7 +185,9 @@ class Indexer:
             if self.store.model() is None:
                 writer.set_model(self.embedder.model_id, self.embedder.dimension)
             outcomes = self._settled(batch)
-            failed = dict(writer.put([write for write in writes if outcomes[write.id] is not Outcome.UNCHANGED]))
+            failed = dict(
+                writer.put([write for write in writes if outcomes[write.id] is not Outcome.UNCHANGED], self.clock())
+            )
         for planned in batch:
             if planned.article_id in failed:
                 report.fail(planned.label, failed[planned.article_id])

@@ -1,12 +1,23 @@
-"""Articles from files on disk: .txt, .md, .html, .json and .jsonl, and directories of them."""
+"""Articles from files on disk: .txt, .md, .html, .json and .jsonl, and directories of them, as users write them.
+
+- JSON / JSON Lines: one object per article (or a list of them); each field under any of its usual names
+  (FIELD_NAMES: `text`/`body`/`content`, `title`/`headline`, `url`/`link`, `published`/`date`/`published_at`/
+  `pubDate`, `source`/`outlet`/`publisher`, ...). Other fields are kept as metadata, never indexed, and named in a
+  warning.
+- Markdown and plain text: an optional front matter block (`---` lines around `key: value` lines, the same names
+  as JSON), a title line (a `#` heading, or a short first line followed by a blank line), and a "Published <date>,
+  <outlet>" line or a dateline ("FRANKFURT, 3 December 2026 — ...") at the start of the body.
+- HTML: the page's main text and its metadata (title, site name, date, canonical address), by trafilatura.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +26,40 @@ from index.articles import Article
 from index.dates import normalize_published
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
-ARTICLE_FIELDS = ("title", "text", "url", "published", "source")
+# Each article field and the names users' files give it (case, `-` and `_` ignored), the first found wins.
+FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    "text": ("text", "body", "content", "article", "articlebody", "story", "fulltext", "maintext"),
+    "title": ("title", "headline"),
+    "url": ("url", "link", "canonicalurl", "canonical", "permalink", "href"),
+    "published": (
+        "published",
+        "date",
+        "publishedat",
+        "pubdate",
+        "datepublished",
+        "publishdate",
+        "publicationdate",
+        "publishedon",
+        "created",
+        "createdat",
+        "time",
+        "timestamp",
+    ),
+    "source": ("source", "outlet", "publisher", "sitename", "site", "sourcename", "newspaper", "agency"),
+}
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<block>.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
+KEY_VALUE = re.compile(r"^(?P<key>[A-Za-z][\w -]*?)\s*:\s*(?P<value>.*)$")
+_DAY_MONTH = r"\d{1,2}(?:st|nd|rd|th)?\s+[A-Z][a-z]{2,8}\.?,?\s+\d{4}"
+_MONTH_DAY = r"[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+_DATE = rf"(?P<date>\d{{4}}-\d\d-\d\d|{_DAY_MONTH}|{_MONTH_DAY})"
+# "Published 6 December 2026, Kyodo", "Posted on: Dec 6, 2026": a line of its own, read and dropped from the text
+PUBLISHED_LINE = re.compile(
+    rf"^\W*(?:published|posted)(?:\s+on)?:?\s+{_DATE}(?:\s*[,|·–—-]\s*(?P<source>[^,\n]{{2,60}}?))?\s*$", re.I
+)
+# "FRANKFURT, 3 December 2026 — The European Central Bank ...": read, and kept as the first sentence says it
+DATELINE = re.compile(rf"^\W*(?:[A-Z][\w .'’-]{{1,40}},\s*)?{_DATE}\s*(?:[—–]|--?|:)\s*\S")
+MARKDOWN_HEADING = re.compile(r"^#{1,6}[ \t]+", re.MULTILINE)
+HEAD_LINES = 3  # a Published line or a dateline is looked for in the first lines of the body
 
 
 def read_path(path: Path, max_bytes: int, key: str | None = None) -> Iterator[Article | IngestError]:
@@ -87,18 +131,70 @@ def _read_regular_file(path: Path, max_bytes: int) -> bytes:
 
 
 def _article_from_plain_text(path: Path, text: str, key: str) -> Article:
-    lines = text.strip().splitlines()
+    """Front matter, then a title line, then a Published line or a dateline, then the text."""
+    fields, ignored, text = front_matter(text)
+    title, body = _title_and_body(text.strip(), fields.get("title", ""))
+    published, source, body = _published_line(body)
+    if path.suffix.lower() == ".md":
+        body = MARKDOWN_HEADING.sub("", body)  # "## Reaction" is the heading "Reaction"
+    article = Article(
+        text=body,
+        title=title or path.stem.replace("-", " ").replace("_", " "),
+        url=fields.get("url") or None,
+        source=fields.get("source") or source,
+        published=normalize_published(fields.get("published")) or published,
+        key=None if fields.get("url") else key,
+        extra=ignored,
+    )
+    return _noting_ignored(article, str(path), ignored)
+
+
+def front_matter(text: str) -> tuple[dict[str, str], dict[str, object], str]:
+    """(article fields, other fields, the text after it) of a `---` block of `key: value` lines at the top."""
+    match = FRONT_MATTER.match(text.lstrip("\ufeff"))
+    if not match:
+        return {}, {}, text
+    pairs = {}
+    for line in match.group("block").splitlines():
+        found = KEY_VALUE.match(line.strip())
+        if found:
+            pairs[found.group("key").strip()] = found.group("value").strip().strip("\"'").strip()
+    fields, ignored = _named_fields(pairs)
+    return {name: str(value) for name, value in fields.items()}, ignored, text[match.end() :]
+
+
+def _title_and_body(text: str, title: str) -> tuple[str, str]:
+    """The title (the one given, else a `#` heading or a short first line before a blank one) and the rest; a
+    first heading that repeats the given title is dropped."""
+    lines = text.splitlines()
+    if not lines:
+        return title, ""
     first = lines[0].strip()
     heading = first.lstrip("#").strip() if first.startswith("#") else None
+    if title:
+        return title, ("\n".join(lines[1:]).strip() if heading == title or first == title else text)
     looks_like_title = heading or (len(lines) > 2 and len(first) <= 150 and not lines[1].strip())
-    if looks_like_title:
-        body = "\n".join(lines[1:]).strip()
-        return (
-            Article(text=body, title=heading or first, key=key)
-            if body
-            else Article(text=text.strip(), title=first, key=key)
-        )
-    return Article(text=text.strip(), title=path.stem.replace("-", " ").replace("_", " "), key=key)
+    body = "\n".join(lines[1:]).strip()
+    if looks_like_title and body:
+        return heading or first, body
+    return (first if looks_like_title else ""), text
+
+
+def _published_line(body: str) -> tuple[str | None, str, str]:
+    """(date, outlet, body) from a "Published <date>, <outlet>" line (dropped from the body) or a dateline (kept)
+    among the first lines of the body."""
+    lines = body.splitlines()
+    head = [number for number, line in enumerate(lines) if line.strip()][:HEAD_LINES]
+    for number in head:
+        line = lines[number].strip()
+        published = PUBLISHED_LINE.match(line)
+        if published and (day := normalize_published(published.group("date"))):
+            rest = "\n".join(lines[:number] + lines[number + 1 :]).strip()
+            return day, (published.group("source") or "").strip(), rest
+        dateline = DATELINE.match(line)
+        if dateline and (day := normalize_published(dateline.group("date"))):
+            return day, "", body
+    return None, "", body
 
 
 def _read_json_records(path: Path, text: str, key: str, jsonl: bool) -> Iterator[Article | IngestError]:
@@ -141,20 +237,52 @@ def _parse_json(text: str, item: str) -> object:
 
 
 def article_from_record(record: object, item: str, file_key: str | None = None) -> Article:
-    """An article from a JSON object with `title`, `text`, `url`, `published`, `source` (others kept)."""
+    """An article from a JSON object: its text, title, url, published date and source under any of their usual
+    names (FIELD_NAMES); the other fields are kept as metadata and named in the article's notes."""
     if not isinstance(record, dict):
         raise IngestError(item, f"expected a JSON object with a 'text' field, got {type(record).__name__}")
-    text = record.get("text")
+    fields, ignored = _named_fields(record)
+    text = fields.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise IngestError(item, "the record has no 'text' (the article body is required)")
-    url = record.get("url") or None
-    title = str(record.get("title") or "").strip()
-    return Article(
+        names = "', '".join(FIELD_NAMES["text"][:3])
+        raise IngestError(item, f"the record has no 'text' (the article body is required; also read as '{names}')")
+    url = fields.get("url") or None
+    title = str(fields.get("title") or "").strip()
+    article = Article(
         text=text.strip(),
         title=title,
         url=str(url) if url else None,
-        source=str(record.get("source") or "").strip(),
-        published=normalize_published(record.get("published")),
+        source=_outlet(fields.get("source")),
+        published=normalize_published(fields.get("published")),
         key=None if url else f"{file_key}#{title}" if file_key and title else None,
-        extra={name: value for name, value in record.items() if name not in ARTICLE_FIELDS},
+        extra=ignored,
     )
+    return _noting_ignored(article, item, ignored)
+
+
+def _named_fields(record: Mapping[str, object]) -> tuple[dict[str, object], dict[str, object]]:
+    """(article field -> value, by the first of its names the record has; the record's other fields)."""
+    by_name = {re.sub(r"[\s_-]", "", name.lower()): name for name in record}
+    fields: dict[str, object] = {}
+    used = set()
+    for field, names in FIELD_NAMES.items():
+        for name in names:
+            if name in by_name and record[by_name[name]] not in (None, "", [], {}):
+                fields[field] = record[by_name[name]]
+                used.add(by_name[name])
+                break
+    return fields, {name: value for name, value in record.items() if name not in used}
+
+
+def _outlet(value: object) -> str:
+    """An outlet's name: a string, or the `name` of an object ({"source": {"name": "Reuters"}})."""
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("title") or ""
+    return str(value or "").strip()
+
+
+def _noting_ignored(article: Article, item: str, ignored: Mapping[str, object]) -> Article:
+    if not ignored:
+        return article
+    names = ", ".join(sorted(ignored))
+    return replace(article, notes=(f"{item}: not read: {names} (kept as metadata, not indexed)",))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -25,9 +26,10 @@ class StoreWriter(Protocol):
 
     def set_model(self, model_id: str, dimension: int) -> None: ...
 
-    def put(self, articles: Sequence[ArticleWrite]) -> list[tuple[str, str]]:
-        """Adds each article, or replaces the one with its id (its passages and vectors with it). Returns
-        (article id, reason) for each article that could not be written; the others are kept."""
+    def put(self, articles: Sequence[ArticleWrite], added_at: datetime | None = None) -> list[tuple[str, str]]:
+        """Adds each article, or replaces the one with its id (its passages and vectors with it), as added at
+        `added_at` (None: now). Returns (article id, reason) for each article that could not be written; the others
+        are kept."""
         ...
 
     def remove(self, article_id: str) -> None: ...
@@ -74,6 +76,10 @@ class Search(Protocol):
 
     def articles(self, limit: int | None = None, filters: Filters | None = None) -> list[StoredArticle]:
         """Articles that pass `filters`, newest first (by publication, else by when they were added)."""
+        ...
+
+    def sources(self) -> list[str]:
+        """The outlets the articles name (each once, in one of its spellings), for questions that name one."""
         ...
 
 

@@ -90,8 +90,8 @@ class ArticleWrite:
 @dataclass(frozen=True)
 class Filters:
     """Which passages a search may return: of these outlets, published within [published_from,
-    published_to], published no later than `until` (the clock: later articles don't exist yet; an undated
-    article counts as published when it was added), and indexed after the mark `added_after`."""
+    published_to], published no later than `until` (the clock: later articles don't exist yet), and indexed after
+    the mark `added_after`. An undated article counts as published when it was added."""
 
     sources: tuple[str, ...] = ()
     published_from: date | None = None

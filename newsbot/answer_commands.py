@@ -30,7 +30,7 @@ def register(commands, common: argparse.ArgumentParser) -> None:
 
 def ask_command(args: argparse.Namespace, settings: Settings) -> int:
     service = Wiring(settings, clock=clock_of(args, settings.zone)).answers
-    questions = QuestionsInput(args.question, settings.zone)
+    questions = QuestionsInput(args.question, settings.zone, empty=True)
     for question, asking in questions.asked_of(service):
         answer = asking.answer(question)
         if args.json:

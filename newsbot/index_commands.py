@@ -20,11 +20,32 @@ if TYPE_CHECKING:
     from answers.retrieve import RankedArticle
 
 
+ADD_HELP = """Index files (.txt, .md, .html, .json, .jsonl), folders of them (recursively) and web pages.
+
+What is read from a file:
+  .json / .jsonl   one object per article (or a list of them). The body: text, body or content; the title:
+                   title or headline; the link: url, link or permalink; the date: published, date,
+                   published_at, pubDate, datePublished or created_at; the outlet: source, outlet, publisher
+                   or site_name. Other fields are kept as metadata, never indexed, and named in a warning.
+  .md / .txt       an optional front matter block (lines of `key: value` between two `---` lines, with the
+                   same names as JSON), then a title line (a `# heading`, or a short first line and a blank
+                   line), then a "Published 6 December 2026, Kyodo" line or a dateline ("FRANKFURT, 3 December
+                   2026 — ...") at the start of the text.
+  .html            the page's main text, title, site name, date and canonical link.
+An article without a date counts as published when it is added (for "this week", `brief --since`, --now)."""
+
+
 def register(commands, common: argparse.ArgumentParser) -> None:
     index = commands.add_parser("index", help="add, remove and inspect indexed articles")
     sub = index.add_subparsers(title="index commands", required=True)
 
-    add = sub.add_parser("add", parents=[common], help="index files, directories and URLs")
+    add = sub.add_parser(
+        "add",
+        parents=[common],
+        help="index files, directories and URLs",
+        description=ADD_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add.add_argument("items", nargs="+", metavar="PATH|URL")
     add.add_argument(
         "--if-new",

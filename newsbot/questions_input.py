@@ -23,8 +23,9 @@ class QuestionsInput:
     """The questions of one command, each with the service that answers it at its clock. A line that is not a
     question gets one line on stderr naming it, the lines after it are still read, and `failed` is set."""
 
-    def __init__(self, argument: str, zone: tzinfo, lines: Iterable[str] | None = None):
+    def __init__(self, argument: str, zone: tzinfo, lines: Iterable[str] | None = None, empty: bool = False):
         self.argument = argument
+        self.empty = empty  # an empty argument is a question too (`ask ""` gets the usage line)
         self.zone = zone
         self.lines = lines
         self.failed = False
@@ -35,7 +36,7 @@ class QuestionsInput:
 
     def _questions(self) -> Iterator[tuple[str, datetime | None]]:
         if self.argument != "-":
-            if self.argument.strip():
+            if self.argument.strip() or self.empty:
                 yield self.argument.strip(), None
             return
         for number, line in enumerate(sys.stdin if self.lines is None else self.lines, start=1):

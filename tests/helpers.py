@@ -11,6 +11,8 @@ from index.indexer import IngestReport
 from wiring.parts import Wiring
 from wiring.settings import DEFAULT_EMBEDDING_MODEL, Settings
 
+CITATION_KEYS = ["n", "article_id", "title", "source", "url", "published", "passage", "sentences"]  # answers' JSON
+
 
 @cache
 def shared_embedder() -> Embedder:

@@ -15,7 +15,7 @@ from index.sqlite.database import connect
 from index.types import Filters
 from tests import helpers
 from tests.conftest import SAMPLE_ARTICLES
-from tests.helpers import index_items, wire
+from tests.helpers import CITATION_KEYS, index_items, wire
 
 SAMPLE_QUESTIONS = [
     json.loads(line)
@@ -33,7 +33,8 @@ def test_the_users_example_question(service):
     answer = service.answer("who denied the deployment?")
     assert (
         answer.text.split("\n\n")[0]
-        == "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
+        == "North Korea and Russia. Both North Korea and Russia have denied the troop deployment and alleged weapons "
+        "transfer [1]."  # the short answer first, verbatim from the sentence it cites
     )
     (citation,) = answer.citations
     assert (citation.n, citation.title, citation.source, citation.published) == (
@@ -60,7 +61,7 @@ def test_answerable_questions_are_answered_with_a_citation_that_holds_the_answer
 @pytest.mark.parametrize("case", [c for c in SAMPLE_QUESTIONS if not c["expect"]], ids=lambda c: c["question"])
 def test_unanswerable_questions_are_abstained_without_citations(service, case):
     answer = service.answer(case["question"])
-    assert answer.abstained and answer.text == ABSTAIN_TEXT and answer.citations == []
+    assert answer.abstained and answer.text.startswith(ABSTAIN_TEXT) and answer.citations == []
 
 
 def test_follow_up_is_resolved_through_the_conversation(service):
@@ -79,8 +80,8 @@ def test_date_and_outlet_filters(service):
 
 def test_json_shape(service):
     answer = service.answer("who denied the deployment?").as_json()
-    assert list(answer) == ["question", "answer", "abstained", "citations", "answerer", "latency_ms"]
-    assert list(answer["citations"][0]) == ["n", "article_id", "title", "source", "url", "published", "passage"]
+    assert list(answer) == ["question", "answer", "abstained", "citations", "answerer", "latency_ms", "note"]
+    assert list(answer["citations"][0]) == CITATION_KEYS
 
 
 def test_one_long_article_does_not_crowd_out_the_others(settings, embedder, tmp_path):
@@ -207,7 +208,7 @@ def test_the_hectares_sentence_does_not_answer_how_many_firefighters(reader):
 def test_a_paraphrase_wins_over_a_sentence_sharing_the_word(reader):
     answer = reader.answer("When did Ukraine and Poland sign the deal?")
     assert_answers(answer, "Monday", "signed a pact on Monday")
-    assert answer.text.startswith("LUBLIN, Poland - Ukraine and Poland signed a pact on Monday")
+    assert answer.text.startswith("Monday. LUBLIN, Poland - Ukraine and Poland signed a pact on Monday")
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from tests.helpers import index_items, on_postgres, wire
 from tests.http_server import article_html
 
 QUESTION = "who denied the deployment?"
-ANSWER = "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
+ANSWER = "North Korea and Russia. Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
 ADMIN_ID = 4242
 
 

@@ -11,7 +11,7 @@ from tests.bot_harness import running_bot
 from tests.conftest import ADMIN_ID
 
 QUESTION = "who denied the deployment?"
-SHORT = "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
+SHORT = "North Korea and Russia. Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
 SECOND_SENTENCE = "the U.S. and NATO have not confirmed the North Korean troop deployment"
 
 

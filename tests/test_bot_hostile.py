@@ -126,7 +126,7 @@ async def test_senders_that_are_chats_inside_the_allowlist_are_answered(emu, set
         post = emu.send_as_chat(channel, channel, "/help")
         emu.send_as_chat(channel, channel, "a reply to our own post", reply_to=post)
         await asyncio.sleep(0.5)
-    assert answer.text.startswith("Both North Korea and Russia have denied")
+    assert answer.text.startswith("North Korea and Russia. Both North Korea and Russia have denied")
     assert help_text.text.startswith("I answer questions") and "/add" not in help_text.text
     assert refused.text == "Only the bot's admins can use /add; /help shows what you can do."
     assert apologies(emu, group) == [] and apologies(emu, channel) == []

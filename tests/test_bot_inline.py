@@ -11,7 +11,7 @@ from tests.bot_harness import running_bot
 from tests.conftest import ADMIN_ID
 
 QUESTION = "who denied the deployment?"
-ANSWER = "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
+ANSWER = "North Korea and Russia. Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
 SOURCE = "1. South Korea warns it may arm Ukraine over North Korean troops in Russia — sample, 22 Oct 2024"
 INLINE_MODE = True  # the emulator fixture's bot has inline mode
 

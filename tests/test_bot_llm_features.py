@@ -12,7 +12,7 @@ from tests.llm_server import forced
 
 QUESTION = "who denied the deployment?"
 SENTENCE = "Both North Korea and Russia have denied the troop deployment [1]."
-EXTRACTIVE = "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
+EXTRACTIVE = "North Korea and Russia. Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
 INLINE_MODE = True  # the emulator fixture's bot has inline mode
 
 

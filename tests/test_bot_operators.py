@@ -44,10 +44,11 @@ async def test_stats_counts_questions_and_feedback_and_the_feedback_is_exported(
     assert main(["feedback", "--json"]) == 0
     (vote,) = json.loads(capsys.readouterr().out)
     assert (vote["vote"], vote["question"], vote["user_id"], vote["chat_id"]) == ("down", QUESTION, reader.id, chat.id)
-    assert vote["answer"].startswith("Both North Korea") and vote["citations"][0]["title"].startswith("South Korea")
+    assert vote["answer"].startswith("North Korea and Russia. Both North Korea")
+    assert vote["citations"][0]["title"].startswith("South Korea")
     assert main(["feedback"]) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith("👎 ") and f"  Q: {QUESTION}\n  A: Both North Korea" in printed
+    assert printed.startswith("👎 ") and f"  Q: {QUESTION}\n  A: North Korea and Russia. Both North Korea" in printed
     assert "  [1] South Korea warns it may arm Ukraine over North Korean troops in Russia — sample" in printed
 
 
@@ -88,7 +89,7 @@ def test_an_llm_failure_is_one_warning_line_with_the_traceback_only_at_debug(sam
     caplog.set_level(logging.DEBUG if debug else logging.INFO, logger="newsbot.answers")
     answer = wiring.answers.answer(QUESTION)
     (warning,) = [record for record in caplog.records if record.levelno >= logging.WARNING]
-    assert answer.answerer == "extractive" and answer.text.startswith("Both North Korea")
+    assert answer.answerer == "extractive" and answer.text.startswith("North Korea and Russia. Both North Korea")
     assert warning.getMessage().startswith("the llm answerer failed (Connection error.); answering extractively")
     assert bool(warning.exc_info) == debug
 
@@ -159,7 +160,7 @@ def test_with_llm_fallback_the_bot_starts_answering_extractively_and_says_so(emu
     answer, stats = asyncio.run(ask())
     (warning,) = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
     assert warning.startswith("answering extractively (LLM_FALLBACK=extractive): the LLM does not answer")
-    assert answer.text.startswith("Both North Korea")
+    assert answer.text.startswith("North Korea and Russia. Both North Korea")
     assert "Answers: extractive (the configured answerer failed at start: the LLM does not answer" in stats.text
 
 
@@ -189,7 +190,7 @@ async def test_webhook_mode_serves_updates_and_healthz(emu, sample_bot):
     finally:
         server.should_exit = True
         await serving
-    assert answer.text.startswith("Both North Korea") and emu.deliveries()[0].ok
+    assert answer.text.startswith("North Korea and Russia. Both North Korea") and emu.deliveries()[0].ok
     assert (healthy.status_code, healthy.json()) == (200, {"ok": True, "index": "ok", "telegram": "ok"})
     assert forged.status_code == 403
     assert unhealthy.status_code == 503 and unhealthy.json()["telegram"].startswith("error: ")

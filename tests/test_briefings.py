@@ -11,7 +11,7 @@ import pytest
 
 from answers.timeframes import parse_period
 from newsbot.cli import main
-from tests.helpers import index_items, wire
+from tests.helpers import CITATION_KEYS, index_items, wire
 from tests.newsroom import BRIDGE_HERALD, BRIDGE_TIMES, FERRY_CREWS, build_index, write_jsonl
 
 NOW = datetime(2024, 11, 13, 7, 0, tzinfo=UTC)
@@ -82,6 +82,6 @@ def test_json_shape_and_the_command_line(newsroom, capsys):
     assert list(document) == ["items"]
     item = document["items"][0]
     assert list(item) == ["headline", "text", "citations"]
-    assert list(item["citations"][0]) == ["n", "article_id", "title", "source", "url", "published", "passage"]
+    assert list(item["citations"][0]) == CITATION_KEYS
     assert main(["brief", "--index-dir", str(newsroom.index_dir), "--since", "the moon"]) == 1
     assert "--since 'the moon' is not a date or time" in capsys.readouterr().err

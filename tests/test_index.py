@@ -4,6 +4,7 @@ production wiring on the embedded (SQLite + FAISS) store."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -192,3 +193,11 @@ def test_each_passage_keeps_a_vector_per_sentence(settings, embedder, tmp_path):
     wire(settings).indexer.remove("https://x.example/budget")
     db = connect(settings.index_dir)
     assert db.execute("SELECT count(*) FROM sentence_vectors").fetchone()[0] == 1  # removed with its passage
+
+
+def test_an_article_is_added_at_the_indexers_clock(settings, tmp_path):
+    (tmp_path / "note.txt").write_text("Ferry fares\n\nThe harbour ferry company cut its fares by a third for the winter.")
+    added = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    index_items(settings, [tmp_path / "note.txt"], now=added)
+    (article,) = wire(settings).store.articles()
+    assert article.added_at == "2026-12-02T10:00:00+00:00" and article.published is None

@@ -192,3 +192,21 @@ def test_a_briefing_with_now_leaves_out_what_was_published_later(newsroom, cli):
     code, out, _ = cli(newsroom, "brief", "--now", "2024-11-11", "--json")
     published = [c["published"] for item in json.loads(out)["items"] for c in item["citations"]]
     assert code == 0 and published and max(published) == "2024-11-11"
+
+
+def test_the_evidence_share_reads_every_passage_of_the_five_best_articles(newsroom):
+    from evaluation.realtimeqa import Question
+    from evaluation.report import SETTINGS, evidence_held, evidence_share
+
+    service = service_for(newsroom, NOW)
+
+    def asked(choice: str) -> Question:
+        return Question("q", "2024/11/13", RATES, [choice, "9 percent"], choice, frozenset())
+
+    held = evidence_held(service, [asked("4.5 percent"), asked("9 percent")], SETTINGS["live"], UTC)
+    assert held == [True, False]
+    assert evidence_share(held, 0.25) == {
+        "evidence_share": 0.5,
+        "evidence_share_halves": [1.0, 0.0],
+        "answer_hit_over_evidence_share": 0.5,
+    }

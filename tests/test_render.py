@@ -76,3 +76,17 @@ def test_a_quote_longer_than_a_message_is_split_outside_tags_and_entities_and_st
         assert link in messages[0]
         shown = " ".join(m.replace("<blockquote>", "").replace("</blockquote>", "") for m in messages)
         assert " ".join(shown.split()).endswith(" ".join(passage.split()[-5:]))
+
+
+def test_the_sources_underline_the_quoted_sentence_inside_its_passage():
+    from answers.types import Citation
+    from bot.render import quotes_messages
+
+    passage = "The council met on Tuesday. It voted 31 to 24 for the <tram> line. Work starts in May."
+    citation = Citation(
+        1, "a1", "Tram", "Post", None, "2024-11-14", passage, ("It voted 31 to 24 for the <tram> line.",)
+    )
+    (message,) = quotes_messages("It voted 31 to 24 [1].", [citation])
+    assert (
+        "The council met on Tuesday. <u>It voted 31 to 24 for the &lt;tram&gt; line.</u> Work starts in May." in message
+    )

@@ -266,6 +266,12 @@ def test_articles_newest_first_and_the_added_mark(opened):
     }
 
 
+def test_the_outlets_the_articles_name(opened):
+    store = opened()
+    fill(store, [article(1), article(2), article(3), article(4), article(5, source="THE DAILY")])
+    assert sorted(store.sources(), key=str.lower) == ["Harbour News", "Metro", "THE DAILY"]
+
+
 def test_find_content_hash_duplicates_and_texts(opened):
     store = opened()
     fill(store, [article(1), article(2)])
@@ -327,9 +333,13 @@ def test_an_undated_article_counts_as_published_when_it_was_added(opened):
     vector = query_vector(2)
     assert {h.article_id for h in store.dense_search(vector, 10, Filters(until=date(2024, 12, 31)))} == {"id0002"}
     assert {h.article_id for h in store.dense_search(vector, 10, Filters(until=date.today()))} == {"id0001", "id0002"}
-    assert {h.article_id for h in store.dense_search(vector, 10, Filters(published_from=date(2000, 1, 1)))} == {
-        "id0002"
-    }
+    for period, found in (
+        (Filters(published_from=date(2000, 1, 1)), {"id0001", "id0002"}),  # for time words and `brief --since` too
+        (Filters(published_from=date.today()), {"id0001"}),
+        (Filters(published_to=date(2024, 12, 31)), {"id0002"}),
+    ):
+        assert {h.article_id for h in store.dense_search(vector, 10, period)} == found
+        assert {h.article_id for h in store.keyword_search("story", 10, period)} == found
     (undated,) = [h for h in store.keyword_search("story 1", 10) if h.article_id == "id0001"][:1]
     assert undated.day == date.today()
 

@@ -166,7 +166,7 @@ class Wiring:
         from index.indexer import Indexer
 
         s = self.settings
-        return Indexer(self.store, self.embedder, s.passage_chars, s.commit_every_passages)
+        return Indexer(self.store, self.embedder, s.passage_chars, s.commit_every_passages, clock=self.clock)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -178,7 +178,7 @@ class Wiring:
     def extractive(self) -> ExtractiveAnswerer:
         from answers.extractive import ExtractiveAnswerer
 
-        return ExtractiveAnswerer(self.embedder)
+        return ExtractiveAnswerer(self.embedder, self.store)
 
     @cached_property
     def configured_answerer(self) -> Answerer:
@@ -229,6 +229,7 @@ class Wiring:
             stale_after_days=s.stale_after_days,
             clock=self.clock,
             cutoff=self.clock_is_set,
+            digests=self.briefer,
         )
 
     @cached_property

@@ -96,9 +96,9 @@ class Settings(BaseSettings):
     # in the question is in the passages, and a number, date or name is there when asked for); `newsbot eval`
     # calibrates them.
     abstain_min_coverage: float = 0.3
-    abstain_coverage_weight: float = 1.0
+    abstain_coverage_weight: float = 0.5
     abstain_score_weight: float = 1.0
-    abstain_min_confidence: float = 2.32
+    abstain_min_confidence: float = 1.94
 
     eval_dir: Path = Path("../shared/eval")  # beside the checkout: RealTime QA for `newsbot eval`
     prompts_dir: Path | None = Field(None, description="a folder of prompt templates (default: the prompts package)")

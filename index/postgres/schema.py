@@ -105,11 +105,11 @@ def conditions(filters: Filters | None, table: str) -> tuple[str, list[object]]:
     if filters.sources:
         clauses.append(f"{table}.source_key = ANY(%s)")
         values.append([source.lower() for source in filters.sources])
-    if filters.published_from:
-        clauses.append(f"{table}.published_day >= %s")
+    if filters.published_from:  # `day`: the publication day, else the day it was added
+        clauses.append(f"{table}.day >= %s")
         values.append(filters.published_from)
     if filters.published_to:
-        clauses.append(f"{table}.published_day <= %s")
+        clauses.append(f"{table}.day <= %s")
         values.append(filters.published_to)
     if filters.until:
         clauses.append(f"{table}.day <= %s")

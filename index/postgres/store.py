@@ -208,6 +208,11 @@ class PostgresStore:
             ).fetchall()
         return [schema.article_from_row(row) for row in rows]
 
+    def sources(self) -> list[str]:
+        with self._read() as db:
+            rows = db.execute("SELECT min(source) FROM articles WHERE source <> '' GROUP BY source_key").fetchall()
+        return [row[0] for row in rows]
+
     def find(self, article_id: str, identity: str | None = None) -> StoredArticle | None:
         with self._read() as db:
             row = db.execute(

@@ -30,8 +30,8 @@ class PostgresWriter:
         with self.db.transaction():
             self._set_model(model_id, dimension)
 
-    def put(self, articles: Sequence[ArticleWrite]) -> list[tuple[str, str]]:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+    def put(self, articles: Sequence[ArticleWrite], added_at: datetime | None = None) -> list[tuple[str, str]]:
+        now = (added_at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
         return self.copy((article, now, None) for article in articles)
 
     def copy(self, articles: Iterable[tuple[ArticleWrite, str, int | None]]) -> list[tuple[str, str]]:

@@ -19,16 +19,16 @@ class Catalogue:
     passage_ids: np.ndarray  # ascending: the order of the keyword index's documents
     article_ids: np.ndarray  # per passage: its article's id
     days: np.ndarray  # per passage: its article's publication day number, else the day it was added
-    dated: np.ndarray  # per passage: whether the article has a publication date
     sources: np.ndarray  # per passage: its article's outlet, lower case
     marks: np.ndarray  # per passage: its article's added mark
     ordinals: np.ndarray  # per passage: its position in its article, from 0 (the lead)
+    outlets: tuple[str, ...] = ()  # every outlet the articles name, once each (as one of them writes it)
 
     @classmethod
     def load(cls, connection: sqlite3.Connection) -> Catalogue:
         """Each article's fields worked out once, then spread over its passages by array indexing."""
         articles = connection.execute(
-            "SELECT id, published, added_at, lower(source), added_seq FROM articles"
+            "SELECT id, published, added_at, lower(source), added_seq, source FROM articles"
         ).fetchall()
         row_of = {row[0]: number for number, row in enumerate(articles)}
         passages = connection.execute("SELECT id, article_id, ordinal FROM passages ORDER BY id").fetchall()
@@ -39,10 +39,12 @@ class Catalogue:
             passage_ids=np.fromiter((row[0] for row in passages), dtype=np.int64, count=len(passages)),
             article_ids=np.array([row[0] for row in articles], dtype=object)[rows],
             days=np.array(days, dtype=np.int32)[rows],
-            dated=np.array([day is not None for day in published], dtype=bool)[rows],
             sources=np.array([row[3] for row in articles], dtype=object)[rows],
             marks=np.array([row[4] for row in articles], dtype=np.int64)[rows],
             ordinals=np.fromiter((row[2] for row in passages), dtype=np.int32, count=len(passages)),
+            outlets=tuple(
+                {row[3]: row[5] for row in sorted(articles, key=lambda row: row[5], reverse=True) if row[5]}.values()
+            ),
         )
 
     def allowed(self, filters: Filters) -> np.ndarray:
@@ -51,9 +53,9 @@ class Catalogue:
         if filters.sources:
             keep &= np.isin(self.sources, [source.lower() for source in filters.sources])
         if filters.published_from:
-            keep &= self.dated & (self.days >= day_number(filters.published_from))
+            keep &= self.days >= day_number(filters.published_from)
         if filters.published_to:
-            keep &= self.dated & (self.days <= day_number(filters.published_to))
+            keep &= self.days <= day_number(filters.published_to)
         if filters.until:
             keep &= self.days <= day_number(filters.until)
         if filters.added_after is not None:

@@ -231,6 +231,9 @@ class SQLiteStore:
         )
         return [article_from_row(row) for row in rows]
 
+    def sources(self) -> list[str]:
+        return list(self.snapshot().catalogue.outlets)  # worked out once per generation
+
     def find(self, article_id: str, identity: str | None = None) -> StoredArticle | None:
         row = self.db.execute(
             f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE id = ? OR identity = ?", (article_id, identity)
@@ -396,7 +399,7 @@ def _conditions(filters: Filters) -> tuple[str, list[object]]:
     """`filters` as an SQL condition on the articles table, with its values."""
     conditions: list[str] = ["1"]
     values: list[object] = []
-    day = "substr(published, 1, 10)"
+    day = "coalesce(substr(published, 1, 10), substr(added_at, 1, 10))"  # undated: when it was added
     if filters.sources:
         conditions.append(f"lower(source) IN ({marks(list(filters.sources))})")
         values.extend(source.lower() for source in filters.sources)
@@ -407,7 +410,7 @@ def _conditions(filters: Filters) -> tuple[str, list[object]]:
         conditions.append(f"{day} <= ?")
         values.append(filters.published_to.isoformat())
     if filters.until:
-        conditions.append(f"coalesce({day}, substr(added_at, 1, 10)) <= ?")
+        conditions.append(f"{day} <= ?")
         values.append(filters.until.isoformat())
     if filters.added_after is not None:
         conditions.append("added_seq > ?")

@@ -49,11 +49,11 @@ class SQLiteWriter:
             set_meta(self.db, "model", model_id)
             set_meta(self.db, "dimension", dimension)
 
-    def put(self, articles: Sequence[ArticleWrite]) -> list[tuple[str, str]]:
+    def put(self, articles: Sequence[ArticleWrite], added_at: datetime | None = None) -> list[tuple[str, str]]:
         failed = []
         with self._transaction():
             mark = self.db.execute("SELECT coalesce(max(added_seq), 0) FROM articles").fetchone()[0]
-            now = datetime.now(UTC).isoformat(timespec="seconds")
+            now = (added_at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
             for article in articles:
                 self.db.execute("SAVEPOINT article")
                 try:
