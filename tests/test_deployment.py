@@ -257,7 +257,7 @@ def test_a_venv_from_the_lock_holds_no_torch_fits_and_answers(tmp_path, sample_i
     asked = subprocess.run(
         [newsbot, "ask", "who denied the deployment?"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
-    assert asked.returncode == 0 and asked.stdout.startswith("Both North Korea and Russia have denied"), asked
+    assert asked.returncode == 0 and asked.stdout.startswith("North Korea and Russia. Both North Korea and Russia have denied"), asked
     (tmp_path / "a.txt").write_text("Harbour reopens\n\nThe harbour reopened on Monday after the storm passed.")
     torch = subprocess.run(
         [newsbot, "index", "add", "a.txt"],
