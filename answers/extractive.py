@@ -10,6 +10,7 @@ from answers.answerer import Written
 from answers.evidence import Evidence, Sentence
 from answers.safety import is_instruction
 from answers.types import Turn
+from common.deadline import Deadline
 from index.passages import sentence_spans
 from index.types import Passage, TextEmbedder
 
@@ -37,12 +38,18 @@ class ExtractiveAnswerer:
         """Always answers: it needs nothing but the index."""
 
     def answer(
-        self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, detailed: bool = False
+        self,
+        question: str,
+        history: Sequence[Turn],
+        evidence: Evidence,
+        today: date,
+        detailed: bool = False,
+        deadline: Deadline | None = None,
     ) -> Written:
         return compose(evidence, detailed)
         yield  # a generator that writes nothing as it goes: the answer is there at once
 
-    def summarise(self, passages: list[Passage], sentences: int) -> str:
+    def summarise(self, passages: list[Passage], sentences: int, deadline: Deadline | None = None) -> str:
         """The most central sentences (the most similar to the passages' mean vector: what the story is about),
         most central first, preferring outlets not yet cited, none repeating another."""
         candidates = [

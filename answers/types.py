@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
-from typing import Any
+from typing import Any, Literal
 
+from common.deadline import Deadline
 from index.types import Filters
+
+# Why the fallback (extractive) answerer wrote an answer instead: the LLM did not finish before the deadline, was
+# unreachable (and is being tried again), failed otherwise, or wrote nothing the passages support.
+Fallback = Literal["deadline", "unavailable", "error", "ungrounded"]
 
 
 @dataclass(frozen=True)
@@ -36,9 +41,10 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     answerer: str = "extractive"
     latency_ms: float = 0.0
+    fallback: Fallback | None = None  # why the answerer's text was replaced by the fallback's (None: it wasn't)
 
     def as_json(self) -> dict[str, Any]:
-        """{"question", "answer", "abstained", "citations", "answerer", "latency_ms"}"""
+        """{"question", "answer", "abstained", "citations", "answerer", "latency_ms", "fallback"}"""
         fields = asdict(self)
         return {
             "question": self.question,
@@ -56,6 +62,7 @@ class AnswerOptions:
     time_zone: tzinfo | None = None  # of time words in the question; None: the service's
     detailed: bool = False  # a longer answer
     extractive: bool = False  # quote the passages (the fallback answerer) instead of having the answerer write
+    deadline: Deadline | None = None  # when the answerer must have finished (None: its own, LLM_DEADLINE from now)
 
     def filters(self) -> Filters | None:
         return Filters(sources=self.sources) if self.sources else None

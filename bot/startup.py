@@ -48,7 +48,8 @@ async def check_telegram(settings: Settings) -> None:
 def check_before_start(wiring, preparing: Future | None = None) -> None:
     """The Bot API is reachable and the answerer works (an LLM configured and reachable), before the first
     update; with LLM_FALLBACK=extractive an unusable LLM only makes answers extractive (logged, and in /stats).
-    `preparing`: `wiring.prepare_answers()` already under way in another thread; else it runs here."""
+    `preparing`: the answers warming up in another thread, the answerer settled before (`newsbot run`); else
+    `wiring.prepare_answers()` does both here."""
     asyncio.run(check_telegram(wiring.settings))
     if preparing is None:
         wiring.prepare_answers()

@@ -10,6 +10,8 @@ one line; the CLI prints it as `error: ...` and the bot replies with it, never a
     │   ├── ModelMismatchError   the index was built with another embedding model
     │   └── CorruptIndexError    a database file is damaged
     └── AnswererError            the answerer (an LLM) can't be reached or is misconfigured
+        ├── LLMUnavailable       the LLM server is unreachable, still loading or failing: worth trying again later
+        └── LLMTooSlow           the LLM did not finish before the answer's deadline
 """
 
 
@@ -52,3 +54,11 @@ class CorruptIndexError(StoreError):
 
 class AnswererError(NewsbotError):
     pass
+
+
+class LLMUnavailable(AnswererError):
+    """The LLM can't answer now (unreachable, still loading, overloaded); trying again later may work."""
+
+
+class LLMTooSlow(AnswererError):
+    """The LLM did not finish before the deadline (waiting for a slot, the first token and streaming included)."""
