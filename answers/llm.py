@@ -312,9 +312,9 @@ class LLMAnswerer:
         except Exception as error:
             if not retryable(error):
                 raise
-            problem = f"{self.config.where} does not answer ({self._described(error)})"
+            problem = f"{self.config.where} does not answer: {self._described(error)}"
             self.recovery.lost(problem)
-            raise LLMUnavailable(f"{problem}; trying it again in the background") from error
+            raise LLMUnavailable(problem) from error
         return "".join(written).strip()
 
     def _probe(self) -> None:
@@ -329,7 +329,7 @@ class LLMAnswerer:
         if isinstance(error, LLMTooSlow):
             return LLMUnavailable(f"{where} did not answer within {CHECK_SECONDS:g} s (still loading?)")
         if retryable(error):
-            return LLMUnavailable(f"{where} does not answer ({described}); start it, or check LLM_BASE_URL")
+            return LLMUnavailable(f"{where} does not answer: {described}; start it, or check LLM_BASE_URL")
         if status in (401, 403):
             return AnswererError(f"{where} rejected the API key ({described}); set LLM_API_KEY to a valid key")
         if status == 404:

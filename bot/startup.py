@@ -56,6 +56,7 @@ def check_before_start(wiring, preparing: Future | None = None) -> None:
     else:
         preparing.result()
     if wiring.answerer_problem:
+        until = "" if wiring.answerer_replaced else " until the LLM answers"
         logging.getLogger("newsbot.bot").warning(
-            "answering extractively (LLM_FALLBACK=extractive): %s", wiring.answerer_problem
+            "answering extractively%s (LLM_FALLBACK=extractive): %s", until, wiring.answerer_problem
         )

@@ -4,7 +4,9 @@ under its own path of one server (`base_url(kind)`):
 - `silent`: reads the request and sends nothing at all (no status line) until the client goes away;
 - `trickle`: answers 200 and streams one token every `interval` seconds (`tok0 `, `tok1 `, ...), up to `tokens`;
 - `unauthorized`: 401 `invalid_api_key`, in OpenAI's error format;
-- `no_model`: 404 `model_not_found`, in OpenAI's error format.
+- `no_model`: 404 `model_not_found`, in OpenAI's error format;
+
+and each lists one model at GET /models.
 
 Each request is recorded (`requests`): when it arrived, its body, how many tokens were sent, and when the client
 closed the connection, so that a test can wait for the close (the server would then stop generating)."""
@@ -29,6 +31,7 @@ NOTICE_SECONDS = 0.05  # how often a waiting handler looks whether the client is
 class Request:
     kind: str
     body: dict[str, Any]
+    authorization: str  # the Authorization header sent
     arrived: float  # time.monotonic()
     closed: float | None = None  # when the client closed the connection; None: not (yet) seen
     tokens_sent: int = 0
@@ -38,10 +41,12 @@ class Request:
 class FakeLLM:
     interval: float = 3.0  # seconds between two of the trickle's tokens
     tokens: int = 100
+    model: str = "smollm2"  # the one model GET /models lists
     requests: list[Request] = field(default_factory=list)
 
+    port: int = field(default_factory=free_port)
+
     def __post_init__(self) -> None:
-        self.port = free_port()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._runner: web.AppRunner | None = None
@@ -66,6 +71,7 @@ class FakeLLM:
         app.router.add_post("/trickle/v1/chat/completions", self._trickle)
         app.router.add_post("/unauthorized/v1/chat/completions", self._unauthorized)
         app.router.add_post("/no_model/v1/chat/completions", self._no_model)
+        app.router.add_get("/{kind}/v1/models", self._models)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         self._loop.run_until_complete(self._runner.setup())
         self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
@@ -73,7 +79,7 @@ class FakeLLM:
         self._loop.run_forever()
 
     async def _record(self, kind: str, request: web.Request) -> Request:
-        seen = Request(kind, await request.json(), time.monotonic())
+        seen = Request(kind, await request.json(), request.headers.get("Authorization", ""), time.monotonic())
         self.requests.append(seen)
         return seen
 
@@ -105,6 +111,9 @@ class FakeLLM:
             seen.closed = time.monotonic()
             raise asyncio.CancelledError from None
         return response
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
 
     async def _unauthorized(self, request: web.Request) -> web.Response:
         await self._record("unauthorized", request)

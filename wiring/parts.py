@@ -229,12 +229,12 @@ class Wiring:
                 return
             except LLMUnavailable as error:
                 if s.llm_fallback == "extractive":
-                    self.answerer_problem = f"{error}; answering extractively until it answers"
+                    self.answerer_problem = str(error)  # questions find it unreachable, and it is tried again
                     return
                 if waiting.passed:
                     raise LLMUnavailable(
-                        f"{error}; tried for {s.llm_start_wait:g} s (LLM_START_WAIT), or set LLM_FALLBACK=extractive "
-                        "to start answering extractively meanwhile"
+                        f"{error}; waited {s.llm_start_wait:g} s for it (LLM_START_WAIT), or set "
+                        "LLM_FALLBACK=extractive to start answering extractively meanwhile"
                     ) from None
                 log.warning("%s; trying again in %g s", error, min(pause, waiting.remaining()))
                 time.sleep(min(pause, waiting.remaining()))
