@@ -19,8 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from answers.answerer import Written
 from answers.evidence import Evidence
 from answers.grounding import grounded
@@ -348,13 +346,12 @@ class LLMAnswerer:
         return text.replace(key, "***") if key else text
 
     def _warn_if_unlisted(self) -> None:
+        from langchain_openai import ChatOpenAI
+
+        model = self._model(1)
         try:
-            reply = httpx.get(
-                f"{self.config.base_url}/models",
-                headers={"Authorization": f"Bearer {self.config.api_key or PLACEHOLDER_KEY}"},
-                timeout=5.0,
-            )
-            listed = [model["id"] for model in reply.json()["data"]]
+            assert isinstance(model, ChatOpenAI)  # an OpenAI-compatible server's
+            listed = [listing.id for listing in model.root_client.models.list()]
         except Exception as error:  # the list is a courtesy: servers need not have it
             log.debug("%s lists no models: %s", self.config.where, error)
             return
