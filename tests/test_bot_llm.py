@@ -4,6 +4,8 @@ constrains its sampling (see tests/test_llm_answers.py)."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bot_harness import bot_settings, running_bot
 from tests.helpers import wire
 from tests.llm_server import forced, llm_settings
@@ -45,6 +47,7 @@ async def test_flood_control_delays_edits_without_losing_text(emu, sample_index,
     assert any(call.status == 429 for call in emu.api_calls())
 
 
+@pytest.mark.slow
 async def test_a_long_llm_answer_is_split_under_the_limit(emu, sample_index, copy_of, tmp_path, llm_server):
     paragraph = " ".join([SENTENCE] * 8)
     output = "\n\n".join([paragraph] * 7 + [" ".join([SENTENCE] * 5)])  # just over 4,096 characters, sources included

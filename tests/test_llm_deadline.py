@@ -88,7 +88,7 @@ async def test_the_bot_edits_what_it_streamed_into_the_extractive_answer_at_the_
 
 
 async def test_waiting_for_a_free_slot_counts_against_the_deadline(emu, sample_bot, fake_llm):
-    settings = fake_llm_settings(fake_llm.base_url("trickle"), llm_deadline=4.0, llm_concurrency=1)
+    settings = fake_llm_settings(fake_llm.base_url("silent"), llm_deadline=2.0)  # LLM_CONCURRENCY: 1, a local server
     alice, bob = emu.user("Alice", "alice"), emu.user("Bob", "bob")
     chats = emu.private_chat(alice), emu.private_chat(bob)
     async with running_bot(sample_bot(**settings)):
@@ -98,7 +98,7 @@ async def test_waiting_for_a_free_slot_counts_against_the_deadline(emu, sample_b
         for chat in chats:
             await emu.wait_until_async(lambda chat=chat: any(m.reply_markup for m in emu.messages(chat)), timeout=30)
         took = time.monotonic() - started
-    assert took <= 4.0 + 2, took
+    assert took <= 2.0 + 2, took
     assert all(TOO_SLOW in emu.messages(chat)[-1].text for chat in chats)
     assert len(fake_llm.requests) == 1  # the second question's deadline passed while it waited for the first
 

@@ -21,7 +21,7 @@ from bot.network import RetryingRateLimiter
 from state.backends import open_database
 from state.workers import Workers
 from tests.bot_harness import bot_settings, running_worker
-from tests.conftest import REPO
+from tests.conftest import BACKENDS, REPO
 from tests.helpers import Clock, on_postgres, wire
 from tests.newsroom import FERRIES, FERRY_CREWS, MARKET, build_index, gazette_story, rss, write_jsonl
 
@@ -35,7 +35,7 @@ def newsroom(tmp_path_factory, embedder):
     return build_index(tmp_path_factory.mktemp("newsroom"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def settings(request, emu, newsroom, copy_of, tmp_path):
     settings = bot_settings(emu, copy_of(newsroom), tmp_path, admin_ids=[ADMIN_ID], time_zone="Europe/Berlin")
     return on_postgres(settings, request.getfixturevalue("database_url")) if request.param == "postgresql" else settings

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.bot_harness import bot_settings
 from tests.conftest import REPO
 from tests.helpers import on_postgres, wire
@@ -30,6 +32,7 @@ TIMEOUT = 120.0  # generous: two workers, a writer and PostgreSQL share two load
 REFUSAL = f"You're asking faster than I can keep up: at most {LIMIT} a minute."
 
 
+@pytest.mark.slow
 def test_two_webhook_workers_and_a_writer_do_nothing_twice(
     emu, sample_index, copy_of, database_url, page_server, tmp_path
 ):
