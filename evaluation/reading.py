@@ -14,7 +14,7 @@ from typing import Any
 from answers.core import AnswerService
 from answers.types import Answer, Turn
 from evaluation.abstention import Labelled, features
-from evaluation.metrics import normalize
+from evaluation.metrics import answering, normalize
 from evaluation.sample import SAMPLE_ARTICLES
 from wiring.parts import Wiring
 from wiring.settings import Settings
@@ -58,6 +58,7 @@ def reading_report(
     return {
         "answerer": service.answerer.name,
         "asked_on": ASKED_ON.date().isoformat(),
+        **answering(service, list(answers.values())),
         **{split: summary([row for row in rows if row[0]["split"] == split]) for split in SPLITS},
         "wrong": [
             {
@@ -139,7 +140,13 @@ def summary(rows: list[tuple[dict[str, Any], Answer, bool]]) -> dict[str, Any]:
 
 
 def render(report: dict[str, Any]) -> str:
-    lines = [f"reading set, {report['answerer']} answerer, asked on {report['asked_on']}"]
+    lines = [
+        f"reading set, {report['answerer']} answerer, asked on {report['asked_on']}: answers in "
+        f"{report['latency_ms_p50']:.0f} ms (p50), {report['latency_ms_p95']:.0f} ms (p95)"
+    ]
+    if "fallback_rate" in report:
+        why = ", ".join(f"{reason} {count}" for reason, count in report["fallbacks"].items())
+        lines.append(f"fallback_rate {report['fallback_rate']} (the extractive answer instead of the LLM's: {why or 'none'})")
     for split in SPLITS:
         part = report[split]
         abstention = part["abstention"]

@@ -69,14 +69,13 @@ def forced(wiring, output: str, max_tokens: int = 64):
 
 
 class LlamaServer:
-    def __init__(self) -> None:
-        self.port = free_port()
+    """The server on 127.0.0.1 (`command`: another command line serving on `port`; by default the tests' own)."""
+
+    def __init__(self, port: int | None = None, command: list[str] | None = None) -> None:
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.model = MODEL_ALIAS
-        self._process: subprocess.Popen | None = None
-
-    def __enter__(self) -> LlamaServer:
-        command = [
+        self.command = command or [
             sys.executable,
             "-m",
             "llama_cpp.server",
@@ -93,8 +92,11 @@ class LlamaServer:
             "--seed",
             "7",
         ]
+        self._process: subprocess.Popen | None = None
+
+    def __enter__(self) -> LlamaServer:
         self._log = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        self._process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_until_ready()
         return self
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 
 from answers.types import Answer, Citation
+from evaluation.metrics import answering
 from evaluation.reading import READING, is_right, questions
 from evaluation.sample import SAMPLE_ARTICLES
 
@@ -77,3 +79,20 @@ def test_an_unanswerable_question_is_right_only_when_abstained():
     unanswerable = {"expect": None, "cite": None}
     assert is_right(unanswerable, Answer("q", "The indexed articles don't say.", abstained=True))
     assert not is_right(unanswerable, cited("More than 1,100 firefighters [1].", PASSAGE))
+
+
+def test_the_report_has_latency_and_how_often_and_why_the_llms_answer_was_replaced():
+    llm, extractive = SimpleNamespace(name="llm"), SimpleNamespace(name="extractive")
+    answers = [
+        Answer("a", "x [1]", False, answerer="llm", latency_ms=900.0),
+        Answer("b", "y [1]", False, answerer="extractive", latency_ms=3100.0, fallback="deadline"),
+        Answer("c", "z [1]", False, answerer="extractive", latency_ms=700.0, fallback="ungrounded"),
+        Answer("d", "The indexed articles don't say.", True, answerer="llm", latency_ms=40.0),
+    ]
+    assert answering(SimpleNamespace(answerer=llm, fallback=extractive), answers) == {
+        "latency_ms_p50": 800.0,
+        "latency_ms_p95": 900.0,
+        "fallback_rate": round(2 / 3, 3),
+        "fallbacks": {"deadline": 1, "ungrounded": 1},
+    }
+    assert "fallback_rate" not in answering(SimpleNamespace(answerer=extractive, fallback=extractive), answers)
