@@ -171,7 +171,7 @@ def test_index_add_on_another_process_waits_for_the_writer_while_readers_go_on(
         adding = subprocess.Popen(
             [sys.executable, "-m", "newsbot.cli", "index", "add", str(new)],
             cwd=tmp_path,
-            env={**os.environ, "DATABASE_URL": ingest_url, "PYTHONPATH": str(REPO), "MODEL_CACHE_DIR": MODELS},
+            env={**os.environ, "DATABASE_URL": ingest_url, "PYTHONPATH": str(REPO)},  # the install's model cache
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -186,9 +186,6 @@ def test_index_add_on_another_process_waits_for_the_writer_while_readers_go_on(
     out, err = adding.communicate(timeout=120)
     assert adding.returncode == 0, err
     assert "added 1" in out and store.stats()["articles"] == 2
-
-
-MODELS = str(REPO / "data" / "models")
 
 
 def wait_for_lock(database_url: str, application: str, process: subprocess.Popen, timeout: float = 120.0) -> None:

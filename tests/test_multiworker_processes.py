@@ -191,7 +191,6 @@ def environment(database_url: str, tmp_path: Path, **settings: str) -> dict[str,
     return {
         **{name: value for name, value in os.environ.items() if name not in ("WEBHOOK_SECRET", "INDEX_DIR")},
         "DATABASE_URL": database_url,  # in the environment: on a command line `ps` would show its password
-        "MODEL_CACHE_DIR": str(REPO / "data" / "models"),
         "PYTHONPATH": str(REPO),
         "PYTHONUNBUFFERED": "1",
         "UPLOADS_DIR": str(tmp_path / "uploads"),
