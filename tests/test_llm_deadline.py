@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 import pytest
@@ -137,3 +138,19 @@ def test_a_local_server_gets_a_placeholder_key_never_openai_api_key(sample_index
         f"LLM_MODEL smollm2 is not among the models the LLM server at {server.base_url('trickle')} lists "
         "(another-model): it may answer with another model"
     ]
+
+
+def test_the_start_waits_for_a_server_still_loading(sample_index, caplog):
+    server = FakeLLM(interval=0.01, tokens=1)
+    wiring = wire(sample_index.model_copy(update=fake_llm_settings(server.base_url("trickle"), llm_start_wait=30)))
+    starting = threading.Timer(1.5, server.__enter__)  # the server comes up while the start waits
+    starting.start()
+    try:
+        wiring.settle_answerer()
+    finally:
+        starting.join()
+        server.__exit__()
+    assert wiring.answerer_problem is None and wiring.answers.answerer.name == "llm"
+    retries = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+    assert retries and all(line.endswith(("; trying again in 1 s", "; trying again in 2 s")) for line in retries)
+    assert retries[0].startswith(f"the LLM server at {server.base_url('trickle')} does not answer: ")

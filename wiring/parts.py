@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("newsbot")
 LONGEST_START_PAUSE = 15.0  # seconds between the start's tries of an unreachable LLM server, doubling from 1
 
+
 def _llm(wiring: Wiring) -> Answerer:
     from answers.llm import LLMAnswerer
 
@@ -216,21 +217,30 @@ class Wiring:
 
     def settle_answerer(self) -> None:
         """The configured answerer built and checked, before anything answers (the answerer settled on here is the
-        one answers and briefings are built with). An LLM server that can't be reached or is still loading is
-        tried again with growing pauses for LLM_START_WAIT seconds; any other problem (a missing or rejected
-        key, an unknown model) raises AnswererError at once. With LLM_FALLBACK=extractive nothing waits or
-        raises: an unreachable LLM answers once it can (questions are answered extractively meanwhile), an
-        unusable one is replaced by the extractive answerer; `answerer_problem` says what was wrong."""
+        one answers and briefings are built with): AnswererError when it can't answer (a missing or rejected key,
+        an unknown model, a server still unreachable after LLM_START_WAIT). With LLM_FALLBACK=extractive nothing
+        waits or raises: an unreachable LLM answers once it can (questions are answered extractively meanwhile),
+        an unusable one is replaced by the extractive answerer; `answerer_problem` says what was wrong."""
+        try:
+            self._check_answerer()
+        except AnswererError as error:
+            if self.settings.llm_fallback != "extractive":
+                raise
+            self.answerer_problem = str(error)
+            self.answerer_replaced = not isinstance(error, LLMUnavailable)  # an unreachable one is tried again
+
+    def _check_answerer(self) -> None:
+        """The configured answerer's check, an LLM server that can't be reached or is still loading tried again
+        with growing pauses for LLM_START_WAIT seconds (with LLM_FALLBACK=extractive the start doesn't wait)."""
         s = self.settings
-        waiting, pause = Deadline.after(s.llm_start_wait), 1.0
+        waits = s.llm_fallback != "extractive"
+        waiting, pause = Deadline.after(s.llm_start_wait if waits else 0.0), 1.0
         while True:
             try:
-                self.configured_answerer.check()
-                return
+                return self.configured_answerer.check()
             except LLMUnavailable as error:
-                if s.llm_fallback == "extractive":
-                    self.answerer_problem = str(error)  # questions find it unreachable, and it is tried again
-                    return
+                if not waits:
+                    raise
                 if waiting.passed:
                     raise LLMUnavailable(
                         f"{error}; waited {s.llm_start_wait:g} s for it (LLM_START_WAIT), or set "
@@ -239,11 +249,6 @@ class Wiring:
                 log.warning("%s; trying again in %g s", error, min(pause, waiting.remaining()))
                 time.sleep(min(pause, waiting.remaining()))
                 pause = min(pause * 2, LONGEST_START_PAUSE)
-            except AnswererError as error:
-                if s.llm_fallback != "extractive":
-                    raise
-                self.answerer_problem, self.answerer_replaced = str(error), True
-                return
 
     def prepare_answers(self) -> None:
         """Before the first question: the answerer settled (`settle_answerer`), then the model, the index and
