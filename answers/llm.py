@@ -226,7 +226,10 @@ class LLMAnswerer:
             if self.recovery.problem:
                 raise LLMUnavailable(self.recovery.problem)
             written = "".join(self._stream(self.messages(question, [], passages, None), self.max_tokens, deadline))
-        except Exception as error:  # the LLM is down, failing or too slow: the caller quotes the passages instead
+        except LLMTooSlow:  # the briefing's deadline has passed: its other stories are quoted too, at once
+            log.info("the LLM was too slow; summarising the story extractively")
+            return ""
+        except Exception as error:  # the LLM is down or failing: the caller quotes the passages instead
             log.warning(
                 "the LLM failed (%s); summarising the story extractively",
                 error,

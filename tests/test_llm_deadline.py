@@ -3,7 +3,8 @@ that accepts the request and sends nothing, one that sends a token every 3 s. `a
 the deadline + 2 s with the extractive answer and a line saying the model was too slow (the bot's streamed
 message edited into it), and the request is cancelled: the server sees the connection closed. Also: waiting for
 a slot counts (LLM_CONCURRENCY), a briefing has one deadline, an unreachable server is tried again in the
-background while questions are answered extractively, and a local server gets a placeholder key."""
+background while questions are answered extractively (and at start, for LLM_START_WAIT), a local server gets a
+placeholder key, and the settings alone name what is missing."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import time
 import pytest
 
 from answers.core import TOO_SLOW
+from answers.llm import LLMConfig
 from common.deadline import Deadline
 from tests.bot_harness import running_bot
 from tests.fake_llm import FakeLLM
@@ -154,3 +156,21 @@ def test_the_start_waits_for_a_server_still_loading(sample_index, caplog):
     retries = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
     assert retries and all(line.endswith(("; trying again in 1 s", "; trying again in 2 s")) for line in retries)
     assert retries[0].startswith(f"the LLM server at {server.base_url('trickle')} does not answer: ")
+
+
+@pytest.mark.parametrize(
+    ("model", "base_url", "problem"),
+    [
+        ("openai:gpt-4o-mini", None, "ANSWERER=llm with LLM_MODEL openai:gpt-4o-mini needs an API key: set LLM_API_KEY "
+         "(or OPENAI_API_KEY); for a local OpenAI-compatible server (llama.cpp, vLLM) set LLM_BASE_URL; or set "
+         "ANSWERER=extractive"),
+        ("smollm2", "http://127.0.0.1:8080/v1", None),  # a local server: the placeholder key
+        ("anthropic:claude-3-5-haiku-latest", None, "LLM_MODEL anthropic:claude-3-5-haiku-latest needs the package "
+         "langchain-anthropic (pip install langchain-anthropic)"),
+        ("ollama:llama3.1", None, "LLM_MODEL ollama:llama3.1 needs the package langchain-ollama (pip install "
+         "langchain-ollama)"),
+    ],
+)  # fmt: skip
+def test_the_settings_alone_name_what_is_missing(model, base_url, problem, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert LLMConfig(model, base_url).problem() == problem
