@@ -77,6 +77,8 @@ def prompt_of(passages: int) -> str:
 
 
 def speeds(server: LlamaServer) -> dict:
+    warm_up = {"model": server.model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1}
+    httpx.post(f"{server.base_url}/chat/completions", json=warm_up, timeout=600)  # the first request is slower
     results = {}
     for passages in (2, 12):
         body = {"model": server.model, "messages": [{"role": "user", "content": prompt_of(passages)}], "max_tokens": 1}
