@@ -20,6 +20,7 @@ from common.errors import IndexBusyError, ModelMismatchError, StoreError
 from index.backends import open_store
 from index.postgres import PostgresStore
 from index.types import ArticleWrite, Filters, PassageWrite
+from tests.conftest import BACKENDS
 from tests.postgres_server import PASSWORD
 
 DIMENSION = 16
@@ -29,7 +30,7 @@ TOPICS = ["council budget vote", "river flood warning", "court ruling appeal", "
 OUTLETS = ["Harbour News", "The Daily", "Metro"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def location(request, tmp_path):
     """Where a new, empty index goes: a folder, or a database URL with a password in it."""
     if request.param == "sqlite":
