@@ -24,7 +24,7 @@ from tests.helpers import wire
 from tests.newsroom import build_index
 
 QUESTION = "who denied the deployment?"
-EXTRACTIVE = "Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
+EXTRACTIVE = "North Korea and Russia. Both North Korea and Russia have denied the troop deployment and alleged weapons transfer [1]."
 DEADLINES = {"silent": 2.0, "trickle": 4.0}  # the trickle's first token comes at 3 s
 
 
