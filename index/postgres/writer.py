@@ -13,8 +13,8 @@ import psycopg
 
 from common.postgres import one, scalar
 from index import sentence_vectors
-from index.postgres.keywords import PassageTerms, passage_terms
 from index.postgres.schema import set_dimension, set_meta
+from index.terms import PassageTerms, passage_terms
 from index.types import ArticleWrite, PassageWrite, iso_day
 
 

@@ -101,12 +101,15 @@ def connect(directory: Path, create: bool = False, migrate: bool = False) -> sql
     if not create and not path.exists():
         raise StoreError(f"no index at {directory}: add articles first with `newsbot index add PATH|URL`")
     directory.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
     try:
         connection = sqlite3.connect(
             path, timeout=30, isolation_level=None, check_same_thread=False, factory=_Connection
         )
         connection.path = path
         connection.row_factory = sqlite3.Row
+        if new:
+            connection.execute("PRAGMA auto_vacuum = INCREMENTAL")  # before the first table: pruning gives space back
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
@@ -126,6 +129,19 @@ def corrupt(path: Path, error: Exception) -> CorruptIndexError:
         f"{path} is damaged ({error}); restore it from a backup (`newsbot index backup` makes one), or move it "
         "away and add the articles again"
     )
+
+
+@contextmanager
+def read_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN ... COMMIT: every read inside sees one committed generation (a nested call joins the outer one)."""
+    if connection.in_transaction:
+        yield
+        return
+    connection.execute("BEGIN")
+    try:
+        yield
+    finally:
+        connection.execute("COMMIT")
 
 
 @contextmanager
@@ -170,7 +186,16 @@ def _recompute_identities(cursor: sqlite3.Connection) -> None:
     cursor.executemany("UPDATE articles SET identity = ? WHERE id = ?", [(url_identity(url), id_) for id_, url in rows])
 
 
-MIGRATIONS = read_migrations(resources.files(__package__).joinpath("migrations"), {3: _recompute_identities})
+def _segments(cursor: sqlite3.Connection) -> None:
+    """Step 5: the index's passages written as segments, with the statistics and columns that go with them."""
+    from index.sqlite.upgrade import to_segments
+
+    to_segments(cursor)
+
+
+MIGRATIONS = read_migrations(
+    resources.files(__package__).joinpath("migrations"), {3: _recompute_identities, 5: _segments}
+)
 SCHEMA_VERSION = latest(MIGRATIONS)
 
 
