@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -15,7 +16,7 @@ from common.errors import IngestError, NewsbotError
 from index.articles import Article, url_identity
 from index.passages import Span, embedded_text, passage_spans, sentence_offsets
 from index.store import Articles, ensure_model
-from index.types import ArticleWrite, PassageWrite, StoredArticle, TextEmbedder
+from index.types import ArticleWrite, PassageWrite, StoredArticle, TextEmbedder, iso_day
 
 LOCK_WAIT_SECONDS = 60.0
 T = TypeVar("T")
@@ -26,6 +27,10 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     DUPLICATE = "duplicate"
+    SKIPPED = "skipped"  # published before what ARTICLE_DAYS keeps
+
+
+OLDER_THAN_KEPT = "older than ARTICLE_DAYS"
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     duplicates: int = 0
+    skipped: int = 0
     failed: list[Failure] = field(default_factory=list)
     details: list[Detail] = field(default_factory=list)
 
@@ -59,6 +65,7 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "duplicates": self.duplicates,
+            "skipped": self.skipped,
             "failed": [asdict(failure) for failure in self.failed],
         }
 
@@ -75,15 +82,20 @@ class IngestReport:
         return [detail.article_id for detail in self.details if detail.outcome in outcomes]
 
     def summary(self) -> str:
+        skipped = f", skipped {self.skipped} ({OLDER_THAN_KEPT})" if self.skipped else ""
         return (
             f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"duplicates {self.duplicates}, failed {len(self.failed)}"
+            f"duplicates {self.duplicates}{skipped}, failed {len(self.failed)}"
         )
 
     def problem_lines(self) -> list[str]:
-        """One line for each duplicate and each failure, saying which item and why."""
-        duplicates = [f"duplicate: {d.item} {d.reason}" for d in self.details if d.outcome is Outcome.DUPLICATE]
-        return duplicates + [f"failed: {f.item}: {f.error}" for f in self.failed]
+        """One line for each duplicate, skipped item and failure, saying which item and why."""
+        lines = [
+            f"{'duplicate' if d.outcome is Outcome.DUPLICATE else 'skipped'}: {d.item} {d.reason}"
+            for d in self.details
+            if d.outcome in (Outcome.DUPLICATE, Outcome.SKIPPED)
+        ]
+        return lines + [f"failed: {f.item}: {f.error}" for f in self.failed]
 
 
 @dataclass
@@ -103,25 +115,34 @@ class Indexer:
         passage_chars: int,
         commit_every_passages: int = 2048,
         lock_wait: float = LOCK_WAIT_SECONDS,
+        keep_since: Callable[[], date | None] = lambda: None,
     ):
         self.store = store
         self.embedder = embedder
         self.passage_chars = passage_chars
         self.commit_every_passages = commit_every_passages
         self.lock_wait = lock_wait
+        self.keep_since = keep_since  # the first publication day ARTICLE_DAYS keeps (None: every day)
 
     # -- adding -----------------------------------------------------------------------------------
 
     def add(self, items: Iterable[Article | IngestError]) -> IngestReport:
-        """Indexes every article of `items`; never raises for a bad item, reports it."""
+        """Indexes every article of `items`; never raises for a bad item, reports it. An article published before
+        what ARTICLE_DAYS keeps is skipped (an undated one counts as published now)."""
         self._check_model()
         report = IngestReport()
+        kept_from = self.keep_since()
         batch: list[_Planned] = []
         seen: dict[str, str] = {}  # identity or id -> the item that first had it in this run
         hashes: dict[str, str] = {}  # content hash -> article id, in this run
         for item in items:
             if isinstance(item, IngestError):
                 report.fail(item.item, item.reason)
+                continue
+            published = iso_day(item.published)
+            if kept_from and published and published < kept_from:
+                label = item.origin or item.url or item.title
+                report.record(label, Outcome.SKIPPED, "", f"({OLDER_THAN_KEPT}: published {published.isoformat()})")
                 continue
             planned = self._plan(item, report, seen, hashes)
             if planned:
@@ -194,6 +215,16 @@ class Indexer:
         with self.store.writer(wait=self.lock_wait) as writer:
             writer.remove(article.id)
         return article
+
+    def prune(self, before: date, dry_run: bool = False) -> list[StoredArticle]:
+        """Removes the articles published (undated: added) before `before`; returns them, oldest first (with
+        `dry_run`, only returns them)."""
+        with self.store.writer(wait=self.lock_wait) as writer:
+            return writer.prune(before, dry_run)
+
+    def optimize(self) -> list[str]:
+        with self.store.writer(wait=self.lock_wait) as writer:
+            return writer.optimize()
 
     def rebuild(self, on_progress: Callable[[int], object] = lambda n: None) -> int:
         """Re-splits and re-embeds every article with the current settings and model, in one transaction."""

@@ -10,7 +10,7 @@ import sys
 import textwrap
 import threading
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ import pytest
 from common.errors import IndexBusyError, ModelMismatchError, StoreError
 from index.backends import open_store
 from index.postgres import PostgresStore
-from index.types import ArticleWrite, Filters, PassageWrite
+from index.types import ArticleWrite, Filters, Layout, PassageWrite
 from tests.postgres_server import PASSWORD
 
 DIMENSION = 16
@@ -40,20 +40,26 @@ TOPICS = ["council budget vote", "river flood warning", "court ruling appeal", "
 OUTLETS = ["Harbour News", "The Daily", "Metro"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# The embedded store twice: as it runs (new passages gather in its tail) and with tiny segments, so that every test
+# also goes through flushes, merges and compactions.
+SEGMENTED = Layout(segment_passages=4, merge_factor=2)
+
+
+@pytest.fixture(params=["sqlite", "sqlite-segments", "postgresql"])
 def location(request, tmp_path):
     """Where a new, empty index goes: a folder, or a database URL with a password in it."""
-    if request.param == "sqlite":
-        return str(tmp_path / "index")
+    if request.param.startswith("sqlite"):
+        return str(tmp_path / request.param)
     return request.getfixturevalue("database_url")
 
 
 @pytest.fixture
 def opened(location):
     stores = []
+    layout = SEGMENTED if location.endswith("sqlite-segments") else None
 
     def open_(expected_model: str | None = MODEL, create: bool = True):
-        store = open_store(location, expected_model, create)
+        store = open_store(location, expected_model, create, layout)
         stores.append(store)
         return store
 
@@ -385,6 +391,30 @@ def test_vocabulary_counts_passages_per_word(opened):
     with store.writer() as writer:
         writer.remove("id0005")
     assert "ferry" not in store.vocabulary() and store.vocabulary()["flood"] == 3
+
+
+def test_prune_removes_the_articles_of_days_before_and_nothing_else(opened):
+    store = opened()
+    articles = [article(n) for n in range(12)]  # published 2024-10-01 .. 2024-10-12
+    fill(store, [*articles, article(40, published=None)])  # undated: counts as published today
+    vocabulary = dict(store.vocabulary())
+    with store.writer() as writer:
+        planned = writer.prune(date(2024, 10, 5), dry_run=True)
+    assert [a.id for a in planned] == ["id0000", "id0001", "id0002", "id0003"] and store.stats()["articles"] == 13
+    with store.writer() as writer:
+        pruned = writer.prune(date(2024, 10, 5))
+    assert [a.id for a in pruned] == [a.id for a in planned]
+    stats = store.stats()
+    assert (stats["articles"], stats["passages"], stats["oldest_published"]) == (9, 27, "2024-10-05")
+    assert store.find("id0002") is None and store.find("id0004") is not None and store.check() == []
+    for seed in range(3):
+        assert not {h.article_id for h in store.dense_search(query_vector(seed), 50)} & {a.id for a in pruned}
+    assert not {h.article_id for h in store.keyword_search("story sentence number", 50)} & {a.id for a in pruned}
+    assert store.vocabulary()["sentence"] == vocabulary["sentence"] - 12
+    with store.writer() as writer:
+        assert writer.prune(date(2024, 10, 5)) == []
+        assert [a.id for a in writer.prune(date.today() + timedelta(days=1))][-1] == "id0040"
+    assert store.stats()["articles"] == 0 and store.dense_search(query_vector(0), 5) == []
 
 
 # -- parity between the two stores ---------------------------------------------------------------

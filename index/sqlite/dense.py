@@ -33,6 +33,7 @@ PQ_BYTES = 48  # bytes of code per vector: 8 dimensions to a byte for the defaul
 PQ_TRAIN = 65_536  # vectors the product quantizer is trained on
 CANDIDATES = 1_000  # approximate candidates re-scored exactly
 SCANNED = 16_000  # vectors an approximate search should score at least (sets nprobe on small indexes)
+FEWEST = 1_000  # below this many passages dense search stays exact (too few to train a product quantizer on)
 
 
 def dense_folder(directory: Path) -> Path:

@@ -291,8 +291,8 @@ class SQLiteWriter:
         self._dense_upkeep()
 
     def optimize(self) -> list[str]:
-        """Everything `upkeep` does, the tail flushed whatever its size; one line per step taken."""
-        done = []
+        """A repair, then everything `upkeep` does, the tail flushed whatever its size; one line per step taken."""
+        done = self.repair()
         if self._tail_passages():
             with self._transaction():
                 self._flush()
@@ -445,7 +445,7 @@ class SQLiteWriter:
         approximate = get_meta(self.db, "dense_mode") == dense.APPROXIMATE
         if not passages or not self._dimension():
             return
-        if not approximate and passages >= self.layout.approximate_above:
+        if not approximate and passages >= max(self.layout.approximate_above, dense.FEWEST):
             self.build_approximate()
         elif approximate and passages < self.layout.approximate_above // 2:
             self._rewrite_dense(None)
