@@ -16,7 +16,7 @@ import pytest
 
 from common.migrations import read_migrations
 from index.backends import open_store
-from index.sqlite.database import SCHEMA_VERSION
+from index.sqlite.schema import SCHEMA_VERSION
 from state.backends import open_database
 from state.chat_settings import ChatSettingsStore
 from state.conversations import Conversations

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from index.sqlite.database import decode_vector as decode
 from index.sqlite.database import get_meta, set_meta
-from index.sqlite.dense import decode
+from index.sqlite.dense import Written
 from index.sqlite.segments import ArticleBlock, PassageBlock, Postings, Segment
 from index.terms import passage_terms
 
@@ -33,7 +34,7 @@ def passage_rows(db: sqlite3.Connection, first: int, last: int) -> tuple[Passage
     ).fetchall()
     article_order = list(dict.fromkeys(row[3] for row in rows))
     article_row = {article_id: number for number, article_id in enumerate(article_order)}
-    found = {}
+    found: dict[str, tuple[int, int, int, int]] = {}
     for start in range(0, len(article_order), 500):
         chunk = article_order[start : start + 500]
         found.update(
@@ -151,3 +152,33 @@ def next_id(db: sqlite3.Connection, key: str) -> int:
     value = int_meta(db, key, 1)
     set_meta(db, key, value + 1)
     return value
+
+
+def insert_segment(db: sqlite3.Connection, segment: Segment, level: int, size: int, written: Written | None) -> None:
+    """Lists a written segment (and its dense file) in the caller's transaction."""
+    set_meta(db, "next_segment", max(int_meta(db, "next_segment", 1), segment.id + 1))
+    db.execute(
+        "INSERT INTO segments (id, level, first_passage, last_passage, passages, bytes, dense, dense_bytes, dense_crc)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            segment.id,
+            level,
+            segment.first,
+            segment.last,
+            len(segment),
+            size,
+            written.name if written else None,
+            written.size if written else None,
+            written.crc if written else None,
+        ),
+    )
+
+
+def source_id(db: sqlite3.Connection, source: str) -> int:
+    """The id of an outlet (lower case), given when first seen."""
+    key = source.lower()
+    row = db.execute("SELECT id FROM sources WHERE key = ?", (key,)).fetchone()
+    if row:
+        return int(row[0])
+    cursor = db.execute("INSERT INTO sources (key) VALUES (?)", (key,))
+    return int(cursor.lastrowid or 0)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -25,9 +24,10 @@ import faiss
 import numpy as np
 
 from common.crash import crash_point
-from index.sqlite.database import fsync_directory
+from index.sqlite.database import DENSE_FOLDER, fsync_directory
+from index.sqlite.segments import crc_of
 
-FOLDER = "dense"
+FOLDER = DENSE_FOLDER
 EXACT, APPROXIMATE = "exact", "approximate"
 PQ_BYTES = 48  # bytes of code per vector: 8 dimensions to a byte for the default model's 384
 PQ_TRAIN = 65_536  # vectors the product quantizer is trained on
@@ -38,16 +38,6 @@ FEWEST = 1_000  # below this many passages dense search stays exact (too few to 
 
 def dense_folder(directory: Path) -> Path:
     return directory / FOLDER
-
-
-def decode(blob: bytes, dimension: int) -> np.ndarray:
-    """A stored passage vector: float16 (what this newsbot writes), or float32 (written by an earlier one)."""
-    dtype = np.float16 if len(blob) == 2 * dimension else np.float32
-    return np.frombuffer(blob, dtype=dtype).astype(np.float32)
-
-
-def encode(vector: np.ndarray) -> bytes:
-    return np.asarray(vector, dtype=np.float16).tobytes()
 
 
 def nlist_for(passages: int) -> int:
@@ -85,22 +75,22 @@ def write(directory: Path, name: str, index: faiss.Index) -> Written:
     temporary = folder / f".{name}.tmp"
     faiss.write_index(index, str(temporary))
     crash_point("dense-file")
-    data = temporary.read_bytes()
     with open(temporary, "rb") as handle:
         os.fsync(handle.fileno())
+    written = Written(name, temporary.stat().st_size, crc_of(temporary))
     os.replace(temporary, folder / name)
     fsync_directory(folder)
-    return Written(name, len(data), zlib.crc32(data))
+    return written
 
 
-def verify(directory: Path, name: str, size: int, crc: int) -> str | None:
+def verify(directory: Path, name: str, size: int, crc: int, full: bool = True) -> str | None:
+    """What is wrong with a dense file: missing, or not of the size (`full`: and CRC-32) written."""
     path = dense_folder(directory) / name
     try:
-        data = path.read_bytes()
+        if path.stat().st_size != size or (full and crc_of(path) != crc):
+            return f"{path} is damaged (its size or checksum is not the one written)"
     except OSError as error:
         return f"{path} can't be read ({error.strerror})"
-    if len(data) != size or zlib.crc32(data) != crc:
-        return f"{path} is damaged (its size or checksum is not the one written)"
     return None
 
 
@@ -116,12 +106,11 @@ def train(sample: np.ndarray, nlist: int, threads: int = 0) -> faiss.IndexIVFPQ:
     sample = np.ascontiguousarray(sample, dtype=np.float32)
     kmeans = faiss.Kmeans(dimension, nlist, niter=10, spherical=True, seed=19, max_points_per_centroid=64)
     kmeans.train(sample)
+    assert kmeans.centroids is not None
     quantizer = faiss.IndexFlatIP(dimension)
     quantizer.add(kmeans.centroids)
     index = faiss.IndexIVFPQ(quantizer, dimension, nlist, pq_bytes(dimension), 8, faiss.METRIC_INNER_PRODUCT)
-    index.own_fields = True
-    quantizer.this.disown()  # the index frees it
-    index.train(sample[:PQ_TRAIN])
+    index.train(sample[:PQ_TRAIN])  # the lists' centroids are set: only the product quantizer learns
     return index
 
 
@@ -184,8 +173,8 @@ def read_segment(directory: Path, name: str, trained: Trained | None, mapped: bo
     flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mapped else 0
     index = cast(faiss.IndexIVFPQ, faiss.read_index(path, flags))
     placeholder = index.quantizer
-    placeholder.thisown = True  # the stand-in read with it is freed by Python; the shared one is not the index's
-    index.own_fields = False
+    placeholder.thisown = True  # type: ignore[attr-defined]  # SWIG's ownership flag: Python frees the stand-in
+    index.own_fields = False  # the shared quantizer is the trained index's
     index.quantizer = trained.index.quantizer
     index.__dict__["_trained"] = trained  # the quantizer lives as long as every index that searches through it
     return index

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import faiss
 import numpy as np
@@ -69,7 +70,7 @@ def _candidates(
     for part in snapshot.parts[:-1]:
         if part.dense is None or not part.dense.ntotal:
             continue
-        found_scores, found_ids = part.dense.search_preassigned(query, wanted, lists, centroid_scores)
+        found_scores, found_ids = _preassigned(part.dense, query, wanted, lists, centroid_scores)
         valid = found_ids[0] >= 0
         scores.append(found_scores[0][valid])
         ids.append(found_ids[0][valid])
@@ -82,6 +83,15 @@ def _candidates(
         ids.append(np.asarray(tail.segment.passages.passage_ids)[rows[valid]])
     best = _best(scores, ids, wanted)
     return np.array([passage_id for _, passage_id in best], dtype=np.int64)
+
+
+def _preassigned(
+    index: faiss.Index, query: np.ndarray, k: int, lists: np.ndarray, centroid_scores: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`k` best of an IVF index's lists already chosen (the coarse quantizer was run once for every segment)."""
+    ivf: Any = index  # faiss's stubs give only the C++ signature, not the Python one faiss wraps it in
+    found: tuple[np.ndarray, np.ndarray] = ivf.search_preassigned(query, k, lists, centroid_scores)
+    return found
 
 
 def scored(matrix: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int) -> Found:

@@ -9,6 +9,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import faiss
 import numpy as np
@@ -58,6 +59,21 @@ class Snapshot:
     @property
     def removed(self) -> list[np.ndarray | None]:
         return [part.removed for part in self.parts]
+
+    def passage_ids(self) -> np.ndarray:
+        """Every passage this generation holds (not removed), ascending."""
+        return np.concatenate(
+            [np.asarray(p.segment.passages.passage_ids)[~p.removed] if p.removed is not None
+             else np.asarray(p.segment.passages.passage_ids) for p in self.parts]
+        )
+
+    def dense_vectors(self) -> int:
+        """How many passages dense search can find (every one it holds, when nothing is amiss)."""
+        return sum(
+            int(part.dense.ntotal) - (int(part.removed.sum()) if part.removed is not None else 0)
+            for part in self.parts
+            if part.dense is not None
+        )
 
     def locate(self, passage_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(part, row) of each passage id (every one must be in the snapshot)."""
@@ -125,7 +141,7 @@ def _load(db: sqlite3.Connection, directory: Path, previous: Snapshot | None, da
     if trained is not None:
         for part in parts:
             if part.dense is not None:
-                part.dense.nprobe = snapshot.nprobe
+                cast(faiss.IndexIVF, part.dense).nprobe = snapshot.nprobe
     return snapshot
 
 

@@ -25,10 +25,10 @@ from index import sentence_vectors
 from index.sqlite.database import (
     ARTICLE_COLUMNS,
     DATABASE_NAME,
-    SCHEMA_VERSION,
+    DENSE_FOLDER,
+    SEGMENTS_FOLDER,
     article_from_row,
     chunked,
-    connect,
     damage_reported,
     fsync_directory,
     generation,
@@ -37,8 +37,8 @@ from index.sqlite.database import (
     passages_by_id,
     read_transaction,
 )
+from index.sqlite.schema import SCHEMA_VERSION, connect
 from index.store import ensure_model, index_busy, problems_found
-from index.terms import terms
 from index.types import Filters, Hit, Layout, Passage, StoredArticle, day_number
 
 if TYPE_CHECKING:
@@ -169,6 +169,7 @@ class SQLiteStore:
     def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
         from index.sqlite import keywords, search
         from index.sqlite.filters import Allowed
+        from index.terms import terms
 
         if k <= 0:
             return []
@@ -243,7 +244,7 @@ class SQLiteStore:
         return leads
 
     def article_vectors(self, article_ids: Sequence[str]) -> np.ndarray:
-        from index.sqlite.dense import decode
+        from index.sqlite.database import decode_vector as decode
 
         rows_of = {article_id: row for row, article_id in enumerate(article_ids)}
         model = self.model()
@@ -310,17 +311,15 @@ class SQLiteStore:
         }
 
     def _part_bytes(self) -> dict[str, int]:
-        from index.sqlite.dense import FOLDER as DENSE
-        from index.sqlite.segments import FOLDER as SEGMENTS
-
         def size(paths: Iterator[Path]) -> int:
             return sum(path.stat().st_size for path in paths if path.is_file())
 
         database = size(self.directory.glob(f"{DATABASE_NAME}*"))
-        dense_files = list((self.directory / DENSE).glob("*")) if (self.directory / DENSE).exists() else []
+        folder = self.directory / DENSE_FOLDER
+        dense_files = list(folder.glob("*")) if folder.exists() else []
         return {
             "database": database,
-            "keyword_segments": size((self.directory / SEGMENTS).rglob("*")),
+            "keyword_segments": size((self.directory / SEGMENTS_FOLDER).rglob("*")),
             "vectors_exact": size(path for path in dense_files if path.name.endswith(".flat.faiss")),
             "vectors_approximate": size(path for path in dense_files if not path.name.endswith(".flat.faiss")),
         }
@@ -442,20 +441,18 @@ class _Inspection:
 
 def _listed_files(db: sqlite3.Connection) -> list[Path]:
     """The segment folders' files and dense files a copy of the index lists (relative to its folder)."""
-    from index.sqlite.dense import FOLDER as DENSE
     from index.sqlite.dense import trained_name
-    from index.sqlite.segments import FOLDER as SEGMENTS
     from index.sqlite.segments import segment_name
 
     files: list[Path] = []
     for segment_id, dense_name in db.execute("SELECT id, dense FROM segments"):
-        files.append(Path(SEGMENTS) / segment_name(segment_id))
+        files.append(Path(SEGMENTS_FOLDER) / segment_name(segment_id))
         if dense_name:
-            files.append(Path(DENSE) / dense_name)
+            files.append(Path(DENSE_FOLDER) / dense_name)
     mode = db.execute("SELECT value FROM meta WHERE key = 'dense_mode'").fetchone()
     trained = db.execute("SELECT value FROM meta WHERE key = 'ann_trained'").fetchone()
     if mode and mode[0] == "approximate" and trained:
-        files.append(Path(DENSE) / trained_name(int(trained[0])))
+        files.append(Path(DENSE_FOLDER) / trained_name(int(trained[0])))
     return files
 
 

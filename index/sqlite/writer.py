@@ -29,8 +29,17 @@ import numpy as np
 from common.crash import crash_point
 from index import sentence_vectors
 from index.sqlite import build, dense
-from index.sqlite.build import int_meta
-from index.sqlite.database import article_from_row, ARTICLE_COLUMNS, connect, generation, get_meta, set_meta, write_transaction
+from index.sqlite.build import insert_segment, int_meta, source_id
+from index.sqlite.database import (
+    ARTICLE_COLUMNS,
+    article_from_row,
+    encode_vector,
+    generation,
+    get_meta,
+    set_meta,
+    write_transaction,
+)
+from index.sqlite.schema import connect
 from index.sqlite.segments import Segment, concatenate, listed_folders, segment_name, segments_folder, verify
 from index.terms import PassageTerms, passage_terms
 from index.types import ArticleWrite, Layout, PassageWrite, StoredArticle, day_number, iso_day
@@ -189,7 +198,7 @@ class SQLiteWriter:
         self.db.executemany(
             'INSERT INTO passages (id, article_id, ordinal, start, "end", vector) VALUES (?, ?, ?, ?, ?, ?)',
             [
-                (passage_id, article_id, ordinal, p.start, p.end, dense.encode(p.vector))
+                (passage_id, article_id, ordinal, p.start, p.end, encode_vector(p.vector))
                 for ordinal, (passage_id, p) in enumerate(zip(ids, passages, strict=True))
             ],
         )
@@ -281,7 +290,9 @@ class SQLiteWriter:
 
     def upkeep(self) -> None:
         """The tail into a segment once it is big enough, segments that lost most of their passages rewritten,
-        merges, and the dense search's mode for the index's size: each step its own transaction."""
+        merges, and the dense search's mode for the index's size: each step its own transaction. Files seen to be
+        missing or of the wrong size are made again first."""
+        self.repair(full=False)
         if self._tail_passages() >= self.layout.segment_passages:
             with self._transaction():
                 self._flush()
@@ -407,6 +418,8 @@ class SQLiteWriter:
 
     def _merged_ivf(self, merged: Segment, run: list[Listed], trained: dense.Trained) -> dense.Written:
         """The IVF lists of `run` merged (codes copied, not encoded again), the removed passages dropped."""
+        import faiss
+
         index = dense.encoded(trained.index, np.zeros((0, trained.index.d), np.float32), np.zeros(0, np.int64))
         try:
             for listed in run:
@@ -419,7 +432,7 @@ class SQLiteWriter:
             return written
         removed = np.concatenate([self._removed(listed.id) for listed in run])
         if len(removed):
-            index.remove_ids(removed)
+            index.remove_ids(faiss.IDSelectorBatch(len(removed), faiss.swig_ptr(removed)))
         return dense.write_segment(self.directory, dense.segment_file(merged.id, trained.id), index)
 
     def _opened(self, listed: Listed, from_database: bool = False) -> Segment:
@@ -521,18 +534,22 @@ class SQLiteWriter:
 
     # -- repair ----------------------------------------------------------------------------------
 
-    def repair(self) -> list[str]:
-        """Makes again, from the database, every derived file `check` finds damaged or missing: a segment, a
-        dense file, the trained approximate index. One line per file rewritten."""
+    def repair(self, full: bool = True) -> list[str]:
+        """Makes again, from the database, every derived file found damaged or missing: a segment, a dense file,
+        the trained approximate index. `full`: every byte checked (what `check` does); else what can be seen
+        without reading them (missing files, wrong sizes: what every writer does when it is done). One line per
+        file rewritten."""
         done = []
-        if get_meta(self.db, "dense_mode") == dense.APPROXIMATE and trained_problem(self.db, self.directory):
+        if get_meta(self.db, "dense_mode") == dense.APPROXIMATE and trained_problem(self.db, self.directory, full):
             self.build_approximate()
             done.append("trained the approximate index again and encoded every segment with it")
         for listed in Listed.all(self.db):
-            if verify(self.directory, listed.id):
+            if verify(self.directory, listed.id, full):
                 self._rewrite([listed], listed.level, "repair", from_database=True)
                 done.append(f"rewrote segment {listed.id} from the database")
-            elif listed.dense and dense.verify(self.directory, listed.dense, listed.dense_bytes or 0, listed.dense_crc or 0):
+            elif listed.dense and dense.verify(
+                self.directory, listed.dense, listed.dense_bytes or 0, listed.dense_crc or 0, full
+            ):
                 segment = Segment.open(self.directory, listed.id)
                 written = self._dense_file(segment)
                 with self._transaction():
@@ -555,43 +572,13 @@ def _flat_vectors(directory: Path, name: str, rows: int) -> np.ndarray:
     return matrix
 
 
-def trained_problem(db: sqlite3.Connection, directory: Path) -> str | None:
+def trained_problem(db: sqlite3.Connection, directory: Path, full: bool = True) -> str | None:
     """What is wrong with the trained approximate index's file, if anything."""
     recorded = get_meta(db, "ann_trained_file")
     if recorded is None:
         return f"{dense.dense_folder(directory)}: the trained approximate index is not recorded"
     size, crc = json.loads(recorded)
-    return dense.verify(directory, dense.trained_name(int_meta(db, "ann_trained")), size, crc)
-
-
-def insert_segment(db: sqlite3.Connection, segment: Segment, level: int, size: int, written: dense.Written | None) -> None:
-    """Lists a written segment (and its dense file) in the caller's transaction."""
-    set_meta(db, "next_segment", max(int_meta(db, "next_segment", 1), segment.id + 1))
-    db.execute(
-        "INSERT INTO segments (id, level, first_passage, last_passage, passages, bytes, dense, dense_bytes, dense_crc)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            segment.id,
-            level,
-            segment.first,
-            segment.last,
-            len(segment),
-            size,
-            written.name if written else None,
-            written.size if written else None,
-            written.crc if written else None,
-        ),
-    )
-
-
-def source_id(db: sqlite3.Connection, source: str) -> int:
-    """The id of an outlet (lower case), given when first seen."""
-    key = source.lower()
-    row = db.execute("SELECT id FROM sources WHERE key = ?", (key,)).fetchone()
-    if row:
-        return int(row[0])
-    cursor = db.execute("INSERT INTO sources (key) VALUES (?)", (key,))
-    return int(cursor.lastrowid or 0)
+    return dense.verify(directory, dense.trained_name(int_meta(db, "ann_trained")), size, crc, full)
 
 
 def remove_unlisted(db: sqlite3.Connection, directory: Path) -> None:

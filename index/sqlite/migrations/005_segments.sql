@@ -3,13 +3,7 @@
 -- running totals (meta kw_passages, kw_length; kw_terms' df), the postings and lengths of the passages not yet in
 -- a segment (kw_tail, kw_lengths: a segment keeps its own), the segments' listing, passages removed from a segment until it is
 -- rewritten, and the words of the passages with how many hold each (for typo matching). The registered function
--- fills them and writes the first segments (index/sqlite/upgrade.py).
-ALTER TABLE articles ADD COLUMN day INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE articles ADD COLUMN published_day INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE articles ADD COLUMN source_id INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE articles ADD COLUMN passage_count INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX IF NOT EXISTS articles_day ON articles(day);
-CREATE INDEX IF NOT EXISTS articles_added_seq ON articles(added_seq);
+-- (index/sqlite/upgrade.py) adds the articles' columns, fills everything and writes the first segments.
 CREATE TABLE IF NOT EXISTS sources (
     id INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE
