@@ -109,12 +109,14 @@ class Layout:
     its own. New passages stay in the tail (in SQLite) until `segment_passages` have gathered, then become a
     segment; `merge_factor` segments of a level are merged into one of the next, never beyond
     `largest_segment` passages; dense search is exact until the index holds `approximate_above` passages
-    (then an IVF-PQ index; exact again below half of it)."""
+    (then an IVF-PQ index; exact again below half of it), whose searches probe lists holding at least
+    `approximate_scan` vectors (and 1/64 of the lists)."""
 
     segment_passages: int = 16_384
     merge_factor: int = 8
     largest_segment: int = 1 << 20
     approximate_above: int = 250_000
+    approximate_scan: int = 16_000
 
 
 Vectors = np.ndarray[Any, np.dtype[np.float32]]  # one L2-normalised row per text

@@ -32,7 +32,6 @@ EXACT, APPROXIMATE = "exact", "approximate"
 PQ_BYTES = 48  # bytes of code per vector: 8 dimensions to a byte for the default model's 384
 PQ_TRAIN = 65_536  # vectors the product quantizer is trained on
 CANDIDATES = 1_000  # approximate candidates re-scored exactly
-SCANNED = 16_000  # vectors an approximate search should score at least (sets nprobe on small indexes)
 FEWEST = 1_000  # below this many passages dense search stays exact (too few to train a product quantizer on)
 
 
@@ -47,10 +46,10 @@ def nlist_for(passages: int) -> int:
     return int(max(1, min(wanted, passages // 39)))
 
 
-def nprobe_for(nlist: int, passages: int) -> int:
-    """Lists probed per question: 1/64 of them, and at least enough to score SCANNED vectors."""
+def nprobe_for(nlist: int, passages: int, scanned: int) -> int:
+    """Lists probed per question: 1/64 of them, and at least enough to score `scanned` vectors."""
     per_list = max(passages / nlist, 1.0)
-    return int(min(nlist, max(nlist // 64, math.ceil(SCANNED / per_list), 1)))
+    return int(min(nlist, max(nlist // 64, math.ceil(scanned / per_list), 1)))
 
 
 def flat(vectors: np.ndarray) -> faiss.IndexScalarQuantizer:

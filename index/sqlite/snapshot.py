@@ -86,18 +86,19 @@ class Snapshot:
         return parts, rows
 
 
-def load(db: sqlite3.Connection, directory: Path, previous: Snapshot | None) -> Snapshot:
-    """The generation `db`'s read transaction sees, reusing what `previous` already holds."""
+def load(db: sqlite3.Connection, directory: Path, previous: Snapshot | None, scanned: int) -> Snapshot:
+    """The generation `db`'s read transaction sees, reusing what `previous` already holds; approximate searches
+    probe lists holding `scanned` vectors."""
     for attempt in range(OPEN_ATTEMPTS):
         try:
-            return _load(db, directory, previous, damaged_ok=attempt == OPEN_ATTEMPTS - 1)
+            return _load(db, directory, previous, scanned, damaged_ok=attempt == OPEN_ATTEMPTS - 1)
         except Retry:
             db.execute("COMMIT")
             db.execute("BEGIN")
     raise AssertionError("unreachable")  # the last attempt makes damaged segments from the database instead
 
 
-def _load(db: sqlite3.Connection, directory: Path, previous: Snapshot | None, damaged_ok: bool) -> Snapshot:
+def _load(db: sqlite3.Connection, directory: Path, previous: Snapshot | None, scanned: int, damaged_ok: bool) -> Snapshot:
     dimension = int(get_meta(db, "dimension") or 0)
     approximate = get_meta(db, "dense_mode") == dense.APPROXIMATE
     trained = None
@@ -132,7 +133,7 @@ def _load(db: sqlite3.Connection, directory: Path, previous: Snapshot | None, da
         passages=passages,
         average_length=int_meta(db, "kw_length") / passages if passages else 1.0,
         trained=trained,
-        nprobe=dense.nprobe_for(nlist, passages) if trained else 0,
+        nprobe=dense.nprobe_for(nlist, passages, scanned) if trained else 0,
         removed_seq=removed_seq,
         tail_through=through,
         tail_vectors=tail_vectors,

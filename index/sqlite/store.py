@@ -105,7 +105,7 @@ class SQLiteStore:
                 import faiss
 
                 faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead (and stall under load)
-                loaded = snapshots.load(self.db, self.directory, self._snapshot)
+                loaded = snapshots.load(self.db, self.directory, self._snapshot, self.layout.approximate_scan)
                 if self._snapshot is None or loaded.generation >= self._snapshot.generation:
                     self._snapshot = loaded
                 return loaded
