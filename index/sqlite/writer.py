@@ -605,5 +605,5 @@ def reclaim_space(db: sqlite3.Connection) -> None:
         db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         db.execute("VACUUM")
     else:
-        db.execute("PRAGMA incremental_vacuum")
+        db.executescript("PRAGMA incremental_vacuum;")  # run to completion (execute() would step it once: one page)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
