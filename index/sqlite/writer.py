@@ -547,9 +547,9 @@ class SQLiteWriter:
             if verify(self.directory, listed.id, full):
                 self._rewrite([listed], listed.level, "repair", from_database=True)
                 done.append(f"rewrote segment {listed.id} from the database")
-            elif listed.dense and dense.verify(
+            elif (not listed.dense and self._dimension()) or (listed.dense and dense.verify(
                 self.directory, listed.dense, listed.dense_bytes or 0, listed.dense_crc or 0, full
-            ):
+            )):
                 segment = Segment.open(self.directory, listed.id)
                 written = self._dense_file(segment)
                 with self._transaction():
@@ -557,7 +557,7 @@ class SQLiteWriter:
                         "UPDATE segments SET dense = ?, dense_bytes = ?, dense_crc = ? WHERE id = ?",
                         (written.name if written else None, written.size if written else None, written.crc if written else None, listed.id),
                     )
-                done.append(f"rewrote {listed.dense} from the database")
+                done.append(f"wrote the dense file of segment {listed.id} from the database")
         return done
 
 
