@@ -150,9 +150,9 @@ def parts(index_dir: Path, questions: list[str], database_url: str | None = None
     vectors = embedder.embed(questions)
     dense, keyword, answers = [], [], []
     for question, vector in zip(questions, vectors, strict=True):
-        dense.append(_ms(lambda: store.dense_search(vector, 300)))
-        keyword.append(_ms(lambda: store.keyword_search(question, 300)))
-        answers.append(_ms(lambda: service.answer(question)))
+        dense.append(_ms(lambda v=vector: store.dense_search(v, 300)))
+        keyword.append(_ms(lambda q=question: store.keyword_search(q, 300)))
+        answers.append(_ms(lambda q=question: service.answer(q)))
     result = {
         "load_at_start": began,
         "dense_search_300": summary(dense),

@@ -95,6 +95,10 @@ class SQLiteStore:
     def _current(self) -> Snapshot:
         """The snapshot of the generation this thread's read transaction sees."""
         snapshot, current = self._snapshot, generation(self.db)
+        if snapshot is not None and current < snapshot.generation:  # began before another thread loaded a newer one
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN")
+            current = generation(self.db)
         if snapshot is not None and snapshot.generation == current:
             return snapshot
         ensure_model(self.location, get_meta(self.db, "model"), self.expected_model)
