@@ -317,18 +317,18 @@ def _piece(source, start, end, sources, titles, article_rows, ordinals, article_
     rows = np.concatenate([owner_p, owner_t])
     term_ids = np.concatenate([term_p, term_t]).astype(np.int64)
     tfs = np.concatenate([tf_p, tf_t]).astype(np.int64)
-    order = np.lexsort((term_ids, rows))
+    order = np.lexsort((rows, term_ids))  # by term, then row: a term in both title and passage is adjacent
     rows, term_ids, tfs = rows[order], term_ids[order], tfs[order]
     first = np.ones(len(rows), bool)
     first[1:] = (rows[1:] != rows[:-1]) | (term_ids[1:] != term_ids[:-1])
     starts = np.flatnonzero(first)
     rows, term_ids, tfs = rows[starts], term_ids[starts], np.add.reduceat(tfs, starts)
-    np.add.at(df, term_ids, 1)
+    df += np.bincount(term_ids, minlength=len(df))
     lengths = np.bincount(rows, weights=tfs, minlength=end - start).astype(np.int32)
     owner_w, word_w, _ = source.passage_words.gather(picks)
     owner_v, word_v, _ = source.title_words.gather(heads)
     pairs = np.unique(np.concatenate([owner_w, owner_v]).astype(np.int64) * len(source.words) + np.concatenate([word_w, word_v]))
-    np.add.at(word_counts, pairs % len(source.words), 1)
+    word_counts += np.bincount(pairs % len(source.words), minlength=len(word_counts))
     used = np.unique(article_rows[start:end])
     columns = [article_columns[i] for i in used]
     width = max(len(c[0]) for c in columns)
@@ -345,7 +345,7 @@ def _piece(source, start, end, sources, titles, article_rows, ordinals, article_
         np.searchsorted(used, article_rows[start:end]).astype(np.int32),
         ordinals[start:end],
     )
-    return Segment.build(0, passages, articles, Postings.from_triples(term_ids, rows, tfs)), int(lengths.sum())
+    return Segment.build(0, passages, articles, Postings.from_sorted(term_ids, rows, tfs)), int(lengths.sum())
 
 
 def check_terms(out: Path, samples: int = 200) -> None:

@@ -83,11 +83,16 @@ class Postings:
     def from_triples(cls, term_ids: np.ndarray, rows: np.ndarray, tfs: np.ndarray) -> Postings:
         """From (term id, row, tf) in any order."""
         order = np.lexsort((rows, term_ids))
-        terms, rows, tfs = term_ids[order], rows[order], tfs[order]
-        unique, starts = np.unique(terms, return_index=True)
+        return cls.from_sorted(term_ids[order], rows[order], tfs[order])
+
+    @classmethod
+    def from_sorted(cls, term_ids: np.ndarray, rows: np.ndarray, tfs: np.ndarray) -> Postings:
+        """From (term id, row, tf) sorted by term, then row."""
+        starts = np.flatnonzero(np.diff(term_ids)) + 1 if len(term_ids) else np.zeros(0, np.int64)
+        starts = np.concatenate([[0], starts]).astype(np.int64) if len(term_ids) else starts
         return cls(
-            unique.astype(np.int32),
-            np.append(starts, len(terms)).astype(np.int64),
+            np.asarray(term_ids)[starts].astype(np.int32),
+            np.append(starts, len(term_ids)).astype(np.int64),
             rows.astype(np.int32),
             np.minimum(tfs, np.iinfo(np.uint16).max).astype(np.uint16),
         )
@@ -286,11 +291,7 @@ def concatenate(segment_id: int, parts: list[tuple[Segment, np.ndarray]]) -> Seg
     order = np.argsort(terms, kind="stable")  # parts come in passage order: rows stay ascending within a term
     rows = np.concatenate([r for _, r, _ in triples])[order]
     tfs = np.concatenate([f for _, _, f in triples])[order]
-    terms = terms[order]
-    unique, starts = np.unique(terms, return_index=True)
-    postings = Postings(
-        unique.astype(np.int32), np.append(starts, len(terms)).astype(np.int64), rows.astype(np.int32), tfs
-    )
+    postings = Postings.from_sorted(terms[order], rows, tfs)
     return Segment.build(segment_id, passages, articles, postings)
 
 
