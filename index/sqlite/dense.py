@@ -5,8 +5,8 @@ meta table and chosen by size when a writer finishes).
   every vector is scored.
 - **Approximate**: an inverted-file index with product quantization (IVF-PQ: `nlist` lists, 48 bytes a vector)
   is trained once on a sample (`dense/trained-<id>.faiss`); each segment's vectors are encoded with it into a file
-  of its own (its lists memory-mapped read-only), searched together: the coarse quantizer once per question,
-  then each segment's probed lists. The best candidates are re-scored exactly from the float16 vectors in
+  of its own (a copy of the trained index: its lists memory-mapped read-only), searched together: the coarse
+  quantizer once per question, then each segment's probed lists. The best candidates are re-scored exactly from the float16 vectors in
   SQLite, so the scores are the exact cosines.
 
 Files are written to a temporary name, fsynced and renamed, and count only once listed in the `segments` table
@@ -127,20 +127,6 @@ def encoded(trained: faiss.IndexIVFPQ, vectors: np.ndarray, ids: np.ndarray) -> 
     return index
 
 
-def write_segment(directory: Path, name: str, index: faiss.IndexIVFPQ) -> Written:
-    """A segment's IVF-PQ index written without its coarse quantizer (an empty stand-in takes its place in the
-    file): every segment shares the trained index's, which readers put back (`read_segment`)."""
-    original, owned = index.quantizer, index.own_fields
-    placeholder = faiss.IndexFlatIP(index.d)
-    index.own_fields = False
-    index.quantizer = placeholder
-    try:
-        return write(directory, name, index)
-    finally:
-        index.quantizer = original
-        index.own_fields = owned
-
-
 @dataclass
 class Trained:
     """The trained approximate index of one generation of training, loaded: its quantizer is what every
@@ -163,20 +149,16 @@ def read_trained(directory: Path, trained_id: int) -> Trained:
     return Trained(trained_id, cast(faiss.IndexIVFPQ, index))
 
 
-def read_segment(directory: Path, name: str, trained: Trained | None, mapped: bool = True) -> faiss.Index:
-    """A segment's dense file: the float16 vectors (mapped), or its IVF-PQ lists (mapped read-only) with the
-    trained index's quantizer put back. Not mapped: in memory, for merging."""
+def read_segment(directory: Path, name: str, mapped: bool = True) -> faiss.Index:
+    """A segment's dense file: the float16 vectors, or its IVF-PQ index (a copy of the trained index holding the
+    segment's codes; its lists and its quantizer's centroids memory-mapped read-only). Not mapped: in memory, for
+    merging."""
     path = str(dense_folder(directory) / name)
-    if trained is None:
-        return faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC if mapped else 0)
-    flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mapped else 0
-    index = cast(faiss.IndexIVFPQ, faiss.read_index(path, flags))
-    placeholder = index.quantizer
-    placeholder.thisown = True  # type: ignore[attr-defined]  # SWIG's ownership flag: Python frees the stand-in
-    index.own_fields = False  # the shared quantizer is the trained index's
-    index.quantizer = trained.index.quantizer
-    index.__dict__["_trained"] = trained  # the quantizer lives as long as every index that searches through it
-    return index
+    if not mapped:
+        return faiss.read_index(path)
+    if name.endswith(".flat.faiss"):
+        return faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
+    return faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
 
 
 def segment_file(segment_id: int, trained_id: int | None) -> str:

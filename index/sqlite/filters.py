@@ -63,6 +63,8 @@ class Allowed:
 
     def __call__(self, part: int, rows: np.ndarray) -> np.ndarray:
         keep = np.ones(len(rows), dtype=bool)
+        if self.compiled is None and self.removed[part] is None:
+            return keep
         removed = self.removed[part]
         if removed is not None:
             keep &= ~removed[rows]

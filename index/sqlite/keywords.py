@@ -84,7 +84,7 @@ def search(
     while taken < len(order) and remaining * (1 + MARGIN) >= threshold:
         batch = _next_batch(order[taken:], bounds, remaining, threshold, parts, first=taken == 0)
         for index, part in enumerate(parts):
-            _add_candidates(part, batch, query, average_length, allowed, index)
+            _add_candidates(part, batch, query, average_length, allowed, index, k)
         taken += len(batch)
         remaining -= sum(bounds[term] for term in batch)
         threshold = _kth_best(parts, allowed, k)
@@ -121,20 +121,24 @@ def _next_batch(
     return batch
 
 
-def _add_candidates(part: _Part, batch: list[int], query: Query, average_length: float, allowed: Allowed, index: int) -> None:
+def _add_candidates(
+    part: _Part, batch: list[int], query: Query, average_length: float, allowed: Allowed, index: int, k: int
+) -> None:
     if part.whole:
         return
     found = [hit[0] for term in batch if (hit := part.segment.postings.find(term)) is not None]
     if not found:
         return
-    new = np.unique(np.concatenate([np.asarray(rows, dtype=np.int64) for rows in found]))
-    if len(part.rows):
-        new = new[~np.isin(new, part.rows, assume_unique=True)]
-    if not len(new):
-        return
-    if len(part.rows) + len(new) > len(part.segment) / WHOLE_SHARE:
-        part.rows, part.scores = _whole(part.segment, query, average_length)
+    if len(part.rows) + sum(len(rows) for rows in found) > len(part.segment) / WHOLE_SHARE:
+        part.rows, part.scores = _whole(part.segment, query, average_length, allowed, index, k)
         part.whole = True
+        return
+    marked = np.zeros(len(part.segment), dtype=bool)  # a flag per row: no sort of the postings' union
+    for rows in found:
+        marked[rows] = True
+    marked[part.rows] = False
+    new = np.flatnonzero(marked)
+    if not len(new):
         return
     part.rows = np.concatenate([part.rows, new])
     part.scores = np.concatenate([part.scores, _scored(part.segment, new, query, average_length)])
@@ -160,8 +164,11 @@ def _scored(segment: Segment, rows: np.ndarray, query: Query, average_length: fl
     return scores
 
 
-def _whole(segment: Segment, query: Query, average_length: float) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, scores) of every passage of `segment` holding a term of the query."""
+def _whole(
+    segment: Segment, query: Query, average_length: float, allowed: Allowed, index: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, scores) of the best `k` passages of `segment` that `allowed` passes (all tied with the k-th kept), every
+    posting of the query's terms scored: no other passage of this segment can be among the best k overall."""
     scores = np.zeros(len(segment), dtype=np.float32)
     lengths = np.asarray(segment.passages.lengths)
     per_term: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
@@ -175,6 +182,10 @@ def _whole(segment: Segment, query: Query, average_length: float) -> tuple[np.nd
         if (entry := per_term[term]) is not None:
             scores[entry[0]] += entry[1]
     rows = np.flatnonzero(scores > 0)
+    rows = rows[allowed(index, rows)]
+    if len(rows) > k:
+        cut = np.partition(scores[rows], -k)[-k]
+        rows = rows[scores[rows] >= cut]
     return rows.astype(np.int64), scores[rows]
 
 

@@ -188,8 +188,10 @@ def _dense(
     expected_ivf = trained is not None
     if listed.dense and listed.dense.endswith(".flat.faiss") != expected_ivf:
         try:
-            index = dense.read_segment(directory, listed.dense, trained)
-            if expected_ivf or index.ntotal == len(segment):
+            index = dense.read_segment(directory, listed.dense)
+            if (trained is not None and cast(faiss.IndexIVF, index).quantizer.ntotal == trained.nlist) or (
+                trained is None and index.ntotal == len(segment)
+            ):
                 return index
         except RuntimeError:
             pass

@@ -352,7 +352,7 @@ class SQLiteWriter:
         if trained is None:
             return dense.write(self.directory, name, dense.flat(matrix))
         ids = np.asarray(segment.passages.passage_ids)[present]
-        return dense.write_segment(self.directory, name, dense.encoded(trained.index, matrix[present], ids))
+        return dense.write(self.directory, name, dense.encoded(trained.index, matrix[present], ids))
 
     def _current_trained(self) -> dense.Trained | None:
         if get_meta(self.db, "dense_mode") != dense.APPROXIMATE:
@@ -424,7 +424,7 @@ class SQLiteWriter:
         try:
             for listed in run:
                 if listed.dense:
-                    index.merge_from(dense.read_segment(self.directory, listed.dense, trained, mapped=False), 0)
+                    index.merge_from(dense.read_segment(self.directory, listed.dense, mapped=False), 0)
         except RuntimeError as error:  # a damaged file: encoded again from the database
             log.warning("a dense file can't be read (%s); encoding the merged segment from the database", error)
             written = self._dense_file(merged)
@@ -433,7 +433,7 @@ class SQLiteWriter:
         removed = np.concatenate([self._removed(listed.id) for listed in run])
         if len(removed):
             index.remove_ids(faiss.IDSelectorBatch(len(removed), faiss.swig_ptr(removed)))
-        return dense.write_segment(self.directory, dense.segment_file(merged.id, trained.id), index)
+        return dense.write(self.directory, dense.segment_file(merged.id, trained.id), index)
 
     def _opened(self, listed: Listed, from_database: bool = False) -> Segment:
         """The listed segment's files, or (damaged, or asked) the segment made again from the database."""
@@ -490,7 +490,7 @@ class SQLiteWriter:
                 files.append(dense.write(self.directory, name, dense.flat(matrix)))
             else:
                 ids = np.asarray(segment.passages.passage_ids)[present]
-                files.append(dense.write_segment(self.directory, name, dense.encoded(trained.index, matrix[present], ids)))
+                files.append(dense.write(self.directory, name, dense.encoded(trained.index, matrix[present], ids)))
             if number == 0:
                 crash_point("approximate-segments")
         crash_point("approximate-before-commit")
