@@ -150,15 +150,15 @@ def read_trained(directory: Path, trained_id: int) -> Trained:
 
 
 def read_segment(directory: Path, name: str, mapped: bool = True) -> faiss.Index:
-    """A segment's dense file: the float16 vectors, or its IVF-PQ index (a copy of the trained index holding the
-    segment's codes; its lists and its quantizer's centroids memory-mapped read-only). Not mapped: in memory, for
-    merging."""
+    """A segment's dense file: the float16 vectors (mapped), or its IVF-PQ index (a copy of the trained index
+    holding the segment's codes: its lists mapped read-only, its centroids read, nlist × 1.5 KB). Not mapped: in
+    memory, for merging."""
     path = str(dense_folder(directory) / name)
     if not mapped:
         return faiss.read_index(path)
     if name.endswith(".flat.faiss"):
         return faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
-    return faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+    return faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
 
 
 def segment_file(segment_id: int, trained_id: int | None) -> str:
