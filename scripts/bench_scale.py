@@ -465,7 +465,7 @@ def main() -> None:
             entry["parts"] = parts(index_dir, questions)
             save()
         if "add" in steps and size == "100k":
-            entry["add"] = add_while_the_bot_runs(index_dir, args.work, args.source, questions)
+            entry["add"] = add_while_the_bot_runs(index_dir, args.work / size, args.source, questions)
             save()
         if "postgres" in steps and size in ("10k", "100k"):
             progress(f"{size}: PostgreSQL ...")

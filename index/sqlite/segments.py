@@ -235,10 +235,6 @@ def crc_of(path: Path) -> int:
     return crc
 
 
-def folder_bytes(folder: Path) -> int:
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
-
-
 def listed_folders(directory: Path) -> Iterator[tuple[int, Path]]:
     """(segment id, folder) of every segment folder on disk, listed or not; temporary folders as id -1."""
     parent = segments_folder(directory)
