@@ -15,6 +15,7 @@ size and CRC-32, which `check` verifies."""
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import shutil
 import zlib
@@ -122,6 +123,7 @@ class Segment:
         self.postings = postings
         self.max_tf = max_tf  # per term (postings order): the largest tf
         self.min_length = min_length  # per term: the smallest length among its passages
+        self.maps: list[np.memmap] = []  # the file mappings the arrays read, when opened from its folder
 
     @classmethod
     def build(cls, segment_id: int, passages: PassageBlock, articles: ArticleBlock, postings: Postings) -> Segment:
@@ -135,16 +137,17 @@ class Segment:
         manifest = json.loads((folder / MANIFEST).read_text())
         if manifest.get("format") != FORMAT or set(manifest["files"]) != {f"{name}.npy" for name in ARRAYS}:
             raise ValueError(f"{folder}: not a segment this newsbot reads")
-        arrays = {}
+        arrays, maps = {}, []
         for name in ARRAYS:
             path = folder / f"{name}.npy"
             if path.stat().st_size != manifest["files"][path.name][0]:
                 raise ValueError(f"{path} is {path.stat().st_size} bytes, its manifest says {manifest['files'][path.name][0]}")
-            # np.asarray: a plain ndarray over the mapping (slicing numpy's memmap subclass is slower)
-            arrays[name] = np.asarray(np.load(path, mmap_mode="r"))
+            mapped = np.load(path, mmap_mode="r")
+            maps.append(mapped)
+            arrays[name] = np.asarray(mapped)  # a plain ndarray over the mapping (slicing numpy's memmap is slower)
         if len(arrays["passage_ids"]) != manifest["passages"]:
             raise ValueError(f"{folder}: {len(arrays['passage_ids'])} passages, its manifest says {manifest['passages']}")
-        return cls(
+        segment = cls(
             segment_id,
             PassageBlock(*(arrays[name] for name in PASSAGE_ARRAYS)),
             ArticleBlock(*(arrays[name] for name in ARTICLE_ARRAYS)),
@@ -152,9 +155,19 @@ class Segment:
             arrays["max_tf"],
             arrays["min_length"],
         )
+        segment.maps = maps
+        return segment
 
     def __len__(self) -> int:
         return len(self.passages)
+
+    def release(self) -> None:
+        """Drops the pages of its files this process has read from its page tables (they stay in the page cache,
+        and are read again from there when next needed): what a search read does not stay in the process's memory
+        (PSS) as it would for every term ever searched."""
+        for mapped in self.maps:
+            if mapped.size:
+                mapped._mmap.madvise(mmap.MADV_DONTNEED)  # type: ignore[attr-defined]  # numpy's memmap keeps its mmap there
 
     @property
     def first(self) -> int:

@@ -191,7 +191,10 @@ class SQLiteStore:
             prepared = keywords.query_of(asked, found, snapshot.passages)
             allowed = Allowed(snapshot.segments, snapshot.removed, compiled)
             best = keywords.search(snapshot.segments, prepared, snapshot.average_length, k, allowed)
-            return search.part_hits(snapshot, best)
+            hits = search.part_hits(snapshot, best)
+        for segment in snapshot.segments:
+            segment.release()
+        return hits
 
     def vocabulary(self) -> Mapping[str, int]:
         """The words table, kept in memory and brought up to date by the rows changed since (each write marks
