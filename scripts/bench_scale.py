@@ -407,9 +407,7 @@ def realtimeqa_hits(source: Path, work: Path) -> dict[str, Any]:
 
     copy = work / "realtimeqa"
     shutil.rmtree(copy, ignore_errors=True)
-    copy.mkdir(parents=True)
-    for path in source.glob("index.sqlite*"):
-        shutil.copy(path, copy / path.name)
+    shutil.copytree(source, copy)  # an index written before segments is upgraded when opened
     settings = Settings(index_dir=copy, bot_state_path=work / "rtqa-bot.sqlite")
     questions = realtimeqa.questions(settings.eval_dir)
     gold = [q.gold_urls for q in questions]
