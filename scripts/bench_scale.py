@@ -177,18 +177,7 @@ def _ms(call: Callable[[], object]) -> float:
 def add_while_the_bot_runs(index_dir: Path, work: Path, source: Path, questions: list[str]) -> dict[str, Any]:
     """`newsbot index add` of 1 and of 50 new articles (whole processes) into `index_dir` while the bot answers;
     the bot's reply latency to the question asked right after each add, and to questions before."""
-    feed = work / "new-articles.jsonl"
-    if not feed.exists():
-        subprocess.run(
-            [PYTHON, "scripts/synthetic_index.py", "--articles", "51", "--jsonl", str(feed), "--source", str(source), "--seed", "77"],
-            env=env_for(index_dir),
-            cwd=ROOT,
-            check=True,
-        )
-    lines = feed.read_text().splitlines()
-    one, fifty = work / "one.jsonl", work / "fifty.jsonl"
-    one.write_text(lines[0] + "\n")
-    fifty.write_text("\n".join(lines[1:51]) + "\n")
+    one, fifty = new_articles(work, source, seed=77)
     result: dict[str, Any] = {}
     with TelegramEmulator() as emu:
         env = env_for(
@@ -222,10 +211,23 @@ def add_while_the_bot_runs(index_dir: Path, work: Path, source: Path, questions:
     return result
 
 
+def new_articles(work: Path, source: Path, seed: int) -> tuple[Path, Path]:
+    """Files of 1 and of 50 new synthetic articles (texts only: `index add` embeds them)."""
+    feed = work / f"new-articles-{seed}.jsonl"
+    if not feed.exists():
+        command = [PYTHON, "scripts/synthetic_index.py", "--articles", "51", "--jsonl", str(feed), "--source", str(source)]
+        subprocess.run([*command, "--seed", str(seed)], cwd=ROOT, check=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    lines = feed.read_text().splitlines()
+    one, fifty = work / f"one-{seed}.jsonl", work / f"fifty-{seed}.jsonl"
+    one.write_text(lines[0] + "\n")
+    fifty.write_text("\n".join(lines[1:51]) + "\n")
+    return one, fifty
+
+
 # -- PostgreSQL ------------------------------------------------------------------------------------------------
 
 
-def postgres(index_dir: Path, work: Path, questions: list[str], question_vectors: np.ndarray) -> dict[str, Any]:
+def postgres(index_dir: Path, work: Path, source: Path, questions: list[str], question_vectors: np.ndarray) -> dict[str, Any]:
     import pgserver
     import psycopg
 
@@ -243,11 +245,10 @@ def postgres(index_dir: Path, work: Path, questions: list[str], question_vectors
         result["copy"]["seconds"] = round(time.perf_counter() - started, 1)
         result["recall_by_ef_search"] = ef_search_recall(url, question_vectors)
         result["parts"] = parts(index_dir, questions, url)
-        feed_one, feed_fifty = work / "one.jsonl", work / "fifty.jsonl"
-        if feed_one.exists():
-            env = env_for(index_dir, DATABASE_URL=url)
-            result["add_one_article"] = timed_run([NEWSBOT, "index", "add", str(feed_one), "--json"], env)
-            result["add_fifty_articles"] = timed_run([NEWSBOT, "index", "add", str(feed_fifty), "--json"], env)
+        one, fifty = new_articles(work, source, seed=78)  # not the ones the add step put in the SQLite index
+        env = env_for(index_dir, DATABASE_URL=url)
+        result["add_one_article"] = timed_run([NEWSBOT, "index", "add", str(one), "--json"], env)
+        result["add_fifty_articles"] = timed_run([NEWSBOT, "index", "add", str(fifty), "--json"], env)
         with psycopg.connect(url) as db:
             result["bytes"] = dict(
                 db.execute(
@@ -468,7 +469,7 @@ def main() -> None:
         if "postgres" in steps and size in ("10k", "100k"):
             progress(f"{size}: PostgreSQL ...")
             vectors = Wiring(settings).embedder.embed([q.sentence for q in realtimeqa.questions(settings.eval_dir)])
-            entry["postgres"] = postgres(index_dir, args.work / size, questions, vectors)
+            entry["postgres"] = postgres(index_dir, args.work / size, args.source, questions, vectors)
             save()
         if not args.keep:
             shutil.rmtree(args.work / size, ignore_errors=True)
