@@ -16,7 +16,7 @@ import pytest
 
 from common.migrations import read_migrations
 from index.backends import open_store
-from index.sqlite.database import SCHEMA_VERSION
+from index.sqlite.schema import SCHEMA_VERSION
 from state.backends import open_database
 from state.chat_settings import ChatSettingsStore
 from state.conversations import Conversations
@@ -31,6 +31,7 @@ STATE_VERSIONS = [
     migration.version for migration in read_migrations(resources.files("state") / "migrations" / "sqlite")
 ]
 # What an index looked like at each older schema, made from the schema-4 fixture.
+FIXTURE_SCHEMA = 4
 INDEX_DOWNGRADES = {
     3: ["DROP TABLE sentence_vectors", "UPDATE meta SET value = '3' WHERE key = 'schema_version'"],
     2: [
@@ -51,7 +52,7 @@ def index_at(version: int, tmp_path: Path) -> Path:
     folder = tmp_path / f"index-schema-{version}"
     shutil.copytree(FIXTURES / "index-schema-4", folder)
     with sqlite3.connect(folder / "index.sqlite") as db:
-        for step in range(SCHEMA_VERSION - 1, version - 1, -1):
+        for step in range(FIXTURE_SCHEMA - 1, version - 1, -1):
             for statement in INDEX_DOWNGRADES[step]:
                 db.execute(statement)
     return folder
@@ -79,7 +80,7 @@ def test_an_index_of_every_schema_opens_up_to_date_with_every_article_passage_an
     assert [order for (order,) in rows(upgraded, "articles", ["added_seq"])] == [1, 2, 3]
     assert (
         rows(upgraded, "meta", ["value"])[0:1]
-        and dict(rows(upgraded, "meta", ["key", "value"]))["schema_version"] == "4"
+        and dict(rows(upgraded, "meta", ["key", "value"]))["schema_version"] == str(SCHEMA_VERSION)
     )
     assert rows(upgraded, "sentence_vectors") == (rows(fixture, "sentence_vectors") if version == 4 else [])
 
