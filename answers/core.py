@@ -38,14 +38,17 @@ from answers.retrieve import RankedArticle, Retrieved, Retriever
 from answers.spelling import Speller
 from answers.timeframes import Timeframe, day_text
 from answers.topics import covering
-from answers.types import Answer, AnswerOptions, Citation, Turn
+from answers.types import Answer, AnswerOptions, Citation, Fallback, Turn
 from common.clock import utc_now
+from common.deadline import Deadline
+from common.errors import LLMTooSlow, LLMUnavailable
 from index.terms import words
 from index.types import Filters
 
 log = logging.getLogger("newsbot.answers")
 DEFAULT_OPTIONS = AnswerOptions()
 ABSTAIN_TEXT = "The indexed articles don't say."
+TOO_SLOW = "(The language model was too slow, so this answer quotes the articles.)"
 CONTINUES = re.compile(r"^\W*(?:and|but|also|so|then|what about|how about|what of)\b", re.IGNORECASE)
 REFERS_BACK = re.compile(r"\b(?:he|she|it|they|them|him|his|her|its|their|theirs)\b", re.IGNORECASE)
 ANSWER_CONTEXT_CHARS = 300  # of an earlier answer, searched with a follow-up
@@ -233,7 +236,9 @@ class AnswerService:
         if evidence.parts:  # only the parts the passages answer
             evidence = replace(evidence, parts=[part for part in evidence.parts if self.rule.answers(part)])
         question_read = named_person(question, [turn.question for turn in history])  # "he": who it was about
-        text, written_by = yield from self._write(question_read, earlier, evidence, today, answerer, options.detailed)
+        text, written_by, fallback = yield from self._write(
+            question_read, earlier, evidence, today, answerer, options.detailed, options.deadline
+        )
         if text is None:
             yield self._abstain(question, answerer, started)
             return
@@ -242,7 +247,15 @@ class AnswerService:
         note = self.note(citations, timeframe, unmatched, today)
         cited_text = f"{cited_text}\n\n{note}" if note else cited_text
         yield self._finish(
-            Answer(question, cited_text, abstained=False, citations=citations, answerer=written_by, note=note),
+            Answer(
+                question,
+                cited_text,
+                abstained=False,
+                citations=citations,
+                answerer=written_by,
+                note=note,
+                fallback=fallback,
+            ),
             started,
         )
 
@@ -254,10 +267,16 @@ class AnswerService:
         today: date,
         answerer: Answerer,
         detailed: bool,
-    ) -> Generator[str, None, tuple[str | None, str]]:
-        """The answerer's text (None: it abstains) and its name; the fallback's when it fails or writes nothing."""
+        deadline: Deadline | None = None,
+    ) -> Generator[str, None, tuple[str | None, str, Fallback | None]]:
+        """The answerer's text (None: it abstains) and its name; the fallback's when it fails, is too slow or
+        writes nothing, and why."""
+        why: Fallback = "ungrounded"
         try:
-            text = yield from answerer.answer(question, history, evidence, today, detailed)
+            text = yield from answerer.answer(question, history, evidence, today, detailed, deadline)
+        except LLMTooSlow:
+            log.info("the %s answerer was too slow; answering extractively", answerer.name)
+            text, why = "", "deadline"
         except Exception as error:  # the LLM is down or failing: the extractive answer still stands
             log.warning(
                 "the %s answerer failed (%s); answering extractively",
@@ -265,11 +284,13 @@ class AnswerService:
                 error,
                 exc_info=log.isEnabledFor(logging.DEBUG),
             )
-            text = ""
+            text, why = "", "unavailable" if isinstance(error, LLMUnavailable) else "error"
         if text or text is None or answerer is self.fallback:
-            return text, answerer.name
+            return text, answerer.name, None
         fallback = yield from self.fallback.answer(question, history, evidence, today, detailed)
-        return fallback, self.fallback.name
+        if fallback and why == "deadline":
+            fallback = f"{fallback}\n\n{TOO_SLOW}"
+        return fallback, self.fallback.name, why
 
     def _digest(
         self,

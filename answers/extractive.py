@@ -14,6 +14,7 @@ from answers.kinds import counts_one_thing, short_answers, source_of
 from answers.meaning import SentenceMeaning
 from answers.safety import is_instruction
 from answers.types import Turn
+from common.deadline import Deadline
 from index.passages import sentence_units
 from index.store import Search
 from index.types import Passage, TextEmbedder
@@ -44,12 +45,18 @@ class ExtractiveAnswerer:
         """Always answers: it needs nothing but the index."""
 
     def answer(
-        self, question: str, history: Sequence[Turn], evidence: Evidence, today: date, detailed: bool = False
+        self,
+        question: str,
+        history: Sequence[Turn],
+        evidence: Evidence,
+        today: date,
+        detailed: bool = False,
+        deadline: Deadline | None = None,
     ) -> Written:
         return compose(evidence, detailed, question)
         yield  # a generator that writes nothing as it goes: the answer is there at once
 
-    def summarise(self, passages: list[Passage], sentences: int) -> str:
+    def summarise(self, passages: list[Passage], sentences: int, deadline: Deadline | None = None) -> str:
         """The most central sentences (the most similar to the passages' mean vector: what the story is about),
         most central first, preferring outlets not yet cited, none repeating another."""
         units = [

@@ -5,16 +5,15 @@ bot's admins) get answers, and when only ALLOWED_CHAT_IDS restricts the bot, inl
 a query per keystroke: very short queries are ignored, and a query is answered only if the user has typed
 nothing more for a moment (each user's newest query is kept in the state database, since any worker may get
 any keystroke). Telegram drops answers that come too late, so an LLM that has not finished within LLM_SECONDS
-gives way to the extractive answer. Answers are cached for a while, by Telegram (cache_time) and here, per
-question and per process: another worker computes the same answer again, and a cached answer costs nothing, so
-it does not count against the user's limit.
+(inline answers' own deadline, shorter than LLM_DEADLINE) gives way to the extractive answer. Answers are cached
+for a while, by Telegram (cache_time) and here, per question and per process: another worker computes the same
+answer again, and a cached answer costs nothing, so it does not count against the user's limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import time
 from dataclasses import replace
 
@@ -30,8 +29,8 @@ from bot.question_log import log_question
 from bot.render import answer_messages
 from bot.replies import NO_PREVIEW
 from bot.services import Services, services
+from common.deadline import Deadline
 
-log = logging.getLogger("newsbot.bot")
 MIN_CHARACTERS, MIN_WORDS = 8, 2  # shorter queries are someone still typing
 SETTLE_SECONDS = 0.7  # a query is answered when no newer one from the same user came within this time
 LLM_SECONDS = 6.0  # then the extractive answer (Telegram gives up on an answer after about 10 s)
@@ -79,14 +78,11 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def timely_answer(service: AnswerService, question: str) -> tuple[Answer, bool]:
-    """The answer, and whether it is the answerer's own (False: the extractive one, the LLM being too slow)."""
-    if not service.answerer.streams:
-        return await asyncio.to_thread(service.answer, question), True
-    try:  # the LLM's thread runs on after a timeout, until LLM_TIMEOUT; its answer is then dropped
-        return await asyncio.wait_for(asyncio.to_thread(service.answer, question), LLM_SECONDS), True
-    except TimeoutError:
-        log.info("inline answer: the LLM took longer than %g s; answering extractively", LLM_SECONDS)
-        return await asyncio.to_thread(service.answer, question, (), None, AnswerOptions(extractive=True)), False
+    """The answer, and whether it is the one to keep (False: the extractive one, the LLM being too slow: its
+    request is cancelled at LLM_SECONDS)."""
+    options = AnswerOptions(deadline=Deadline.after(LLM_SECONDS))
+    answer = await asyncio.to_thread(service.answer, question, (), None, options)
+    return answer, answer.fallback != "deadline"
 
 
 def inline_result(answer: Answer) -> InlineQueryResultArticle:

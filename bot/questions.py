@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from html import escape
 
 from telegram import Message, Update
@@ -20,6 +21,7 @@ from bot.replies import replace_html, reply_html
 from bot.services import services
 from bot.streaming import stream_answer
 from bot.typing_indicator import typing
+from common.deadline import Deadline
 
 ASK_USAGE = "Ask a question after the command, for example: /ask who denied the deployment?"
 
@@ -58,12 +60,13 @@ def addressed_question(message: Message, bot_username: str, bot_id: int) -> str 
 
 async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     shared = services(context)
+    deadline = Deadline.after(shared.settings.llm_deadline)  # waiting for a thread and the LLM counts too
     wiring = shared.wiring
     message, chat, user = updates.message(update), updates.chat(update), updates.user(update)
     if await refused(update, context, uses_llm=True):
         return
     chosen = await asyncio.to_thread(wiring.chat_settings.get, chat.id)
-    options = answer_options(chosen)
+    options = replace(answer_options(chosen), deadline=deadline)
     history = await asyncio.to_thread(wiring.conversations.history, chat.id, user.id)
     shown = None
     async with typing(context.bot, chat.id, message.message_thread_id if message.is_topic_message else None):

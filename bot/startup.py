@@ -67,14 +67,16 @@ def check_before_start(
     """The Bot API is reachable, the answerer works (an LLM configured and reachable) and the bot state opens,
     before the first update, each tried again while it fails for a reason that may pass; with
     LLM_FALLBACK=extractive an unusable LLM only makes answers extractive (logged, and in /stats). `preparing`:
-    `wiring.prepare_answers()` already under way in another thread; else it runs here. `interrupted`: whether a
+    `wiring.prepare_answers()` already under way in another thread; else it runs here (an LLM server that
+    can't be reached is waited for LLM_START_WAIT seconds there). `interrupted`: whether a
     Ctrl-C came meanwhile (KeyboardInterrupt between two steps, and during a wait)."""
     retried(lambda: asyncio.run(check_telegram(wiring.settings)), interrupted)
     retried(_under_way_then_anew(preparing, wiring.prepare_answers), interrupted)
     retried(lambda: wiring.database, interrupted)
     if wiring.answerer_problem:
+        until = "" if wiring.answerer_replaced else " until the LLM answers"
         logging.getLogger("newsbot.bot").warning(
-            "answering extractively (LLM_FALLBACK=extractive): %s", wiring.answerer_problem
+            "answering extractively%s (LLM_FALLBACK=extractive): %s", until, wiring.answerer_problem
         )
 
 

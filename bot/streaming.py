@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from html import escape
 
 from telegram import Message
@@ -60,9 +61,8 @@ async def _show(reply_to: Message, shown: Message | None, text: str) -> tuple[Me
             return await reply_to.reply_text(html, parse_mode=ParseMode.HTML, do_quote=True), 0.0
         await shown.edit_text(html, parse_mode=ParseMode.HTML)
     except RetryAfter as flood:
-        return shown, float(
-            flood.retry_after if isinstance(flood.retry_after, (int, float)) else flood.retry_after.total_seconds()
-        )
+        wait = flood.retry_after  # a timedelta (PTB_TIMEDELTA, set in bot/__init__.py)
+        return shown, wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
     except BadRequest as error:
         if "not modified" not in str(error).lower():
             raise

@@ -12,6 +12,7 @@ from briefings.digest import LEAD_PASSAGES, also_reported, story_passages
 from briefings.selection import briefing_filters, newest_articles, topic_articles
 from briefings.stories import Story, group_stories
 from briefings.types import Briefing, BriefingItem
+from common.deadline import Deadline
 
 
 class Briefer:
@@ -27,6 +28,7 @@ class Briefer:
         sentences: int = 3,
         story_similarity: float = 0.75,
         min_coverage: float = 0.3,
+        deadline_seconds: float = 30.0,
     ):
         self.retriever = retriever
         self.store = retriever.store
@@ -37,6 +39,7 @@ class Briefer:
         self.sentences = sentences  # sentences per story
         self.story_similarity = story_similarity  # cosine at which two articles are one story
         self.min_coverage = min_coverage  # how much of a topic's words an article must hold to be about it
+        self.deadline_seconds = deadline_seconds  # for all of a briefing's LLM calls: then its stories are quoted
 
     def brief(
         self,
@@ -58,14 +61,18 @@ class Briefer:
             return Briefing([], topic, timeframe)
         vectors = self.store.article_vectors([article.id for article in articles])
         stories = group_stories(articles, vectors, self.story_similarity)
-        items = [self.item(story) for story in stories[: self.items]]
+        deadline = Deadline.after(self.deadline_seconds)
+        items = [self.item(story, deadline) for story in stories[: self.items]]
         return Briefing([item for item in items if item.text], topic, timeframe)
 
-    def item(self, story: Story) -> BriefingItem:
-        """The story's headline (its most central article's title) and a few cited sentences."""
+    def item(self, story: Story, deadline: Deadline | None = None) -> BriefingItem:
+        """The story's headline (its most central article's title) and a few cited sentences (quoted, when the
+        answerer writes nothing usable before `deadline`)."""
         leads = self.store.lead_passages([article.id for article in story.articles], LEAD_PASSAGES)
         passages = story_passages([leads[article.id] for article in story.articles])
-        text = self.answerer.summarise(passages, self.sentences) or self.fallback.summarise(passages, self.sentences)
+        text = self.answerer.summarise(passages, self.sentences, deadline) or self.fallback.summarise(
+            passages, self.sentences
+        )
         text = " ".join(part for part in (text, also_reported(passages, text)) if part)
         cited_text, citations = renumber(text, passages)
         return BriefingItem(story.articles[0].title or "Untitled", cited_text, citations)

@@ -13,6 +13,8 @@ one line; the CLI prints it as `error: ...` and the bot replies with it, never a
     ├── UnreachableError         a server (the Telegram Bot API, a database) does not answer now, and may soon:
     │                            the bot's start-up tries again (a network outage at boot), a command says so
     └── AnswererError            the answerer (an LLM) can't be reached or is misconfigured
+        ├── LLMUnavailable       the LLM server is unreachable, still loading or failing: worth trying again later
+        └── LLMTooSlow           the LLM did not finish before the answer's deadline
 """
 
 
@@ -63,3 +65,11 @@ class DatabaseUnreachableError(StoreError, UnreachableError):
 
 class AnswererError(NewsbotError):
     pass
+
+
+class LLMUnavailable(AnswererError):
+    """The LLM can't answer now (unreachable, still loading, overloaded); trying again later may work."""
+
+
+class LLMTooSlow(AnswererError):
+    """The LLM did not finish before the deadline (waiting for a slot, the first token and streaming included)."""

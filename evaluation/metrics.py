@@ -1,10 +1,16 @@
-"""The RealTime QA protocol's scores: Hit@k and MRR of article rankings, and whether an answer names the choice."""
+"""The RealTime QA protocol's scores: Hit@k and MRR of article rankings, and whether an answer names the choice;
+answering time and, with an LLM, how often its answer was replaced by the fallback's."""
 
 from __future__ import annotations
 
 import re
+import statistics
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
+
+from answers.core import AnswerService
+from answers.types import Answer
 
 PUNCTUATION = re.compile(r"[^\w\s]")
 
@@ -34,3 +40,20 @@ def answer_hit(answer: str, correct: str, choices: Sequence[str]) -> bool:
 
 def normalize(text: str) -> str:
     return " ".join(PUNCTUATION.sub(" ", text.lower()).split())
+
+
+def answering(service: AnswerService, answers: Sequence[Answer]) -> dict[str, Any]:
+    """Latency p50 / p95 (ms), and for an answerer with a fallback (the LLM) the share of the answers it did not
+    abstain on that the fallback wrote (`fallback_rate`) and why (`fallbacks`: deadline, unavailable, error,
+    ungrounded)."""
+    latencies = sorted(answer.latency_ms for answer in answers)
+    report: dict[str, Any] = {
+        "latency_ms_p50": round(statistics.median(latencies), 1),
+        "latency_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+    }
+    if service.answerer is not service.fallback:
+        answered = [answer for answer in answers if not answer.abstained]
+        dropped = [answer for answer in answered if answer.answerer != service.answerer.name]
+        report["fallback_rate"] = round(len(dropped) / len(answered), 3) if answered else 0.0
+        report["fallbacks"] = dict(Counter(answer.fallback or "unknown" for answer in dropped))
+    return report

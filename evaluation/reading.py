@@ -16,7 +16,7 @@ from answers.core import AnswerService
 from answers.types import Answer, Turn
 from common.clock import end_of
 from evaluation.abstention import Labelled, features
-from evaluation.metrics import normalize
+from evaluation.metrics import answering, normalize
 from evaluation.sample import SAMPLE_ARTICLES
 from index.articles import url_identity
 from index.store import Search
@@ -84,6 +84,7 @@ def reading_report(
             **files.as_json(),
             "not_found": sorted(entry["key"] for entry in manifest() if entry["key"] not in keys),
         },
+        **answering(service, list(answers.values())),
         **{split: summary([row for row in rows if row[0]["split"] == split]) for split in SPLITS},
         "wrong": [
             {
@@ -253,11 +254,15 @@ def summary(rows: list[tuple[dict[str, Any], Answer, bool]]) -> dict[str, Any]:
 def render(report: dict[str, Any]) -> str:
     files = report["files"]
     lines = [
-        f"reading set, {report['answerer']} answerer; questions without `now` asked on {report['asked_on']}",
+        f"reading set, {report['answerer']} answerer; questions without `now` asked on {report['asked_on']}: answers "
+        f"in {report['latency_ms_p50']:.0f} ms (p50), {report['latency_ms_p95']:.0f} ms (p95)",
         f"files/ indexed at {files['indexed_at']}: added {files['added']}, failed {len(files['failed'])}"
         + (f"; articles not found: {', '.join(files['not_found'])}" if files["not_found"] else ""),
     ]
     lines += [f"  failed: {failure['item']}: {failure['error']}" for failure in files["failed"]]
+    if "fallback_rate" in report:
+        why = ", ".join(f"{reason} {count}" for reason, count in report["fallbacks"].items())
+        lines.append(f"fallback_rate {report['fallback_rate']} (the extractive answer instead of the LLM's: {why or 'none'})")
     for split in SPLITS:
         part = report[split]
         abstention = part["abstention"]

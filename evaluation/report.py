@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from answers.types import Answer
 from common.clock import end_of
 from evaluation import realtimeqa
 from evaluation.abstention import Labelled, abstention_report, abstention_scores, calibrate, features
-from evaluation.metrics import answer_hit, normalize, retrieval_metrics
+from evaluation.metrics import answer_hit, answering, normalize, retrieval_metrics
 from evaluation.naive import naive_rankings
 from evaluation.reading import reading_report
 from evaluation.sample import sample_article_report
@@ -157,20 +156,14 @@ def answers_report(service: AnswerService, questions: Sequence[realtimeqa.Questi
     """Answer hit (all questions, and each half: even and odd positions), abstention, latency and, for an LLM
     answerer, how often its answer was dropped for the extractive fallback's."""
     hits = [answer_hit(a.text, q.answer, q.choices) for a, q in zip(answers, questions, strict=True)]
-    latencies = sorted(a.latency_ms for a in answers)
     answered = [a for a in answers if not a.abstained]
-    report = {
+    return {
         "answerer": service.answerer.name,
         "answer_hit_rate": round(sum(hits) / len(hits), 3),
         "answer_hit_rate_halves": [round(sum(half) / len(half), 3) for half in (hits[0::2], hits[1::2])],
         "abstention_rate": round(1 - len(answered) / len(answers), 3),
-        "latency_ms_p50": round(statistics.median(latencies), 1),
-        "latency_ms_p95": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+        **answering(service, answers),
     }
-    if service.answerer is not service.fallback:
-        dropped = sum(1 for a in answered if a.answerer != service.answerer.name)
-        report["fallback_rate"] = round(dropped / len(answered), 3) if answered else 0.0
-    return report
 
 
 def evaluate(

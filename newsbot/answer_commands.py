@@ -54,10 +54,11 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         )
         return chat_command(args, settings)
     with Wiring(settings, creates_index=True) as wiring:
-        wiring.embedder.prepare(notice=True)  # a first run's one-off model export, and its notice, before all else
+        wiring.settle_answerer()  # an LLM's missing or rejected key is refused before anything slow is loaded
+        wiring.embedder.prepare(notice=True)  # a first run's one-off model export, and its notice
         with DeferredInterrupt() as interrupt:
-            # The answerer's check and the loading of the model and the index, while the bot's modules load
-            preparing = ThreadPoolExecutor(1, thread_name_prefix="prepare").submit(wiring.prepare_answers)
+            # The loading of the model and the index, while the bot's modules load
+            preparing = ThreadPoolExecutor(1, thread_name_prefix="prepare").submit(wiring.answers.warm_up)
             from bot.app import run_bot
 
             run_bot(wiring, preparing, interrupt.requested)

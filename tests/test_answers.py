@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 
 from answers.core import ABSTAIN_TEXT, AnswerService
-from answers.llm import LLMAnswerer
+from answers.llm import LLMAnswerer, LLMConfig
 from answers.types import Turn
 from index.sqlite.schema import connect
 from index.types import Filters
@@ -80,7 +80,9 @@ def test_date_and_outlet_filters(service):
 
 def test_json_shape(service):
     answer = service.answer("who denied the deployment?").as_json()
-    assert list(answer) == ["question", "answer", "abstained", "citations", "answerer", "latency_ms", "note"]
+    assert list(answer) == [
+        "question", "answer", "abstained", "citations", "answerer", "latency_ms", "note", "fallback"
+    ]
     assert list(answer["citations"][0]) == CITATION_KEYS
 
 
@@ -283,7 +285,7 @@ def test_an_llm_answerer_gets_the_earlier_turn_only_for_a_follow_up(reader):
 
         name, streams = "recording", False
 
-        def answer(self, question, history, evidence, today, detailed=False):
+        def answer(self, question, history, evidence, today, detailed=False, deadline=None):
             seen.append(list(history))
             return (yield from reader.fallback.answer(question, history, evidence, today, detailed))
 
@@ -302,7 +304,7 @@ def test_an_article_about_ai_is_answerable_and_quotable_but_instructions_are_not
         hit.passage
         for hit in reader.evidence("What did Lumen Labs release and when will Valdora ferries resume?").passages
     ]
-    prompt = "\n".join(text for _, text in LLMAnswerer(None).messages("q", [], passages, None))
+    prompt = "\n".join(text for _, text in LLMAnswerer(LLMConfig("smollm2")).messages("q", [], passages, None))
     assert "a language model small enough to run on a smartphone" in prompt
     assert "PWNED" not in prompt and "ferries would resume on Wednesday" in prompt
 

@@ -12,6 +12,7 @@ import pytest
 from bot.access import NOT_ALLOWED
 from bot.errors import APOLOGY
 from tests.bot_harness import bot_settings, running_bot
+from tests.conftest import BACKENDS
 from tests.helpers import index_items, on_postgres, wire
 from tests.http_server import article_html
 
@@ -20,7 +21,7 @@ ANSWER = "North Korea and Russia. Both North Korea and Russia have denied the tr
 ADMIN_ID = 4242
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def settings_for(request, emu, sample_index, copy_of, tmp_path):
     """Bot settings on a copy of the sample index, in SQLite or (copied there) in PostgreSQL."""
     database_url = request.getfixturevalue("database_url") if request.param == "postgresql" else None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot import inline
 from tests.bot_harness import running_bot
-from tests.llm_server import forced
+from tests.llm_server import forced, llm_overrides
 
 QUESTION = "who denied the deployment?"
 SENTENCE = "Both North Korea and Russia have denied the troop deployment [1]."
@@ -17,10 +17,7 @@ INLINE_MODE = True  # the emulator fixture's bot has inline mode
 
 
 def llm_bot(sample_bot, llm_server, output: str, max_tokens: int, **settings):
-    wiring = sample_bot(
-        answerer="llm", llm_model=llm_server.model, llm_base_url=llm_server.base_url, llm_api_key="x", **settings
-    )
-    return forced(wiring, llm_server, output, max_tokens)
+    return forced(sample_bot(**llm_overrides(llm_server, **settings)), output, max_tokens)
 
 
 async def test_an_inline_llm_answer_gives_way_to_the_extractive_one_when_too_slow(
@@ -31,14 +28,15 @@ async def test_an_inline_llm_answer_gives_way_to_the_extractive_one_when_too_slo
     async with running_bot(llm_bot(sample_bot, llm_server, " ".join([SENTENCE] * 3), 80)):
         slow = await emu.wait_for_inline_answer_async(emu.inline_query(alice, QUESTION), timeout=30)
         again = await emu.wait_for_inline_answer_async(emu.inline_query(alice, QUESTION + " "), timeout=30)
-    assert slow.contents[slow.result_ids[0]].text.startswith(EXTRACTIVE)
-    assert again.contents[again.result_ids[0]].text.startswith(EXTRACTIVE)  # asked again: not cached
+    for answer in (slow, again):  # asked again: not cached
+        text = answer.contents[answer.result_ids[0]].text
+        assert text.startswith(EXTRACTIVE) and "The language model was too slow" in text
 
 
 async def test_a_timely_inline_llm_answer_is_the_llms(emu, sample_bot, llm_server):
     alice = emu.user("Alice", "alice")
     async with running_bot(llm_bot(sample_bot, llm_server, SENTENCE, 40)):
-        answer = await emu.wait_for_inline_answer_async(emu.inline_query(alice, QUESTION), timeout=30)
+        answer = await emu.wait_for_inline_answer_async(emu.inline_query(alice, QUESTION), timeout=60)
     text = answer.contents[answer.result_ids[0]].text
     assert text.startswith(SENTENCE) and "Sources\n1. South Korea warns" in text
 

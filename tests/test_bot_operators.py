@@ -18,6 +18,7 @@ from newsbot.cli import main
 from tests import helpers
 from tests.bot_harness import running_bot
 from tests.conftest import ADMIN_ID
+from tests.fake_llm import FakeLLM
 from tests.llm_server import free_port
 
 QUESTION = "who denied the deployment?"
@@ -77,8 +78,8 @@ def unreachable_llm(**settings) -> dict:
         "answerer": "llm",
         "llm_model": "smollm2",
         "llm_base_url": f"http://127.0.0.1:{free_port()}/v1",
-        "llm_api_key": "not-needed",
         "llm_timeout": 5.0,
+        "llm_start_wait": 0.0,
         **settings,
     }
 
@@ -90,7 +91,11 @@ def test_an_llm_failure_is_one_warning_line_with_the_traceback_only_at_debug(sam
     answer = wiring.answers.answer(QUESTION)
     (warning,) = [record for record in caplog.records if record.levelno >= logging.WARNING]
     assert answer.answerer == "extractive" and answer.text.startswith("North Korea and Russia. Both North Korea")
-    assert warning.getMessage().startswith("the llm answerer failed (Connection error.); answering extractively")
+    assert answer.fallback == "unavailable"
+    assert warning.getMessage() == (
+        f"the llm answerer failed (the LLM server at {wiring.settings.llm_base_url} does not answer: "
+        "OpenAIConnectionError: Connection error.); answering extractively"
+    )
     assert bool(warning.exc_info) == debug
 
 
@@ -132,16 +137,42 @@ def test_a_bot_api_that_does_not_answer_at_start_is_tried_again_with_one_line_ea
 def test_start_up_errors_are_one_clear_line(emu, monkeypatch, capsys, tmp_path):
     telegram = {"TELEGRAM_BOT_TOKEN": emu.token, "TELEGRAM_BASE_URL": emu.base_url}
     status, err = run(monkeypatch, capsys, tmp_path, **telegram, ANSWERER="llm", LLM_MODEL="openai:gpt-4o-mini")
-    assert status == 1 and err.count("\n") == 1
-    assert err.startswith("error: ANSWERER=llm can't use LLM_MODEL openai:gpt-4o-mini (Missing credentials.")
-    assert err.endswith(
-        "set LLM_API_KEY (or the provider's own key variable), or LLM_BASE_URL for an OpenAI-compatible server\n"
+    assert (status, err) == (
+        1,
+        "error: ANSWERER=llm with LLM_MODEL openai:gpt-4o-mini needs an API key: set LLM_API_KEY (or OPENAI_API_KEY); "
+        "for a local OpenAI-compatible server (llama.cpp, vLLM) set LLM_BASE_URL; or set ANSWERER=extractive\n",
     )
 
     llm = {key.upper(): str(value) for key, value in unreachable_llm().items()}
     status, err = run(monkeypatch, capsys, tmp_path, **telegram, **llm)
     assert status == 1 and err.count("\n") == 1
-    assert err.startswith("error: the LLM does not answer (OpenAIConnectionError: Connection error.); check LLM_MODEL")
+    assert err == (
+        f"error: the LLM server at {llm['LLM_BASE_URL']} does not answer: OpenAIConnectionError: Connection error.; "
+        "start it, or check LLM_BASE_URL; waited 0 s for it (LLM_START_WAIT), or set LLM_FALLBACK=extractive to "
+        "start answering extractively meanwhile\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem"),
+    [
+        ("unauthorized", "rejected the API key (OpenAIAuthenticationError: Error code: 401 - Incorrect API key "
+         "provided.); set LLM_API_KEY to a valid key"),
+        ("no_model", "does not know LLM_MODEL smollm2 (OpenAIModelNotFoundError: Error code: 404 - The model "
+         "`smollm2` does not exist or you do not have access to it.); set LLM_MODEL to a model it serves"),
+    ],
+)  # fmt: skip
+def test_a_rejected_key_or_an_unknown_model_stops_the_start(emu, monkeypatch, capsys, tmp_path, kind, problem):
+    telegram = {"TELEGRAM_BOT_TOKEN": emu.token, "TELEGRAM_BASE_URL": emu.base_url}
+    with FakeLLM() as llm:
+        llm_url = llm.base_url(kind)
+        key = {"LLM_API_KEY": "sk-wrong-key"}
+        status, err = run(
+            monkeypatch, capsys, tmp_path, **telegram, ANSWERER="llm", LLM_MODEL="smollm2", LLM_BASE_URL=llm_url, **key
+        )
+    assert (status, err) == (1, f"error: the LLM server at {llm_url} {problem}\n")
+    assert [request.authorization for request in llm.requests] == ["Bearer sk-wrong-key"]
+    assert not emu.api_calls()  # refused before anything else
 
 
 def test_with_llm_fallback_the_bot_starts_answering_extractively_and_says_so(emu, sample_bot, caplog):
@@ -158,10 +189,23 @@ def test_with_llm_fallback_the_bot_starts_answering_extractively_and_says_so(emu
             return await emu.wait_for_messages_async(chat, 2)
 
     answer, stats = asyncio.run(ask())
-    (warning,) = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
-    assert warning.startswith("answering extractively (LLM_FALLBACK=extractive): the LLM does not answer")
+    warning = [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING][0]
+    assert warning.startswith(
+        "answering extractively until the LLM answers (LLM_FALLBACK=extractive): the LLM server at http://127.0.0.1:"
+    )
     assert answer.text.startswith("North Korea and Russia. Both North Korea")
-    assert "Answers: extractive (the configured answerer failed at start: the LLM does not answer" in stats.text
+    assert "Answers: llm (the configured answerer failed at start: the LLM server at http://127.0.0.1:" in stats.text
+
+
+def test_with_llm_fallback_a_rejected_key_makes_the_extractive_answerer_answer(sample_bot, caplog):
+    with FakeLLM() as llm:
+        wiring = sample_bot(**unreachable_llm(llm_base_url=llm.base_url("unauthorized"), llm_fallback="extractive"))
+        wiring.prepare_answers()
+    assert wiring.answers.answerer.name == "extractive" and wiring.answerer_replaced
+    assert wiring.answerer_problem.endswith(
+        "rejected the API key (OpenAIAuthenticationError: Error code: 401 - "
+        "Incorrect API key provided.); set LLM_API_KEY to a valid key"
+    )
 
 
 async def test_webhook_mode_serves_updates_and_healthz(emu, sample_bot):

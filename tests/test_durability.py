@@ -21,6 +21,7 @@ import pytest
 from index.postgres import PostgresStore
 from index.sqlite import SQLiteStore
 from index.terms import words
+from tests.conftest import BACKENDS
 
 WORDS = (
     "council budget river flood minister election court ruling market shares storm coast army border talks "
@@ -129,7 +130,7 @@ def assert_consistent_in_postgres(database_url: str) -> int:
     return articles
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def backend(request, tmp_path):
     """(DATABASE_URL or None, committed articles so far, check the index and count its articles)"""
     if request.param == "sqlite":
@@ -139,6 +140,7 @@ def backend(request, tmp_path):
     return url, lambda: committed_batches(url), lambda: assert_consistent_in_postgres(url)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("commits", [2, 6])
 def test_sigkill_during_add_leaves_a_consistent_index_and_rerun_completes(tmp_path, commits, backend):
     database_url, progress, check = backend

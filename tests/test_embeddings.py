@@ -20,6 +20,7 @@ from index.embeddings.model_folder import ModelFolder
 from index.embeddings.onnx_encoder import OnnxEncoder
 from newsbot.cli import main
 from tests.conftest import REPO, SAMPLE_ARTICLES
+from tests.helpers import sentence_transformer_modules
 from wiring.settings import DEFAULT_EMBEDDING_MODEL
 
 HEAVY_MODULES = ("torch", "transformers", "sentence_transformers", "optimum")
@@ -58,6 +59,7 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
 def test_onnx_vectors_match_sentence_transformers_on_the_same_file(backend, exports, tmp_path):
     # Int8 activations are quantised per batch, so both sides must batch alike: same size, longest texts first.
@@ -85,7 +87,9 @@ def test_declared_pooling_dense_and_normalisation_match_sentence_transformers(
     pooling, dense, normalize, exports, tmp_path
 ):
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    models = sentence_transformer_modules()
 
     torch.manual_seed(0)
     base = SentenceTransformer(str(resolve_model_path(DEFAULT_EMBEDDING_MODEL)), device="cpu")
@@ -148,6 +152,7 @@ def test_the_default_backend_embeds_without_torch_from_any_directory(exports, tm
     assert not any((tmp_path / "elsewhere").iterdir()), "nothing is written to the working directory"
 
 
+@pytest.mark.slow
 def test_the_export_is_made_once_per_user_even_by_concurrent_processes(tmp_path):
     """A fresh user: two processes in different directories export at once, and agree; a third reuses it."""
     env = {key: value for key, value in os.environ.items() if key != "MODEL_CACHE_DIR"}

@@ -14,7 +14,7 @@ from common.errors import IndexBusyError, ModelMismatchError
 from index.embeddings import Embedder, resolve_model_path
 from index.passages import embedded_text, sentence_offsets, sentence_spans
 from index.sqlite.schema import connect
-from tests.helpers import index_items, wire
+from tests.helpers import index_items, sentence_transformer_modules, wire
 from wiring.parts import Wiring
 from wiring.settings import DEFAULT_EMBEDDING_MODEL
 
@@ -121,7 +121,9 @@ def test_passages_are_whole_sentences(sample_index):
 @pytest.fixture(scope="session")
 def small_model(tmp_path_factory) -> str:
     """A genuinely different model, made offline: the packaged encoder with a 64-dimension projection."""
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    models = sentence_transformer_modules()
 
     torch.manual_seed(0)
     base = SentenceTransformer(str(resolve_model_path(DEFAULT_EMBEDDING_MODEL)), device="cpu")

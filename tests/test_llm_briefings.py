@@ -10,7 +10,7 @@ import pytest
 
 from briefings.core import Briefer
 from tests.helpers import wire
-from tests.llm_server import forced
+from tests.llm_server import forced, llm_settings
 from tests.newsroom import build_index
 
 NOW = datetime(2024, 11, 13, 7, 0, tzinfo=UTC)
@@ -23,7 +23,7 @@ def newsroom(tmp_path_factory, embedder):
 
 
 def llm_briefer(newsroom, llm_server, output: str) -> Briefer:
-    return forced(wire(newsroom, NOW), llm_server, output, 80).briefer
+    return forced(wire(llm_settings(newsroom, llm_server), NOW), output, 80).briefer
 
 
 def test_a_grounded_llm_summary_is_kept_and_cites_both_outlets(newsroom, llm_server):

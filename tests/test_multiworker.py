@@ -21,7 +21,7 @@ from bot.network import RetryingRateLimiter
 from state.backends import open_database
 from state.workers import Workers
 from tests.bot_harness import bot_settings, running_worker
-from tests.conftest import REPO
+from tests.conftest import BACKENDS, REPO
 from tests.helpers import Clock, on_postgres, wire
 from tests.newsroom import FERRIES, FERRY_CREWS, MARKET, build_index, gazette_story, rss, write_jsonl
 
@@ -35,7 +35,7 @@ def newsroom(tmp_path_factory, embedder):
     return build_index(tmp_path_factory.mktemp("newsroom"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def settings(request, emu, newsroom, copy_of, tmp_path):
     settings = bot_settings(emu, copy_of(newsroom), tmp_path, admin_ids=[ADMIN_ID], time_zone="Europe/Berlin")
     return on_postgres(settings, request.getfixturevalue("database_url")) if request.param == "postgresql" else settings
@@ -171,7 +171,7 @@ def test_index_add_on_another_process_waits_for_the_writer_while_readers_go_on(
         adding = subprocess.Popen(
             [sys.executable, "-m", "newsbot.cli", "index", "add", str(new)],
             cwd=tmp_path,
-            env={**os.environ, "DATABASE_URL": ingest_url, "PYTHONPATH": str(REPO), "MODEL_CACHE_DIR": MODELS},
+            env={**os.environ, "DATABASE_URL": ingest_url, "PYTHONPATH": str(REPO)},  # the install's model cache
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -186,9 +186,6 @@ def test_index_add_on_another_process_waits_for_the_writer_while_readers_go_on(
     out, err = adding.communicate(timeout=120)
     assert adding.returncode == 0, err
     assert "added 1" in out and store.stats()["articles"] == 2
-
-
-MODELS = str(REPO / "data" / "models")
 
 
 def wait_for_lock(database_url: str, application: str, process: subprocess.Popen, timeout: float = 120.0) -> None:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.bot_harness import bot_settings
 from tests.conftest import REPO
 from tests.helpers import on_postgres, wire
@@ -30,6 +32,7 @@ TIMEOUT = 120.0  # generous: two workers, a writer and PostgreSQL share two load
 REFUSAL = f"You're asking faster than I can keep up: at most {LIMIT} a minute."
 
 
+@pytest.mark.slow
 def test_two_webhook_workers_and_a_writer_do_nothing_twice(
     emu, sample_index, copy_of, database_url, page_server, tmp_path
 ):
@@ -188,7 +191,6 @@ def environment(database_url: str, tmp_path: Path, **settings: str) -> dict[str,
     return {
         **{name: value for name, value in os.environ.items() if name not in ("WEBHOOK_SECRET", "INDEX_DIR")},
         "DATABASE_URL": database_url,  # in the environment: on a command line `ps` would show its password
-        "MODEL_CACHE_DIR": str(REPO / "data" / "models"),
         "PYTHONPATH": str(REPO),
         "PYTHONUNBUFFERED": "1",
         "UPLOADS_DIR": str(tmp_path / "uploads"),

@@ -8,10 +8,12 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from answers.types import Answer, Citation
+from evaluation.metrics import answering
 from evaluation.reading import READING, asked_at, history, is_right, questions, summary
 from evaluation.sample import SAMPLE_ARTICLES
 
@@ -167,3 +169,20 @@ def test_abstention_leaves_out_conversation_lines_and_empty_periods():
         ({"category": "c", "expect": ["6 Dec"], "cite": None, "expect_kind": "none_in_period"}, abstained, True),
     ]
     assert summary(rows)["abstention"] == {"precision": 0.5, "recall": 1.0, "abstained": 2, "unanswerable": 1}
+
+
+def test_the_report_has_latency_and_how_often_and_why_the_llms_answer_was_replaced():
+    llm, extractive = SimpleNamespace(name="llm"), SimpleNamespace(name="extractive")
+    answers = [
+        Answer("a", "x [1]", False, answerer="llm", latency_ms=900.0),
+        Answer("b", "y [1]", False, answerer="extractive", latency_ms=3100.0, fallback="deadline"),
+        Answer("c", "z [1]", False, answerer="extractive", latency_ms=700.0, fallback="ungrounded"),
+        Answer("d", "The indexed articles don't say.", True, answerer="llm", latency_ms=40.0),
+    ]
+    assert answering(SimpleNamespace(answerer=llm, fallback=extractive), answers) == {
+        "latency_ms_p50": 800.0,
+        "latency_ms_p95": 900.0,
+        "fallback_rate": round(2 / 3, 3),
+        "fallbacks": {"deadline": 1, "ungrounded": 1},
+    }
+    assert "fallback_rate" not in answering(SimpleNamespace(answerer=extractive, fallback=extractive), answers)

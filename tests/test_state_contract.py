@@ -21,12 +21,13 @@ from state.inline_queries import InlineQueries
 from state.postgres import translated
 from state.schedules import Schedules
 from state.workers import LIVE_SECONDS, Workers
+from tests.conftest import BACKENDS
 
 NOW = datetime(2024, 10, 22, 9, 0, tzinfo=UTC)
 CHAT = -1001234567890  # group and channel ids need 64 bits
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def location(request, tmp_path):
     if request.param == "sqlite":
         return str(tmp_path / "bot.sqlite")

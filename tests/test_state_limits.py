@@ -11,13 +11,14 @@ import pytest
 from state.backends import open_database
 from state.limits import DAY, MINUTE, Limit, Limits
 from state.sqlite import SQLiteDatabase
+from tests.conftest import BACKENDS
 
 NOW = datetime(2024, 11, 13, 7, 0, 30, tzinfo=UTC)
 PER_MINUTE = Limit("questions", 5, MINUTE)
 PER_DAY = Limit("llm", 7, DAY)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def two_workers(request, tmp_path):
     """Two workers' Limits on one state database, each with its own connections, as two processes have."""
     location = str(tmp_path / "state.sqlite") if request.param == "sqlite" else request.getfixturevalue("database_url")

@@ -20,6 +20,7 @@ from common.errors import IndexBusyError, ModelMismatchError, StoreError
 from index.backends import open_store
 from index.postgres import PostgresStore
 from index.types import ArticleWrite, Filters, Layout, PassageWrite
+from tests.conftest import BACKENDS
 from tests.postgres_server import PASSWORD
 
 DIMENSION = 16
@@ -45,7 +46,7 @@ OUTLETS = ["Harbour News", "The Daily", "Metro"]
 SEGMENTED = Layout(segment_passages=4, merge_factor=2)
 
 
-@pytest.fixture(params=["sqlite", "sqlite-segments", "postgresql"])
+@pytest.fixture(params=["sqlite", "sqlite-segments", *BACKENDS[1:]])
 def location(request, tmp_path):
     """Where a new, empty index goes: a folder, or a database URL with a password in it."""
     if request.param.startswith("sqlite"):

@@ -51,6 +51,8 @@ from telegram.ext import (
 
 from tests.telegram_emulator import SECRET_TOKEN_HEADER, TelegramEmulator, utf16_slice
 
+pytestmark = pytest.mark.telegram  # also the tests that start an emulator of their own
+
 
 @pytest.fixture
 def emu() -> Iterator[TelegramEmulator]:

@@ -6,13 +6,16 @@ it uses: `index stats` no model runtime or FAISS, `ask` no LangChain or Telegram
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 from common.clock import utc_now
-from common.errors import AnswererError, IngestError, SettingsError
+from common.deadline import Deadline
+from common.errors import AnswererError, IngestError, LLMUnavailable, SettingsError
 from state.backends import open_database
 from state.chat_settings import ChatSettingsStore
 from state.conversations import Conversations
@@ -30,6 +33,8 @@ if TYPE_CHECKING:
     from answers.answerer import Answerer
     from answers.core import AbstentionRule, AnswerService
     from answers.extractive import ExtractiveAnswerer
+    from answers.llm import LLMConfig
+    from answers.llm_runner import LLMRunner
     from answers.retrieve import Retriever
     from briefings.core import Briefer
     from feeds.polling import FeedPoller
@@ -40,25 +45,25 @@ if TYPE_CHECKING:
     from index.store import Store
     from index.types import TextEmbedder
 
+log = logging.getLogger("newsbot")
+LONGEST_START_PAUSE = 15.0  # seconds between the start's tries of an unreachable LLM server, doubling from 1
+
 
 def _llm(wiring: Wiring) -> Answerer:
-    from answers.llm import LLMAnswerer, chat_model
+    from answers.llm import LLMAnswerer
 
-    settings = wiring.settings
-    try:
-        model = chat_model(
-            settings.llm_model,
-            settings.llm_base_url,
-            settings.llm_api_key,
-            settings.llm_temperature,
-            settings.llm_timeout,
-        )
-    except Exception as error:  # e.g. no API key: each provider says so in its own words
-        raise AnswererError(
-            f"ANSWERER=llm can't use LLM_MODEL {settings.llm_model} ({error}); set LLM_API_KEY (or the provider's "
-            "own key variable), or LLM_BASE_URL for an OpenAI-compatible server"
-        ) from error
-    return LLMAnswerer(model, settings.prompts_dir, settings.llm_max_tokens)
+    s = wiring.settings
+    config = wiring.llm_config
+    if problem := config.problem():  # before LangChain is imported, and before the index is opened
+        raise AnswererError(problem)
+    return LLMAnswerer(
+        config,
+        wiring.llm_runner,
+        s.prompts_dir,
+        max_tokens=s.llm_max_tokens,
+        context_tokens=s.llm_context_tokens,
+        deadline_seconds=s.llm_deadline,
+    )
 
 
 # The answerers ANSWERER can name. Another answerer is one more entry here.
@@ -85,7 +90,8 @@ class Wiring:
         self.creates_index = creates_index
         self.clock = clock or utc_now
         self.clock_is_set = clock is not None
-        self.answerer_problem: str | None = None  # why the configured answerer was replaced at start
+        self.answerer_problem: str | None = None  # what was wrong with the configured answerer at start
+        self.answerer_replaced = False  # whether the extractive answerer answers instead, from the start on
         if embedder is not None:  # one already loaded (the tests share one)
             self.embedder = embedder
 
@@ -196,29 +202,73 @@ class Wiring:
         return ExtractiveAnswerer(self.embedder, self.store)
 
     @cached_property
+    def llm_config(self) -> LLMConfig:
+        from answers.llm import LLMConfig
+
+        s = self.settings
+        return LLMConfig(s.llm_model, s.llm_base_url, s.llm_api_key, s.llm_temperature, s.llm_timeout)
+
+    @cached_property
+    def llm_runner(self) -> LLMRunner:
+        """Where this process's LLM requests run, LLM_CONCURRENCY at a time: by default one for a server of
+        one's own (llama.cpp's cuts a stream short when a second request comes), four for a provider's API."""
+        from answers.llm_runner import LLMRunner
+
+        local = self.llm_config.compatible or self.llm_config.provider == "ollama"
+        return LLMRunner(self.settings.llm_concurrency or (1 if local else 4))
+
+    @cached_property
     def configured_answerer(self) -> Answerer:
-        """The answerer ANSWERER names, unchecked."""
+        """The answerer ANSWERER names, unchecked (an LLM's settings are: a missing key is AnswererError)."""
         if self.settings.answerer not in ANSWERERS:
             raise SettingsError(f"ANSWERER '{self.settings.answerer}' is unknown; use one of {', '.join(ANSWERERS)}")
         return ANSWERERS[self.settings.answerer](self)
 
     @cached_property
     def answerer(self) -> Answerer:
-        """The answerer that answers: the configured one, unless `prepare_answers` found it unusable and
+        """The answerer that answers: the configured one, unless `settle_answerer` found it unusable and
         LLM_FALLBACK=extractive; then the extractive one, and `answerer_problem` says why."""
-        return self.extractive if self.answerer_problem else self.configured_answerer
+        return self.extractive if self.answerer_replaced else self.configured_answerer
 
-    def prepare_answers(self) -> None:
-        """Before the first question (and before anything answers: the answerer settled on here is the one
-        answers and briefings are built with): the answerer checked (an LLM configured and reachable; if not,
-        AnswererError, or with LLM_FALLBACK=extractive extractive answers from now on), then the model, the index
-        and what answering reads on first use loaded."""
+    def settle_answerer(self) -> None:
+        """The configured answerer built and checked, before anything answers (the answerer settled on here is the
+        one answers and briefings are built with): AnswererError when it can't answer (a missing or rejected key,
+        an unknown model, a server still unreachable after LLM_START_WAIT). With LLM_FALLBACK=extractive nothing
+        waits or raises: an unreachable LLM answers once it can (questions are answered extractively meanwhile),
+        an unusable one is replaced by the extractive answerer; `answerer_problem` says what was wrong."""
         try:
-            self.configured_answerer.check()
+            self._check_answerer()
         except AnswererError as error:
             if self.settings.llm_fallback != "extractive":
                 raise
             self.answerer_problem = str(error)
+            self.answerer_replaced = not isinstance(error, LLMUnavailable)  # an unreachable one is tried again
+
+    def _check_answerer(self) -> None:
+        """The configured answerer's check, an LLM server that can't be reached or is still loading tried again
+        with growing pauses for LLM_START_WAIT seconds (with LLM_FALLBACK=extractive the start doesn't wait)."""
+        s = self.settings
+        waits = s.llm_fallback != "extractive"
+        waiting, pause = Deadline.after(s.llm_start_wait if waits else 0.0), 1.0
+        while True:
+            try:
+                return self.configured_answerer.check()
+            except LLMUnavailable as error:
+                if not waits:
+                    raise
+                if waiting.passed:
+                    raise LLMUnavailable(
+                        f"{error}; waited {s.llm_start_wait:g} s for it (LLM_START_WAIT), or set "
+                        "LLM_FALLBACK=extractive to start answering extractively meanwhile"
+                    ) from None
+                log.warning("%s; trying again in %g s", error, min(pause, waiting.remaining()))
+                time.sleep(min(pause, waiting.remaining()))
+                pause = min(pause * 2, LONGEST_START_PAUSE)
+
+    def prepare_answers(self) -> None:
+        """Before the first question: the answerer settled (`settle_answerer`), then the model, the index and
+        what answering reads on first use loaded."""
+        self.settle_answerer()
         self.answers.warm_up()
 
     @cached_property
@@ -235,9 +285,10 @@ class Wiring:
         from answers.core import AnswerService
 
         s = self.settings
+        answerer = self.answerer  # first: an LLM's missing key is refused before the index is opened
         return AnswerService(
             self.retriever,
-            self.answerer,
+            answerer,
             self.extractive,
             self.rule,
             time_zone=s.zone,
@@ -252,15 +303,17 @@ class Wiring:
         from briefings.core import Briefer
 
         s = self.settings
+        answerer = self.answerer  # first, as for answers
         return Briefer(
             self.retriever,
-            self.answerer,
+            answerer,
             self.extractive,
             articles=s.briefing_articles,
             items=s.briefing_items,
             sentences=s.briefing_sentences,
             story_similarity=s.story_similarity,
             min_coverage=s.abstain_min_coverage,
+            deadline_seconds=s.llm_deadline,
         )
 
     @cached_property

@@ -90,12 +90,24 @@ class Settings(BaseSettings):
     answerer: str = Field("extractive", description="extractive (offline) or llm")
     llm_model: str = Field("openai:gpt-4o-mini", description="provider:model for LangChain's init_chat_model")
     llm_base_url: str | None = Field(None, description="an OpenAI-compatible server (vLLM, llama.cpp, LM Studio)")
-    llm_api_key: str | None = None
+    llm_api_key: str | None = Field(None, repr=False)
     llm_temperature: float = 0.0
-    llm_timeout: float = 60.0
-    llm_max_tokens: int = 300
+    llm_timeout: float = Field(60.0, gt=0, description="seconds for each request to the LLM (connect, each read)")
+    llm_deadline: float = Field(
+        30.0, gt=0, description="seconds for a whole LLM answer (queue and first token included), then extractive"
+    )
+    llm_max_tokens: int = Field(300, gt=0, description="the most tokens an answer may have (detailed: twice)")
+    llm_context_tokens: int = Field(
+        4096, ge=0, description="the model's context window: passages that don't fit are left out; 0: no limit"
+    )
+    llm_concurrency: int | None = Field(
+        None, gt=0, description="LLM requests in flight per process; default 1 with LLM_BASE_URL, else 4"
+    )
     llm_fallback: Literal["none", "extractive"] = Field(
         "none", description="when the LLM is unusable at start: refuse to start, or answer extractively"
+    )
+    llm_start_wait: float = Field(
+        60.0, ge=0, description="seconds the start retries an unreachable or loading LLM server before refusing"
     )
     # Answer only when the passages cover >= ABSTAIN_MIN_COVERAGE of the question's weighted words and the
     # confidence — the best passage's and the best sentence's cosine to the question + ABSTAIN_COVERAGE_WEIGHT ×
