@@ -1,15 +1,23 @@
 """Opening an index's SQLite file, up to date: its schema is migrations/NNN_*.sql plus registered functions
 (identities recomputed, step 3; segments written, step 5), applied by the common runner. Opened in WAL mode with
-synchronous=FULL, so that a commit survives a crash and readers never wait for a writer."""
+synchronous=FULL, so that a commit survives a crash and readers never wait for a writer.
+
+The files an index kept beside its database before segments (a `keywords-<generation>/` folder of bm25s files
+and a `vectors-<generation>.faiss` file, and their temporary names) are deleted once the upgrade to segments is
+committed, since nothing reads them any more; one a crash left behind is deleted the next time the index is
+opened up to date (by a writer, or by a store opening it)."""
 
 from __future__ import annotations
 
+import re
+import shutil
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 
+from common.crash import crash_point
 from common.errors import StoreError
 from common.migrations import latest, read_migrations
 from common.migrations import migrate as run_migrations
@@ -17,6 +25,9 @@ from index.articles import url_identity
 from index.sqlite.database import DATABASE_NAME, IndexConnection, corrupt, get_meta, set_meta, write_transaction
 
 SQLITE_CANTOPEN = 14
+SEGMENTED = 5  # the step that wrote the passages as segments
+# What the index before segments wrote beside its database (commit d62eb57: index/sqlite/keywords.py, vectors.py).
+BEFORE_SEGMENTS = re.compile(r"keywords-\d{8,}|\.keywords-.+|vectors-\d{8,}\.(faiss|tmp)")
 
 
 def connect(directory: Path, create: bool = False, migrate: bool = False) -> sqlite3.Connection:
@@ -43,8 +54,8 @@ def connect(directory: Path, create: bool = False, migrate: bool = False) -> sql
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA foreign_keys=ON")
-        if create or migrate:
-            run_migrations(_Schema(connection), MIGRATIONS)
+        if (create or migrate) and run_migrations(_Schema(connection), MIGRATIONS) >= SEGMENTED:
+            remove_files_before_segments(directory)
     except sqlite3.DatabaseError as error:
         if (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF == SQLITE_CANTOPEN:
             raise StoreError(
@@ -52,6 +63,19 @@ def connect(directory: Path, create: bool = False, migrate: bool = False) -> sql
             ) from None
         raise corrupt(path, error) from None
     return connection
+
+
+def remove_files_before_segments(directory: Path) -> None:
+    """Called once the segments are committed (synchronous=FULL: durable); a crash halfway leaves files that
+    nothing reads, and that the next call deletes. A folder newsbot may not write keeps them."""
+    for path in sorted(directory.iterdir()):
+        if BEFORE_SEGMENTS.fullmatch(path.name):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with suppress(OSError):
+                    path.unlink(missing_ok=True)
+            crash_point("removing-files-before-segments")
 
 
 class _Schema:
@@ -93,6 +117,6 @@ def _segments(cursor: sqlite3.Connection) -> None:
 
 
 MIGRATIONS = read_migrations(
-    resources.files(__package__).joinpath("migrations"), {3: _recompute_identities, 5: _segments}
+    resources.files(__package__).joinpath("migrations"), {3: _recompute_identities, SEGMENTED: _segments}
 )
 SCHEMA_VERSION = latest(MIGRATIONS)

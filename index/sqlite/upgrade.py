@@ -2,7 +2,7 @@
 running totals, the words' counts, and its passages written as segments (tokenised once, in runs of
 `Layout.largest_segment`), all in the migration's transaction; the files are written first, so that a crash
 leaves only unlisted files, which the next writer deletes. Vectors stay as they were stored (float32; new ones
-are float16)."""
+are float16). The older files (bm25s folder, FAISS file) are deleted after the commit (`schema.connect`)."""
 
 from __future__ import annotations
 
