@@ -8,7 +8,7 @@ INSTALL := VENV=$(VENV) PYTHON=$(PYTHON) scripts/install.sh
 INSTALLED := $(VENV)/.installed
 TEST_TOOLS := $(VENV)/.test-tools
 
-.PHONY: install run test test-fast lint bench eval lock clean
+.PHONY: install run test test-fast lint bench bench-scale eval lock clean
 
 install: $(INSTALLED)
 
@@ -61,6 +61,12 @@ bench: $(INSTALLED)
 	$(PY) scripts/bench_digests.py
 	$(PY) scripts/bench_backends.py
 	$(PY) scripts/bench_workers.py
+
+# The index at 10,000, 100,000 and 1,000,000 synthetic articles (README, Speed and memory): hours on two cores and up
+# to 50 GB of disk in data/bench/scale, deleted size by size once measured; needs the RealTime QA index (make eval).
+bench-scale: $(INSTALLED)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) scripts/bench_scale.py
 
 eval: $(INSTALLED)
 	$(PY) -m pip install --quiet -e '.[bench]'

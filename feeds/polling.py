@@ -37,6 +37,7 @@ class PollReport:
     added: list[tuple[Feed, Entry]] = field(default_factory=list)  # articles added or updated in the index
     duplicates: list[tuple[Feed, Entry, str]] = field(default_factory=list)  # entry, which article it repeats
     failed_entries: list[tuple[Feed, Entry, str]] = field(default_factory=list)
+    skipped: list[tuple[Feed, Entry, str]] = field(default_factory=list)  # entry, why (older than ARTICLE_DAYS)
     broken: list[tuple[Feed, str, datetime]] = field(default_factory=list)  # feed (before this poll), error, retry
     paused: list[tuple[Feed, str]] = field(default_factory=list)  # feed, its last error
     recovered: list[Feed] = field(default_factory=list)
@@ -47,6 +48,7 @@ class PollReport:
         again (with `every_failure`, also feeds that were already failing); none when nothing happened."""
         lines = [f"added: {entry.title} ({feed.title})" for feed, entry in self.added]
         lines += [f"duplicate: {entry.link} {reason}" for _, entry, reason in self.duplicates]
+        lines += [f"skipped: {entry.link} {reason}" for _, entry, reason in self.skipped]
         lines += [f"failed: {entry.link}: {error}" for _, entry, error in self.failed_entries]
         lines += [
             f"feed {feed.id} ({feed.title}) failed: {error}; next try at {retry_at:%Y-%m-%d %H:%M} UTC"
@@ -70,6 +72,7 @@ class PollReport:
             "failed": [
                 {"feed": feed.id, "url": entry.link, "error": error} for feed, entry, error in self.failed_entries
             ],
+            "skipped": [{"feed": feed.id, "url": entry.link, "reason": reason} for feed, entry, reason in self.skipped],
             "broken_feeds": [
                 {"feed": feed.id, "url": feed.url, "error": error, "retry_at": retry_at.isoformat()}
                 for feed, error, retry_at in self.broken
@@ -176,6 +179,8 @@ class FeedPoller:
                 report.added.append((feed, entry))
             elif detail.outcome is Outcome.DUPLICATE:
                 report.duplicates.append((feed, entry, detail.reason))
+            elif detail.outcome is Outcome.SKIPPED:
+                report.skipped.append((feed, entry, detail.reason))
 
 
 def backoff(failures: int, poll_minutes: float) -> timedelta:

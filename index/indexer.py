@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -17,7 +17,7 @@ from common.errors import IngestError, NewsbotError
 from index.articles import Article, url_identity
 from index.passages import Span, embedded_text, passage_spans, sentence_offsets
 from index.store import Articles, ensure_model
-from index.types import ArticleWrite, PassageWrite, StoredArticle, TextEmbedder
+from index.types import ArticleWrite, PassageWrite, StoredArticle, TextEmbedder, iso_day
 
 LOCK_WAIT_SECONDS = 60.0
 T = TypeVar("T")
@@ -28,6 +28,10 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     DUPLICATE = "duplicate"
+    SKIPPED = "skipped"  # published before what ARTICLE_DAYS keeps
+
+
+OLDER_THAN_KEPT = "older than ARTICLE_DAYS"
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class IngestReport:
     updated: int = 0
     unchanged: int = 0
     duplicates: int = 0
+    skipped: int = 0
     failed: list[Failure] = field(default_factory=list)
     details: list[Detail] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what was read but not used (fields no article has)
@@ -62,6 +67,7 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "duplicates": self.duplicates,
+            "skipped": self.skipped,
             "failed": [asdict(failure) for failure in self.failed],
             "warnings": self.warnings,
         }
@@ -79,16 +85,21 @@ class IngestReport:
         return [detail.article_id for detail in self.details if detail.outcome in outcomes]
 
     def summary(self) -> str:
+        skipped = f", skipped {self.skipped} ({OLDER_THAN_KEPT})" if self.skipped else ""
         return (
             f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"duplicates {self.duplicates}, failed {len(self.failed)}"
+            f"duplicates {self.duplicates}{skipped}, failed {len(self.failed)}"
         )
 
     def problem_lines(self) -> list[str]:
-        """One line for each duplicate and each failure, saying which item and why."""
-        duplicates = [f"duplicate: {d.item} {d.reason}" for d in self.details if d.outcome is Outcome.DUPLICATE]
+        """One line for each duplicate, skipped item, warning and failure, saying which item and why."""
+        lines = [
+            f"{'duplicate' if d.outcome is Outcome.DUPLICATE else 'skipped'}: {d.item} {d.reason}"
+            for d in self.details
+            if d.outcome in (Outcome.DUPLICATE, Outcome.SKIPPED)
+        ]
         warnings = [f"warning: {warning}" for warning in self.warnings]
-        return duplicates + warnings + [f"failed: {f.item}: {f.error}" for f in self.failed]
+        return lines + warnings + [f"failed: {f.item}: {f.error}" for f in self.failed]
 
 
 @dataclass
@@ -108,6 +119,7 @@ class Indexer:
         commit_every_passages: int = 2048,
         lock_wait: float = LOCK_WAIT_SECONDS,
         clock: Callable[[], datetime] = utc_now,
+        keep_since: Callable[[], date | None] = lambda: None,
     ):
         self.store = store
         self.embedder = embedder
@@ -115,13 +127,16 @@ class Indexer:
         self.commit_every_passages = commit_every_passages
         self.lock_wait = lock_wait
         self.clock = clock  # when an article counts as added (and, undated, as published)
+        self.keep_since = keep_since  # the first publication day ARTICLE_DAYS keeps (None: every day)
 
     # -- adding -----------------------------------------------------------------------------------
 
     def add(self, items: Iterable[Article | IngestError]) -> IngestReport:
-        """Indexes every article of `items`; never raises for a bad item, reports it."""
+        """Indexes every article of `items`; never raises for a bad item, reports it. An article published before
+        what ARTICLE_DAYS keeps is skipped (an undated one counts as published now)."""
         self._check_model()
         report = IngestReport()
+        kept_from = self.keep_since()
         batch: list[_Planned] = []
         seen: dict[str, str] = {}  # identity or id -> the item that first had it in this run
         hashes: dict[str, str] = {}  # content hash -> article id, in this run
@@ -130,6 +145,11 @@ class Indexer:
                 report.fail(item.item, item.reason)
                 continue
             report.warnings += item.notes
+            published = iso_day(item.published)
+            if kept_from and published and published < kept_from:
+                label = item.origin or item.url or item.title
+                report.record(label, Outcome.SKIPPED, "", f"({OLDER_THAN_KEPT}: published {published.isoformat()})")
+                continue
             planned = self._plan(item, report, seen, hashes)
             if planned:
                 batch.append(planned)
@@ -217,6 +237,16 @@ class Indexer:
         with self.store.writer(wait=self.lock_wait) as writer:
             writer.remove(article.id)
         return article
+
+    def prune(self, before: date, dry_run: bool = False) -> list[StoredArticle]:
+        """Removes the articles published (undated: added) before `before`; returns them, oldest first (with
+        `dry_run`, only returns them)."""
+        with self.store.writer(wait=self.lock_wait) as writer:
+            return writer.prune(before, dry_run)
+
+    def optimize(self) -> list[str]:
+        with self.store.writer(wait=self.lock_wait) as writer:
+            return writer.optimize()
 
     def rebuild(self, on_progress: Callable[[int], object] = lambda n: None) -> int:
         """Re-splits and re-embeds every article with the current settings and model, in one transaction."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,6 +33,16 @@ class StoreWriter(Protocol):
         ...
 
     def remove(self, article_id: str) -> None: ...
+
+    def prune(self, before: date, dry_run: bool = False) -> list[StoredArticle]:
+        """Removes every article whose day (its publication, else when it was added) is before `before`, and
+        gives the space back; returns them, oldest first (with `dry_run`, only returns them)."""
+        ...
+
+    def optimize(self) -> list[str]:
+        """Brings what is derived from the rows up to date now rather than as writes go: damaged files made
+        again, segments written and merged, the dense index suited to the index's size. One line per step."""
+        ...
 
     def rebuild(self, model_id: str, dimension: int, passages: Iterable[tuple[str, list[PassageWrite]]]) -> int:
         """Replaces every article's passages (re-split and re-embedded) and the model, in one transaction;
@@ -124,7 +134,8 @@ class Maintenance(Protocol):
     location: str
 
     def stats(self) -> dict[str, Any]:
-        """{"articles", "passages", "model", "dimension", "bytes", "newest_published"}"""
+        """{"articles", "passages", "model", "dimension", "bytes", "newest_published", "oldest_published",
+        "dense_search" (exact, approximate or hnsw), "parts": {part: bytes on disk}}"""
         ...
 
     def check(self) -> list[str]:
@@ -140,7 +151,7 @@ class Maintenance(Protocol):
 
     def repair(self) -> list[str]:
         """Rewrites, under the writer lock, what is derived from the database and found missing, damaged or stale
-        (the embedded store's FAISS file; any derived file a store grows joins here), so that `check` passes
+        (the embedded store's segment and dense files), so that `check` passes
         again without waiting for a write. Returns one line per file rewritten. The database itself is never
         changed: damage there is for a backup or a rebuild (what `check` says)."""
         ...

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 
 import Stemmer
@@ -26,3 +28,19 @@ def terms(text: str) -> list[str]:
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     return str(STEMMER.stemWord(word))
+
+
+@dataclass(frozen=True)
+class PassageTerms:
+    """What keyword search keeps of a passage (its article's title included): how often each stemmed term occurs,
+    its length in terms (BM25's document length) and its distinct words (for the vocabulary)."""
+
+    frequencies: Counter[str]
+    length: int
+    words: frozenset[str]
+
+
+def passage_terms(title: str, text: str) -> PassageTerms:
+    document = f"{title}\n{text}"
+    stems = terms(document)
+    return PassageTerms(Counter(stems), len(stems), frozenset(words(document)))

@@ -103,6 +103,22 @@ class Filters:
         return any(value not in (None, ()) for value in vars(self).values())
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How the embedded store (SQLite + FAISS) splits its index into segments and searches it; PostgreSQL keeps
+    its own. New passages stay in the tail (in SQLite) until `segment_passages` have gathered, then become a
+    segment; `merge_factor` segments of a level are merged into one of the next, never beyond
+    `largest_segment` passages; dense search is exact until the index holds `approximate_above` passages
+    (then an IVF-PQ index; exact again below half of it), whose searches probe lists holding at least
+    `approximate_scan` vectors (and 1/64 of the lists)."""
+
+    segment_passages: int = 16_384
+    merge_factor: int = 8
+    largest_segment: int = 1 << 20
+    approximate_above: int = 250_000
+    approximate_scan: int = 16_000
+
+
 Vectors = np.ndarray[Any, np.dtype[np.float32]]  # one L2-normalised row per text
 
 

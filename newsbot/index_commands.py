@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from common.errors import SettingsError
@@ -14,7 +15,7 @@ from newsbot.clock import clock_of, clock_options
 from newsbot.output import print_json
 from newsbot.questions_input import STDIN_HELP, QuestionsInput
 from wiring.parts import Wiring
-from wiring.settings import Settings
+from wiring.settings import Settings, checked_days
 
 if TYPE_CHECKING:
     from answers.retrieve import RankedArticle
@@ -62,14 +63,31 @@ def register(commands, common: argparse.ArgumentParser) -> None:
     listing.add_argument("--limit", type=positive, default=None)
     listing.set_defaults(handler=list_command)
 
-    sub.add_parser("stats", parents=[common], help="counts, model and size").set_defaults(handler=stats_command)
+    sub.add_parser(
+        "stats", parents=[common], help="counts, oldest and newest dates, model, size on disk per part"
+    ).set_defaults(handler=stats_command)
+    prune = sub.add_parser(
+        "prune",
+        parents=[common],
+        help="remove articles published (undated: added) more than ARTICLE_DAYS days ago and give the space back",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only say which articles would go")
+    prune.add_argument("--days", type=positive, help="keep this many days instead of ARTICLE_DAYS")
+    prune.set_defaults(handler=prune_command)
+    optimize = sub.add_parser(
+        "optimize",
+        parents=[common],
+        help="bring the index's derived files up to date now: damaged ones made again from the database, "
+        "new passages written as a segment, segments merged, dense search suited to the index's size",
+    )
+    optimize.set_defaults(handler=optimize_command)
     sub.add_parser("rebuild", parents=[common], help="re-embed everything (after a model change)").set_defaults(
         handler=rebuild_command
     )
 
     check = sub.add_parser("check", parents=[common], help="look for damage (exit 1: one line per problem)")
     check.add_argument(
-        "--repair", action="store_true", help="first rewrite derived files (the FAISS file) found damaged or stale"
+        "--repair", action="store_true", help="first make derived files (segment and dense files) found damaged or missing again"
     )
     check.set_defaults(handler=check_command)
     backup = sub.add_parser("backup", parents=[common], help="copy the index safely, even while the bot runs")
@@ -155,9 +173,50 @@ def stats_command(args: argparse.Namespace, settings: Settings) -> int:
     stats = Wiring(settings).store.stats()
     if args.json:
         print_json(stats)
+        return 0
+    for name, value in stats.items():
+        if name == "parts":
+            for part, size in value.items():
+                print(f"{'bytes, ' + part.replace('_', ' '):>26}: {size}")
+        else:
+            print(f"{name.replace('_', ' '):>26}: {value}")
+    return 0
+
+
+def prune_command(args: argparse.Namespace, settings: Settings) -> int:
+    days = checked_days(args.days, "--days") if args.days else settings.article_days
+    if not days:
+        raise SettingsError(
+            "ARTICLE_DAYS is 0 (keep every article); set it in .env, or give --days N to remove what is older"
+        )
+    wiring = Wiring(settings)
+    before = wiring.clock().date() - timedelta(days=days)
+    pruned = wiring.indexer.prune(before, args.dry_run)
+    if args.json:
+        print_json(
+            {
+                "before": before.isoformat(),
+                "dry_run": args.dry_run,
+                "pruned": len(pruned),
+                "articles": [{"id": a.id, "title": a.title, "published": a.published} for a in pruned],
+            }
+        )
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {len(pruned)} articles published (undated: added) before {before.isoformat()}")
+    for article in pruned[:20] if not args.dry_run else pruned:
+        print(f"  {article.id}  {article.published or '          '}  {article.title}")
+    if len(pruned) > 20 and not args.dry_run:
+        print(f"  ... and {len(pruned) - 20} more")
+    return 0
+
+
+def optimize_command(args: argparse.Namespace, settings: Settings) -> int:
+    done = Wiring(settings).indexer.optimize()
+    if args.json:
+        print_json({"done": done})
     else:
-        for name, value in stats.items():
-            print(f"{name:>17}: {value}")
+        print("\n".join(done) if done else "nothing to do: the index is up to date")
     return 0
 
 

@@ -11,7 +11,7 @@ import pytest
 from answers.core import ABSTAIN_TEXT, AnswerService
 from answers.llm import LLMAnswerer, LLMConfig
 from answers.types import Turn
-from index.sqlite.database import connect
+from index.sqlite.schema import connect
 from index.types import Filters
 from tests import helpers
 from tests.conftest import SAMPLE_ARTICLES

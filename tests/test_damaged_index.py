@@ -1,6 +1,7 @@
 """A damaged index: every command says in one line which file is damaged and what to do (never a traceback);
 `newsbot index check` finds the damage, `newsbot index backup` copies an index safely while it is in use, and
-a damaged FAISS file never stops adding, removing, rebuilding or searching."""
+a damaged derived file (a segment's dense vectors, here) never stops adding, removing, rebuilding or searching:
+searches make it from the database meanwhile, and the next writer writes it again."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from functools import partial
 import pytest
 
 from index.sqlite import SQLiteStore
-from index.sqlite.vectors import vectors_path
+from index.sqlite.dense import dense_folder
 from tests.helpers import index_items, wire
 
 BUDGET = "The city council approved the new budget on Tuesday. Critics said it was too small to repair the bridges."
@@ -28,6 +29,12 @@ def cli(settings, cli):
 def write_jsonl(path, *records):
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return str(path)
+
+
+@pytest.fixture
+def settings(settings):
+    """Segments of 16 passages: the 61 passages indexed are written as a segment with its dense file."""
+    return settings.model_copy(update={"segment_passages": 16})
 
 
 @pytest.fixture
@@ -92,18 +99,16 @@ def test_check_reports_each_problem_in_one_line(indexed, cli):
     db.execute("PRAGMA foreign_keys=OFF")
     db.execute("INSERT INTO passages (article_id, ordinal, start, \"end\", vector) VALUES ('gone', 0, 0, 5, x'00')")
     db.close()
-    vectors_path(indexed.index_dir, _generation(indexed)).write_bytes(b"GARB")
+    (dense_file,) = dense_folder(indexed.index_dir).glob("seg-*.faiss")
+    dense_file.write_bytes(b"GARB")
     code, out, err = cli("index", "check")
     lines = err.splitlines()
-    assert code == 1 and out == "" and len(lines) == 3, lines
+    assert code == 1 and out == "" and len(lines) == 4, lines
     assert "row 62 of passages refers to a missing row of articles" in lines[0]
     assert "1 passage vectors are not of dimension 384" in lines[1]
-    assert 'can\'t be read (Index type 0x42524147 ("GARB") not recognized)' in lines[2]
-
-
-def _generation(settings) -> int:
-    db = sqlite3.connect(settings.index_dir / "index.sqlite")
-    return int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+    assert f"{dense_file} is damaged (its size or checksum is not the one written)" in lines[2]
+    assert "the keyword index counts 61 passages and its segments hold 62, the database 62" in lines[3]
+    assert all(line.endswith("`newsbot index optimize` makes it again from the database") for line in lines[2:])
 
 
 def test_a_backup_taken_while_a_writer_writes_holds_what_was_committed_and_opens(indexed, cli, tmp_path, embedder):
@@ -133,34 +138,33 @@ def test_a_backup_never_overwrites(indexed, cli, tmp_path):
 
 @pytest.fixture
 def garbled_vectors(indexed):
-    path = vectors_path(indexed.index_dir, _generation(indexed))
-    assert path.exists()
+    (path,) = dense_folder(indexed.index_dir).glob("seg-*.faiss")
     path.write_bytes(b"GARB" * 64)
     return indexed
 
 
-def test_a_damaged_faiss_file_does_not_stop_adding(garbled_vectors, tmp_path, embedder):
+def test_a_damaged_dense_file_does_not_stop_adding(garbled_vectors, tmp_path, embedder):
     report = index_items(
         garbled_vectors, [write_jsonl(tmp_path / "n.jsonl", {"title": "Storm", "text": FLOOD + " A storm followed."})]
     )
     assert report.added == 1 and not report.failed
     store = wire(garbled_vectors).store
-    assert store.snapshot().faiss.ntotal == store.stats()["passages"] == 62 and store.check() == []
+    assert store.snapshot().dense_vectors() == store.stats()["passages"] == 62 and store.check() == []
 
 
-def test_a_damaged_faiss_file_does_not_stop_removing(garbled_vectors):
+def test_a_damaged_dense_file_does_not_stop_removing(garbled_vectors):
     wiring = wire(garbled_vectors)
     assert wiring.indexer.remove("https://x.example/3").title == "Budget 3"
     store = wire(garbled_vectors).store
-    assert store.snapshot().faiss.ntotal == store.stats()["passages"] == 60 and store.check() == []
+    assert store.snapshot().dense_vectors() == store.stats()["passages"] == 60 and store.check() == []
 
 
-def test_a_damaged_faiss_file_does_not_stop_rebuilding(garbled_vectors):
+def test_a_damaged_dense_file_does_not_stop_rebuilding(garbled_vectors):
     assert wire(garbled_vectors).indexer.rebuild() == 61
     assert wire(garbled_vectors).store.check() == []
 
 
-def test_a_damaged_faiss_file_does_not_stop_searching(garbled_vectors, cli):
+def test_a_damaged_dense_file_does_not_stop_searching(garbled_vectors, cli):
     code, out, err = cli("index", "search", "river flooded overnight", "-k", "1")
     assert code == 0 and "Flood" in out.splitlines()[0]
     assert "Traceback" not in err

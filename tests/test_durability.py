@@ -98,7 +98,7 @@ def assert_consistent(index_dir: Path) -> int:
     assert bare.fetchone()[0] == 0, "a passage without its sentence vectors"
     stats = reader.stats()
     snapshot = reader.snapshot()
-    assert snapshot.faiss.ntotal == stats["passages"]
+    assert snapshot.dense_vectors() == stats["passages"]
     reader.close()
     return stats["articles"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from index.sqlite.vectors import vectors_path
+from index.sqlite.dense import dense_folder
 from tests.hardening_support import (
     assert_no_traceback,
     assert_one_line,
@@ -36,11 +36,6 @@ def story(number: int) -> dict:
     rng = random.Random(number)
     text = " ".join(" ".join(rng.choices(WORDS, k=10)).capitalize() + "." for _ in range(2))
     return {"title": f"Story {number}", "url": f"https://news.example/{number}", "text": f"Report {number}. {text}"}
-
-
-def generation(index_dir: Path) -> int:
-    with sqlite3.connect(index_dir / "index.sqlite") as db:
-        return int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
 
 
 BUDGET = "The city council approved the new budget on Tuesday. Critics said it was too small to repair the bridges."
@@ -94,10 +89,11 @@ def test_concurrent_adds_on_postgresql_report_each_article_added_once(tmp_path, 
 
 
 def test_a_damaged_faiss_file_is_rewritten_so_check_passes_again(indexed, tmp_path):
-    """Issue 18, item 4: after the FAISS file is damaged, a reader (`newsbot index search`) rebuilds it in
-    memory; the file itself must be rewritten (by the reader while the writer lock is free, or by
+    """Issue 18, item 4: after a segment's dense (FAISS) file is damaged, a reader (`newsbot index search`) makes
+    it in memory; the file itself must be rewritten (by the reader while the writer lock is free, or by
     `newsbot index check --repair`), so that `newsbot index check` passes again without waiting for a write."""
-    path = vectors_path(indexed, generation(indexed))
+    assert newsbot("index", "optimize", cwd=tmp_path).returncode == 0  # the passages written as a segment
+    (path,) = dense_folder(indexed).glob("seg-*.faiss")
     path.write_bytes(b"GARB" * 64)
     assert newsbot("index", "check", cwd=tmp_path).returncode == 1  # the damage is seen
     searched = newsbot("index", "search", "river flooded overnight", "-k", "1", cwd=tmp_path)
@@ -208,13 +204,11 @@ def test_a_bot_state_path_that_cannot_be_created_is_one_line(tmp_path):
 
 
 def test_a_passage_vector_damaged_in_sqlite_makes_search_say_so_in_one_line(indexed, tmp_path):
-    """Issue 18, item 10: a passage vector damaged in index.sqlite (wrong size), with the FAISS cache gone (so
-    it is rebuilt from SQLite), then `newsbot index search`: one line (as `index check` reports it) or results,
-    never a ValueError traceback."""
+    """Issue 18, item 10: a passage vector damaged in index.sqlite (wrong size), read from SQLite by a search (the
+    passages not yet in a segment are), then `newsbot index search`: one line (as `index check` reports it) or
+    results, never a ValueError traceback."""
     with sqlite3.connect(indexed / "index.sqlite") as db:
         db.execute("UPDATE passages SET vector = x'0000803f' WHERE id = 1")
-    for cache in indexed.glob("vectors-*.faiss"):
-        cache.unlink()
     checked = newsbot("index", "check", cwd=tmp_path)
     assert checked.returncode == 1 and "vector" in checked.stderr  # check sees it
     result = newsbot("index", "search", "river flooded overnight", cwd=tmp_path)

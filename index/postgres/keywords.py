@@ -6,25 +6,11 @@ Also the words of each passage, counted for the vocabulary."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
-from index.terms import terms, words
+from index.terms import terms
 
 K1 = 1.5
 B = 0.75
-
-
-@dataclass(frozen=True)
-class PassageTerms:
-    frequencies: Counter[str]  # stemmed term -> occurrences
-    length: int  # all terms, repeats included (BM25's document length)
-    words: frozenset[str]  # distinct words (lower case), for the vocabulary
-
-
-def passage_terms(title: str, text: str) -> PassageTerms:
-    document = f"{title}\n{text}"
-    stems = terms(document)
-    return PassageTerms(Counter(stems), len(stems), frozenset(words(document)))
 
 
 def query_terms(query: str) -> tuple[list[str], list[int]]:

@@ -19,6 +19,7 @@ from index.types import Filters, Passage, StoredArticle
 ARTICLE_COLUMNS = "a.id, a.title, a.source, a.url, a.published, a.added_at, a.content_hash, a.extra"
 PASSAGE_COLUMNS = 'p.id AS passage_id, p.ordinal, p.start, p."end", substr(a.text, p.start + 1, p."end" - p.start)'
 HNSW_INDEX = "passages_embedding"
+HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64  # pgvector's defaults, written out: links per node, candidates while building
 INDEX_MIGRATION_LOCK = 0x6E657773_00000002  # advisory lock keys (64-bit, per database): see also state.database
 
 
@@ -94,7 +95,10 @@ def set_dimension(connection: psycopg.Connection, dimension: int) -> None:
     if current != f"vector({dimension})":
         connection.execute(f"DROP INDEX IF EXISTS {HNSW_INDEX}")
         connection.execute(f"ALTER TABLE passages ALTER COLUMN embedding TYPE vector({int(dimension)})")
-    connection.execute(f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON passages USING hnsw (embedding vector_cosine_ops)")
+    connection.execute(
+        f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON passages USING hnsw (embedding vector_cosine_ops)"
+        f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+    )
 
 
 def conditions(filters: Filters | None, table: str) -> tuple[str, list[object]]:

@@ -21,7 +21,7 @@ from common.postgres import connect, one, pool, redacted, scalar, try_lock, unre
 from index import sentence_vectors
 from index.postgres import schema
 from index.postgres.keywords import bm25_sql, query_terms
-from index.postgres.schema import ARTICLE_COLUMNS, PASSAGE_COLUMNS, conditions
+from index.postgres.schema import ARTICLE_COLUMNS, HNSW_EF_CONSTRUCTION, HNSW_M, PASSAGE_COLUMNS, conditions
 from index.postgres.writer import PostgresWriter
 from index.store import ensure_model, index_busy, problems_found
 from index.types import Filters, Hit, Passage, StoredArticle
@@ -31,6 +31,7 @@ INDEX_WRITER_LOCK = 0x6E657773_00000001  # one writer at a time across machines
 EXACT_BELOW = 20_000  # passages: scanning this many exactly takes a few milliseconds, and is never approximate
 HNSW_MAX_EF = 1000  # pgvector's largest hnsw.ef_search
 HNSW_MARGIN = 2  # the HNSW scan is used when it should find this many times the rows asked for
+PARTS = ("articles", "passages", "postings", "words", "sentence_vectors")  # tables, with their indexes
 
 
 def _configure(connection: psycopg.Connection) -> None:
@@ -243,22 +244,32 @@ class PostgresStore:
 
     def stats(self) -> dict[str, Any]:
         with self._read() as db:
-            articles, passages, newest, size = one(
+            articles, passages, oldest, newest = one(
                 db,
                 "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages),"
-                " (SELECT max(published) FROM articles),"
-                " pg_total_relation_size('articles') + pg_total_relation_size('passages')"
-                " + pg_total_relation_size('postings') + pg_total_relation_size('words')"
-                " + pg_total_relation_size('sentence_vectors')",
+                " (SELECT min(published) FROM articles), (SELECT max(published) FROM articles)",
             )
+            sizes = dict(
+                db.execute(
+                    "SELECT name, coalesce(pg_total_relation_size(to_regclass(name)), 0) FROM unnest(%s::text[]) AS name",
+                    (list(PARTS),),
+                ).fetchall()
+            )
+            hnsw = scalar(db, f"SELECT coalesce(pg_relation_size(to_regclass('{schema.HNSW_INDEX}')), 0)")
             model = schema.model(db)
+        parts = {name: int(size) for name, size in sizes.items()}
+        parts["passages"] -= int(hnsw)
+        parts["hnsw_index"] = int(hnsw)
         return {
             "articles": articles,
             "passages": passages,
             "model": model[0] if model else None,
             "dimension": model[1] if model else None,
-            "bytes": int(size or 0),
+            "bytes": sum(parts.values()),
             "newest_published": newest,
+            "oldest_published": oldest,
+            "dense_search": f"hnsw (m {HNSW_M}, ef_construction {HNSW_EF_CONSTRUCTION})",
+            "parts": parts,
         }
 
     # -- checking and backing up ------------------------------------------------------------------

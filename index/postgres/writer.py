@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import psycopg
 
 from common.postgres import one, scalar
 from index import sentence_vectors
-from index.postgres.keywords import PassageTerms, passage_terms
-from index.postgres.schema import set_dimension, set_meta
-from index.types import ArticleWrite, PassageWrite, iso_day
+from index.postgres.schema import ARTICLE_COLUMNS, article_from_row, set_dimension, set_meta
+from index.terms import PassageTerms, passage_terms
+from index.types import ArticleWrite, PassageWrite, StoredArticle, iso_day
+
+PRUNE_BATCH = 500
 
 
 class PostgresWriter:
@@ -57,6 +59,28 @@ class PostgresWriter:
     def remove(self, article_id: str) -> None:
         with self.db.transaction():
             self._count_words(self._delete(article_id))
+
+    def prune(self, before: date, dry_run: bool = False) -> list[StoredArticle]:
+        """Removes the articles whose day is before `before`, PRUNE_BATCH a transaction. The space is PostgreSQL's
+        to reuse (autovacuum; the file shrinks only with VACUUM FULL, which an administrator runs)."""
+        rows = self.db.execute(
+            f"SELECT {ARTICLE_COLUMNS} FROM articles a WHERE a.day < %s ORDER BY a.day, a.added_seq", (before,)
+        ).fetchall()
+        self.db.commit()
+        pruned = [article_from_row(row) for row in rows]
+        if dry_run:
+            return pruned
+        for start in range(0, len(pruned), PRUNE_BATCH):
+            with self.db.transaction():
+                change: Counter[str] = Counter()
+                for article in pruned[start : start + PRUNE_BATCH]:
+                    change.update(self._delete(article.id))
+                self._count_words(change)
+        return pruned
+
+    def optimize(self) -> list[str]:
+        """Nothing to bring up to date: the HNSW index and the postings change with every write."""
+        return []
 
     def rebuild(self, model_id: str, dimension: int, passages: Iterable[tuple[str, list[PassageWrite]]]) -> int:
         count, words = 0, Counter[str]()

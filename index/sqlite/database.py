@@ -1,6 +1,5 @@
-"""The SQLite file of an index: articles, passages and their vectors, the source of truth. Opened in WAL mode
-with synchronous=FULL, so that a commit survives a crash and readers never wait for a writer; its schema is
-migrations/NNN_*.sql (and a registered function) applied by the common runner."""
+"""The SQLite file of an index: articles, passages and their vectors, the source of truth; what reading and
+writing it takes (transactions, meta, rows as the index's types). `index.sqlite.schema` opens it, up to date."""
 
 from __future__ import annotations
 
@@ -9,40 +8,39 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from common.errors import CorruptIndexError, StoreError
-from common.migrations import latest, read_migrations
-from common.migrations import migrate as run_migrations
-from index.articles import url_identity
+import numpy as np
+
+from common.errors import CorruptIndexError
 from index.types import Passage, StoredArticle
 
 DATABASE_NAME = "index.sqlite"
+SEGMENTS_FOLDER, DENSE_FOLDER = "segments", "dense"  # beside it: the segments' folders, their dense files
 ARTICLE_COLUMNS = "id, title, source, url, published, added_at, content_hash, extra"
-SQLITE_CORRUPT, SQLITE_NOTADB, SQLITE_CANTOPEN = 11, 26, 14
+SQLITE_CORRUPT, SQLITE_NOTADB = 11, 26
 T = TypeVar("T")
-Connection = sqlite3.Connection  # what `connect` returns, for modules that must not import sqlite3 themselves
+Connection = sqlite3.Connection  # what `schema.connect` returns, for modules that must not import sqlite3 themselves
 
 
 Params = Any  # what sqlite3 takes: a sequence, or a mapping of names
 
 
-class _Cursor(sqlite3.Cursor):
+class IndexCursor(sqlite3.Cursor):
     """Any statement or fetch that finds the file damaged raises CorruptIndexError naming it."""
 
     @property
     def path(self) -> Path:
         connection = self.connection
-        assert isinstance(connection, _Connection)  # cursors are made by _Connection.cursor
+        assert isinstance(connection, IndexConnection)  # cursors are made by IndexConnection.cursor
         return connection.path
 
-    def execute(self, sql: str, parameters: Params = (), /) -> _Cursor:
+    def execute(self, sql: str, parameters: Params = (), /) -> IndexCursor:
         with damage_reported(self.path):
             return super().execute(sql, parameters)
 
-    def executemany(self, sql: str, parameters: Iterable[Params], /) -> _Cursor:
+    def executemany(self, sql: str, parameters: Iterable[Params], /) -> IndexCursor:
         with damage_reported(self.path):
             return super().executemany(sql, parameters)
 
@@ -67,16 +65,16 @@ class _Cursor(sqlite3.Cursor):
             return super().__next__()
 
 
-class _Connection(sqlite3.Connection):
+class IndexConnection(sqlite3.Connection):
     path: Path
 
-    def cursor(self, factory: None = None) -> _Cursor:  # type: ignore[override]  # always our damage-reporting cursor
-        return super().cursor(_Cursor)
+    def cursor(self, factory: None = None) -> IndexCursor:  # type: ignore[override]  # always our damage-reporting cursor
+        return super().cursor(IndexCursor)
 
-    def execute(self, sql: str, parameters: Params = (), /) -> _Cursor:
+    def execute(self, sql: str, parameters: Params = (), /) -> IndexCursor:
         return self.cursor().execute(sql, parameters)
 
-    def executemany(self, sql: str, parameters: Iterable[Params], /) -> _Cursor:
+    def executemany(self, sql: str, parameters: Iterable[Params], /) -> IndexCursor:
         return self.cursor().executemany(sql, parameters)
 
     def executescript(self, script: str, /) -> sqlite3.Cursor:
@@ -94,40 +92,8 @@ def damage_reported(path: Path) -> Iterator[None]:
         raise
 
 
-def connect(directory: Path, create: bool = False, migrate: bool = False) -> sqlite3.Connection:
-    """A connection to the index in `directory`; with `create`, the index is made first; with `migrate` (or
-    `create`), an index written by an older newsbot is brought up to date."""
-    path = directory / DATABASE_NAME
-    if not create and not path.exists():
-        raise StoreError(f"no index at {directory}: add articles first with `newsbot index add PATH|URL`")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StoreError(
-            f"can't create the index folder {directory} ({error.strerror}); set INDEX_DIR to a folder newsbot may write"
-        ) from None
-    try:
-        connection = sqlite3.connect(
-            path, timeout=30, isolation_level=None, check_same_thread=False, factory=_Connection
-        )
-        connection.path = path
-        connection.row_factory = sqlite3.Row
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.execute("PRAGMA foreign_keys=ON")
-        if create or migrate:
-            run_migrations(_Schema(connection), MIGRATIONS)
-    except sqlite3.DatabaseError as error:
-        if (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF == SQLITE_CANTOPEN:
-            raise StoreError(
-                f"can't open {path} ({error}); check that it is a file newsbot may read and write"
-            ) from None
-        raise corrupt(path, error) from None
-    return connection
-
-
 def database_path(connection: sqlite3.Connection) -> str:
-    """The file `connection` (made by `connect`) is open on, for messages."""
+    """The file `connection` (made by `schema.connect`) is open on, for messages."""
     return str(getattr(connection, "path", DATABASE_NAME))
 
 
@@ -136,6 +102,19 @@ def corrupt(path: Path, error: Exception) -> CorruptIndexError:
         f"{path} is damaged ({error}); restore it from a backup (`newsbot index backup` makes one), or move it "
         "away and add the articles again"
     )
+
+
+@contextmanager
+def read_transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN ... COMMIT: every read inside sees one committed generation (a nested call joins the outer one)."""
+    if connection.in_transaction:
+        yield
+        return
+    connection.execute("BEGIN")
+    try:
+        yield
+    finally:
+        connection.execute("COMMIT")
 
 
 @contextmanager
@@ -148,40 +127,6 @@ def write_transaction(connection: sqlite3.Connection) -> Iterator[None]:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
-
-
-class _Schema:
-    """The runner's view of an index file: the version is the `meta` row `schema_version` (an index the first
-    newsbot wrote has articles and no such row: version 1)."""
-
-    def __init__(self, connection: sqlite3.Connection):
-        self.connection = connection
-
-    def current(self) -> int:
-        return self.version(self.connection)
-
-    @contextmanager
-    def step(self) -> Iterator[sqlite3.Connection]:
-        with write_transaction(self.connection):
-            yield self.connection
-
-    def version(self, cursor: sqlite3.Connection) -> int:
-        tables = {row[0] for row in cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return int(get_meta(cursor, "schema_version") or 1) if "articles" in tables else 0
-
-    def record(self, cursor: sqlite3.Connection, version: int) -> None:
-        set_meta(cursor, "schema_version", version)
-
-
-def _recompute_identities(cursor: sqlite3.Connection) -> None:
-    """Query strings count in an article's identity (index/articles.py): identities are recomputed from the stored
-    URLs; ids stay, so removing or adding an article again finds the one indexed before."""
-    rows = cursor.execute("SELECT id, url FROM articles WHERE url IS NOT NULL").fetchall()
-    cursor.executemany("UPDATE articles SET identity = ? WHERE id = ?", [(url_identity(url), id_) for id_, url in rows])
-
-
-MIGRATIONS = read_migrations(resources.files(__package__).joinpath("migrations"), {3: _recompute_identities})
-SCHEMA_VERSION = latest(MIGRATIONS)
 
 
 def get_meta(connection: sqlite3.Connection, key: str) -> str | None:
@@ -233,6 +178,17 @@ def passage_from_row(row: sqlite3.Row) -> Passage:
         end=row["end"],
         text=row["passage_text"],
     )
+
+
+def decode_vector(blob: bytes, dimension: int) -> np.ndarray:
+    """A stored passage vector as float32: float16 (what this newsbot writes), or float32 (an earlier one's)."""
+    dtype = np.float16 if len(blob) == 2 * dimension else np.float32
+    return np.frombuffer(blob, dtype=dtype).astype(np.float32)
+
+
+def encode_vector(vector: np.ndarray) -> bytes:
+    """A passage vector as stored: float16, half the size of float32 and what dense search scores anyway."""
+    return np.asarray(vector, dtype=np.float16).tobytes()
 
 
 def marks(values: Sequence[object]) -> str:

@@ -1,18 +1,19 @@
-"""The embedded store: SQLite (the source of truth) plus a FAISS file and a BM25 cache per index generation,
-all in one folder. Readers follow the writer's commits: a search uses the newest committed generation.
+"""The embedded store: SQLite (the source of truth) plus immutable segment files beside it (keyword postings,
+per-article filter columns, vectors for dense search), all in one folder. Readers follow the writer's commits:
+a search uses the newest committed generation, loaded from the previous one by reading only what changed
+(index/sqlite/snapshot.py); a question never waits for a rebuild.
 
-FAISS, the keyword index and the writer are imported when a search or a write first needs them, so that reading
-the catalogue (`index stats`, `index list`) costs SQLite alone."""
+FAISS, the snapshot and the writer are imported when a search or a write first needs them, so that reading the
+catalogue (`index stats`, `index list`) costs SQLite alone."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +25,10 @@ from index import sentence_vectors
 from index.sqlite.database import (
     ARTICLE_COLUMNS,
     DATABASE_NAME,
-    SCHEMA_VERSION,
+    DENSE_FOLDER,
+    SEGMENTS_FOLDER,
     article_from_row,
     chunked,
-    connect,
     corrupt,
     damage_reported,
     fsync_directory,
@@ -35,41 +36,38 @@ from index.sqlite.database import (
     get_meta,
     marks,
     passages_by_id,
+    read_transaction,
 )
+from index.sqlite.schema import SCHEMA_VERSION, connect
 from index.store import ensure_model, index_busy, problems_found
-from index.types import Filters, Hit, Passage, StoredArticle
+from index.types import Filters, Hit, Layout, Passage, StoredArticle, day_number
 
 if TYPE_CHECKING:
-    import faiss
-
-    from index.sqlite.catalogue import Catalogue
-    from index.sqlite.keywords import KeywordIndex
+    from index.sqlite.filters import Compiled
+    from index.sqlite.snapshot import Snapshot
     from index.sqlite.writer import SQLiteWriter
 
 LOCK_NAME = "write.lock"
 SQLITE_HEADER = b"SQLite format 3\x00"  # the first bytes of every SQLite file
 
 
-@dataclass
-class Snapshot:
-    """One committed generation: its vectors, its catalogue and (built on first use) its keyword index."""
-
-    generation: int
-    faiss: faiss.IndexIDMap2
-    catalogue: Catalogue
-    keywords: KeywordIndex | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+EXACT_FILTERED = 20_000  # a filter that leaves this few passages is searched exactly, the vectors read from SQLite
 
 
 class SQLiteStore:
-    def __init__(self, location: str | Path, expected_model: str | None = None, create: bool = False):
+    def __init__(
+        self, location: str | Path, expected_model: str | None = None, create: bool = False, layout: Layout | None = None
+    ):
         self.directory = Path(location)
         self.location = str(self.directory)
         self.expected_model = expected_model
+        self.layout = layout or Layout()
         connect(self.directory, create=create, migrate=True).close()  # a clear message now when there is none
         self._local = threading.local()
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
+        self._vocabulary: tuple[int, dict[str, int]] | None = None
+        self._outlets: tuple[int, list[str]] | None = None
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -92,87 +90,134 @@ class SQLiteStore:
     # -- snapshots -------------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        """The newest committed generation (loaded again when a writer has committed since). Only loading takes
-        the lock: searches in other threads go on meanwhile."""
-        snapshot = self._snapshot
-        if snapshot is not None and snapshot.generation == generation(self.db):
-            return snapshot
-        with self._lock:
+        """The newest committed generation, loaded from the one before (only loading takes the lock: searches in
+        other threads go on meanwhile)."""
+        with read_transaction(self.db):
+            return self._current()
+
+    def _current(self) -> Snapshot:
+        """The snapshot of the generation this thread's read transaction sees."""
+        snapshot, current = self._snapshot, generation(self.db)
+        if snapshot is not None and current < snapshot.generation:  # began before another thread loaded a newer one
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN")
             current = generation(self.db)
+        if snapshot is not None and snapshot.generation == current:
+            return snapshot
+        ensure_model(self.location, get_meta(self.db, "model"), self.expected_model)
+        from index.sqlite import snapshot as snapshots
+
+        with self._lock:
             if self._snapshot is None or self._snapshot.generation != current:
-                self._snapshot = self._load()
+                import faiss
+
+                faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead (and stall under load)
+                loaded = snapshots.load(self.db, self.directory, self._snapshot, self.layout.approximate_scan)
+                if self._snapshot is None or loaded.generation >= self._snapshot.generation:
+                    self._snapshot = loaded
+                return loaded
             return self._snapshot
 
-    def _load(self) -> Snapshot:
-        import faiss
+    @contextmanager
+    def _reading(self, filters: Filters | None) -> Iterator[tuple[Snapshot, Compiled | None]]:
+        """The current snapshot and `filters` compiled against it, in one read transaction."""
+        from index.sqlite.filters import Compiled
 
-        from index.sqlite import vectors
-        from index.sqlite.catalogue import Catalogue
+        with read_transaction(self.db):
+            snapshot = self._current()
+            compiled = Compiled.of(filters, self._source_ids(filters)) if filters else None
+            yield snapshot, compiled
 
-        faiss.omp_set_num_threads(1)  # one query at a time: threads only add overhead (and stall under load)
-        self.db.execute("BEGIN")  # one consistent view of the generation, its vectors and its catalogue
-        try:
-            self._check_model()
-            current = generation(self.db)
-            catalogue = Catalogue.load(self.db)
-            model = self.model()
-            dimension = model[1] if model else 0
-            index = vectors.load(self.directory, current, len(catalogue.passage_ids), dimension, mapped=True)
-            if index is None:
-                index = vectors.build_from_database(self.db, dimension)
-            return Snapshot(current, index, catalogue)
-        finally:
-            self.db.execute("COMMIT")
-
-    def _check_model(self) -> None:
-        ensure_model(self.location, get_meta(self.db, "model"), self.expected_model)
-
-    def _keywords(self, snapshot: Snapshot) -> KeywordIndex:
-        from index.sqlite.keywords import KeywordIndex
-
-        with snapshot.lock:
-            if snapshot.keywords is None:
-                snapshot.keywords = KeywordIndex.cached(self.directory, snapshot.generation, self._passage_texts)
-            return snapshot.keywords
-
-    def _passage_texts(self) -> Iterator[tuple[int, str, str]]:
-        rows = self.db.execute(
-            'SELECT p.id, a.title, substr(a.text, p.start + 1, p."end" - p.start) FROM passages p '
-            "JOIN articles a ON a.id = p.article_id ORDER BY p.id"
-        )
-        return ((row[0], row[1], row[2]) for row in rows)
+    def _source_ids(self, filters: Filters) -> dict[str, int]:
+        keys = [source.lower() for source in filters.sources]
+        if not keys:
+            return {}
+        return dict(self.db.execute(f"SELECT key, id FROM sources WHERE key IN ({marks(keys)})", keys).fetchall())
 
     # -- search ----------------------------------------------------------------------------------
 
     def dense_search(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
-        snapshot = self.snapshot()
-        index, catalogue = snapshot.faiss, snapshot.catalogue
-        if index.ntotal == 0 or k <= 0:
-            return []
-        params, bitmap = None, None  # the selector reads the bitmap: it must live until the search is done
-        if filters:
-            allowed = catalogue.allowed(filters)
-            if not allowed.any():
-                return []
-            params, bitmap = catalogue.search_parameters(allowed)
-        scores, ids = index.search(
-            np.asarray(vector, dtype=np.float32).reshape(1, -1), min(index.ntotal, k), params=params
-        )
-        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        return _hits(found, catalogue)
+        from index.sqlite import search
 
-    def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
-        snapshot = self.snapshot()
         if k <= 0:
             return []
-        keywords, catalogue = self._keywords(snapshot), snapshot.catalogue
-        allowed = catalogue.allowed(filters) if filters else None
-        if allowed is not None and not allowed.any():
+        query = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        with self._reading(filters) as (snapshot, compiled):
+            if snapshot.trained is None:
+                found = search.exact(snapshot, query, k, compiled)
+            else:
+                found = search.approximate(snapshot, query, k, compiled, self._vectors)
+                if len(found) < k and compiled is not None:
+                    found = self._exact_filtered(snapshot, query, k, compiled, found)
+            return search.hits(snapshot, found)
+
+    def _exact_filtered(
+        self, snapshot: Snapshot, query: np.ndarray, k: int, compiled: Compiled, found: list[tuple[float, int]]
+    ) -> list[tuple[float, int]]:
+        """An approximate search that found too few passing a selective filter: when the filter leaves at most
+        EXACT_FILTERED passages, every one of them is scored exactly (their vectors read from SQLite)."""
+        from index.sqlite import search
+
+        ids = search.passing_ids(snapshot, compiled)
+        if len(ids) > EXACT_FILTERED:
+            return found
+        return search.scored(self._vectors(ids), ids, query, k)
+
+    def _vectors(self, passage_ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of `passage_ids`, in their order, as float32 rows."""
+        from index.sqlite.build import decode_rows
+
+        dimension = int(get_meta(self.db, "dimension") or 0)
+        blobs: dict[int, bytes] = {}
+        for chunk in chunked([int(i) for i in passage_ids], 500):
+            blobs.update(self.db.execute(f"SELECT id, vector FROM passages WHERE id IN ({marks(chunk)})", chunk).fetchall())
+        return decode_rows(self.db, [blobs[int(i)] for i in passage_ids], dimension)
+
+    def keyword_search(self, query: str, k: int, filters: Filters | None = None) -> list[Hit]:
+        from index.sqlite import keywords, search
+        from index.sqlite.filters import Allowed
+        from index.terms import terms
+
+        if k <= 0:
             return []
-        return _hits(keywords.search(query, k, allowed), catalogue)
+        asked = terms(query)
+        if not asked:
+            return []
+        with self._reading(filters) as (snapshot, compiled):
+            distinct = list(dict.fromkeys(asked))
+            found = {
+                term: (term_id, df)
+                for term, term_id, df in self.db.execute(
+                    f"SELECT term, id, df FROM kw_terms WHERE term IN ({marks(distinct)}) AND df > 0", distinct
+                )
+            }
+            prepared = keywords.query_of(asked, found, snapshot.passages)
+            allowed = Allowed(snapshot.segments, snapshot.removed, compiled)
+            best = keywords.search(snapshot.segments, prepared, snapshot.average_length, k, allowed)
+            hits = search.part_hits(snapshot, best)
+        for segment in snapshot.segments:
+            segment.release()
+        return hits
 
     def vocabulary(self) -> Mapping[str, int]:
-        return self._keywords(self.snapshot()).vocabulary(self._passage_texts)
+        """The words table, kept in memory and brought up to date by the rows changed since (each write marks
+        the rows it changes with its generation)."""
+        with read_transaction(self.db):
+            current = generation(self.db)
+            with self._lock:
+                cached = self._vocabulary
+                if cached is not None and cached[0] == current:
+                    return cached[1]
+                since = cached[0] if cached is not None else -1
+                rows = self.db.execute("SELECT word, passages FROM words WHERE generation > ?", (since,)).fetchall()
+                words = dict(cached[1]) if cached is not None else {}
+                for word, count in rows:
+                    if count > 0:
+                        words[word] = count
+                    else:
+                        words.pop(word, None)
+                self._vocabulary = (current, words)
+                return words
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -209,6 +254,8 @@ class SQLiteStore:
         return leads
 
     def article_vectors(self, article_ids: Sequence[str]) -> np.ndarray:
+        from index.sqlite.database import decode_vector as decode
+
         rows_of = {article_id: row for row, article_id in enumerate(article_ids)}
         model = self.model()
         dimension = model[1] if model else 0
@@ -217,22 +264,28 @@ class SQLiteStore:
             for article_id, vector in self.db.execute(
                 f"SELECT article_id, vector FROM passages WHERE article_id IN ({marks(chunk)})", chunk
             ):
-                sums[rows_of[article_id]] += np.frombuffer(vector, dtype=np.float32)
+                sums[rows_of[article_id]] += decode(vector, dimension)
         unit: np.ndarray = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
         return unit
 
     def articles(self, limit: int | None = None, filters: Filters | None = None) -> list[StoredArticle]:
         conditions, values = _conditions(filters or Filters())
         rows = self.db.execute(
-            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE {conditions}"
-            " ORDER BY coalesce(substr(published, 1, 10), substr(added_at, 1, 10)) DESC, added_seq DESC"
+            f"SELECT {ARTICLE_COLUMNS} FROM articles WHERE {conditions} ORDER BY day DESC, added_seq DESC"
             + (" LIMIT ?" if limit else ""),
             [*values, limit] if limit else values,
         )
         return [article_from_row(row) for row in rows]
 
     def sources(self) -> list[str]:
-        return list(self.snapshot().catalogue.outlets)  # worked out once per generation
+        """Worked out once per generation (each question that may name an outlet asks)."""
+        with read_transaction(self.db):
+            current = generation(self.db)
+            cached = self._outlets
+            if cached is None or cached[0] != current:
+                rows = self.db.execute("SELECT min(source) FROM articles WHERE source <> '' GROUP BY source_id")
+                cached = self._outlets = (current, [row[0] for row in rows])
+        return list(cached[1])
 
     def find(self, article_id: str, identity: str | None = None) -> StoredArticle | None:
         row = self.db.execute(
@@ -258,9 +311,12 @@ class SQLiteStore:
         return int(self.db.execute("SELECT coalesce(max(added_seq), 0) FROM articles").fetchone()[0])
 
     def stats(self) -> dict[str, Any]:
-        counts = self.db.execute(
-            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages), (SELECT max(published) FROM articles)"
-        ).fetchone()
+        with read_transaction(self.db):
+            counts = self.db.execute(
+                "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM passages),"
+                " (SELECT min(published) FROM articles), (SELECT max(published) FROM articles)"
+            ).fetchone()
+            mode = get_meta(self.db, "dense_mode") or "exact"
         model = self.model()
         return {
             "articles": counts[0],
@@ -268,7 +324,24 @@ class SQLiteStore:
             "model": model[0] if model else None,
             "dimension": model[1] if model else None,
             "bytes": sum(f.stat().st_size for f in self.directory.rglob("*") if f.is_file()),
-            "newest_published": counts[2],
+            "newest_published": counts[3],
+            "oldest_published": counts[2],
+            "dense_search": mode,
+            "parts": self._part_bytes(),
+        }
+
+    def _part_bytes(self) -> dict[str, int]:
+        def size(paths: Iterator[Path]) -> int:
+            return sum(path.stat().st_size for path in paths if path.is_file())
+
+        database = size(self.directory.glob(f"{DATABASE_NAME}*"))
+        folder = self.directory / DENSE_FOLDER
+        dense_files = list(folder.glob("*")) if folder.exists() else []
+        return {
+            "database": database,
+            "keyword_segments": size((self.directory / SEGMENTS_FOLDER).rglob("*")),
+            "vectors_exact": size(path for path in dense_files if path.name.endswith(".flat.faiss")),
+            "vectors_approximate": size(path for path in dense_files if not path.name.endswith(".flat.faiss")),
         }
 
     # -- checking and backing up ------------------------------------------------------------------
@@ -296,8 +369,9 @@ class SQLiteStore:
             return writer.repair()
 
     def backup(self, path: str) -> str:
-        """SQLite's online backup of the committed index into the folder `path` (new or empty); the FAISS file is
-        rebuilt from it when the backup is opened."""
+        """SQLite's online backup of the committed index into the folder `path` (new or empty), then the segment
+        and dense files that copy lists (linked when on the same file system; they are never changed in place).
+        A file merged away meanwhile is made again from the database when the backup is next written to."""
         target = Path(path)
         try:
             if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -309,8 +383,11 @@ class SQLiteStore:
                 with damage_reported(self.directory / DATABASE_NAME):
                     self.db.backup(copy)
                 copy.execute("PRAGMA journal_mode=WAL")
+                listed = _listed_files(copy)
             finally:
                 copy.close()
+            for relative in listed:
+                _link_or_copy(self.directory / relative, target / relative)
             os.replace(temporary, target / DATABASE_NAME)
             fsync_directory(target)
         except (OSError, sqlite3.OperationalError) as error:
@@ -330,14 +407,14 @@ class SQLiteStore:
         from index.sqlite.writer import SQLiteWriter
 
         try:
-            with SQLiteWriter(self.directory) as writer:
+            with SQLiteWriter(self.directory, self.layout) as writer:
                 yield writer
         finally:
             lock.release()
 
 
 class _Inspection:
-    """What `check` reads from the SQLite file and the FAISS file beside it."""
+    """What `check` reads from the SQLite file and the segment and dense files beside it."""
 
     def __init__(self, db: sqlite3.Connection, directory: Path):
         self.db, self.directory, self.path = db, directory, directory / DATABASE_NAME
@@ -361,7 +438,9 @@ class _Inspection:
 
     def misfit_vectors(self, dimension: int) -> int:
         return int(
-            self.db.execute("SELECT count(*) FROM passages WHERE length(vector) != ?", (4 * dimension,)).fetchone()[0]
+            self.db.execute(
+                "SELECT count(*) FROM passages WHERE length(vector) NOT IN (?, ?)", (2 * dimension, 4 * dimension)
+            ).fetchone()[0]
         )
 
     def misfit_sentence_vectors(self, row_bytes: int) -> int:
@@ -373,45 +452,86 @@ class _Inspection:
         )
 
     def derived_problems(self, passages: int, dimension: int) -> list[str]:
-        from index.sqlite import vectors
+        from index.sqlite import dense
+        from index.sqlite.build import int_meta
+        from index.sqlite.segments import verify
+        from index.sqlite.writer import Listed, trained_problem
 
-        _, problem = vectors.inspect(self.directory, generation(self.db), passages, dimension)
-        return [f"{problem}; `newsbot index check --repair` rewrites it (searches rebuild it meanwhile)"] if problem else []
+        problems = []
+        with read_transaction(self.db):
+            listed = Listed.all(self.db)
+            for segment in listed:
+                if problem := verify(self.directory, segment.id):
+                    problems.append(problem)
+                if segment.dense and (
+                    problem := dense.verify(self.directory, segment.dense, segment.dense_bytes or 0, segment.dense_crc or 0)
+                ):
+                    problems.append(problem)
+            if get_meta(self.db, "dense_mode") == dense.APPROXIMATE and (problem := trained_problem(self.db, self.directory)):
+                problems.append(problem)
+            removed = int(self.db.execute("SELECT count(*) FROM removed_passages").fetchone()[0])
+            tail = int(
+                self.db.execute("SELECT count(*) FROM passages WHERE id > ?", (int_meta(self.db, "flushed_through"),)).fetchone()[0]
+            )
+            counted = int_meta(self.db, "kw_passages")
+        if sum(segment.passages for segment in listed) - removed + tail != passages or counted != passages:
+            problems.append(
+                f"{self.path}: the keyword index counts {counted} passages and its segments hold "
+                f"{sum(s.passages for s in listed) - removed + tail}, the database {passages}; run `newsbot index rebuild`"
+            )
+        return [f"{problem}; `newsbot index optimize` makes it again from the database" for problem in problems]
 
 
-def _hits(found: list[tuple[int, float]], catalogue: Catalogue) -> list[Hit]:
-    """(passage id, score) pairs, best first, as hits with their article, its day and their place in it."""
-    if not found:
-        return []
-    positions = np.searchsorted(
-        catalogue.passage_ids, np.array([passage_id for passage_id, _ in found], dtype=np.int64)
-    )
-    articles, days, ordinals = (
-        values[positions].tolist() for values in (catalogue.article_ids, catalogue.days, catalogue.ordinals)
-    )
-    return [
-        Hit(passage_id, article_id, score, date.fromordinal(day) if day > 0 else None, ordinal)
-        for (passage_id, score), article_id, day, ordinal in zip(found, articles, days, ordinals, strict=True)
-    ]
+def _listed_files(db: sqlite3.Connection) -> list[Path]:
+    """The segment folders' files and dense files a copy of the index lists (relative to its folder)."""
+    from index.sqlite.dense import trained_name
+    from index.sqlite.segments import segment_name
+
+    files: list[Path] = []
+    for segment_id, dense_name in db.execute("SELECT id, dense FROM segments"):
+        files.append(Path(SEGMENTS_FOLDER) / segment_name(segment_id))
+        if dense_name:
+            files.append(Path(DENSE_FOLDER) / dense_name)
+    mode = db.execute("SELECT value FROM meta WHERE key = 'dense_mode'").fetchone()
+    trained = db.execute("SELECT value FROM meta WHERE key = 'ann_trained'").fetchone()
+    if mode and mode[0] == "approximate" and trained:
+        files.append(Path(DENSE_FOLDER) / trained_name(int(trained[0])))
+    return files
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link to an immutable file (a copy across file systems); a folder, file by file. A source already
+    gone (merged away since the backup's snapshot) is skipped: the backup makes it again when written to."""
+    if source.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        for child in source.iterdir():
+            _link_or_copy(child, target / child.name)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        return
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _conditions(filters: Filters) -> tuple[str, list[object]]:
     """`filters` as an SQL condition on the articles table, with its values."""
     conditions: list[str] = ["1"]
     values: list[object] = []
-    day = "coalesce(substr(published, 1, 10), substr(added_at, 1, 10))"  # undated: when it was added
     if filters.sources:
-        conditions.append(f"lower(source) IN ({marks(list(filters.sources))})")
+        conditions.append(f"source_id IN (SELECT id FROM sources WHERE key IN ({marks(list(filters.sources))}))")
         values.extend(source.lower() for source in filters.sources)
-    if filters.published_from:
-        conditions.append(f"{day} >= ?")
-        values.append(filters.published_from.isoformat())
+    if filters.published_from:  # `day`: the publication day, else the day it was added
+        conditions.append("day >= ?")
+        values.append(day_number(filters.published_from))
     if filters.published_to:
-        conditions.append(f"{day} <= ?")
-        values.append(filters.published_to.isoformat())
+        conditions.append("day <= ?")
+        values.append(day_number(filters.published_to))
     if filters.until:
-        conditions.append(f"{day} <= ?")
-        values.append(filters.until.isoformat())
+        conditions.append("day <= ?")
+        values.append(day_number(filters.until))
     if filters.added_after is not None:
         conditions.append("added_seq > ?")
         values.append(filters.added_after)
@@ -420,3 +540,4 @@ def _conditions(filters: Filters) -> tuple[str, list[object]]:
 
 def index_exists(location: str | Path) -> bool:
     return (Path(location) / DATABASE_NAME).exists()
+
