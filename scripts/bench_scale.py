@@ -3,7 +3,7 @@ passages of the RealTime QA index (scripts/synthetic_index.py), each figure meas
 
     .venv/bin/python scripts/bench_scale.py [--sizes 10k,100k,1m] [--steps build,bot,parts,add,postgres,realtimeqa]
         [--work data/bench/scale] [--source data/bench/newsbot-index] [--out data/bench/scale.json]
-        [--questions 60] [--keep]
+        [--questions 60] [--keep] [--seed 77]
 
 Steps, per size:
 * build: 10k — the articles' texts as JSON lines and `newsbot index add` (real embeddings, the whole process);
@@ -174,10 +174,12 @@ def _ms(call: Callable[[], object]) -> float:
 # -- adding to a big index while the bot runs --------------------------------------------------------------------
 
 
-def add_while_the_bot_runs(index_dir: Path, work: Path, source: Path, questions: list[str]) -> dict[str, Any]:
+def add_while_the_bot_runs(
+    index_dir: Path, work: Path, source: Path, questions: list[str], seed: int
+) -> dict[str, Any]:
     """`newsbot index add` of 1 and of 50 new articles (whole processes) into `index_dir` while the bot answers;
     the bot's reply latency to the question asked right after each add, and to questions before."""
-    one, fifty = new_articles(work, source, seed=77)
+    one, fifty = new_articles(work, source, seed)
     result: dict[str, Any] = {}
     with TelegramEmulator() as emu:
         env = env_for(
@@ -227,7 +229,9 @@ def new_articles(work: Path, source: Path, seed: int) -> tuple[Path, Path]:
 # -- PostgreSQL ------------------------------------------------------------------------------------------------
 
 
-def postgres(index_dir: Path, work: Path, source: Path, questions: list[str], question_vectors: np.ndarray) -> dict[str, Any]:
+def postgres(
+    index_dir: Path, work: Path, source: Path, questions: list[str], question_vectors: np.ndarray, seed: int
+) -> dict[str, Any]:
     import pgserver
     import psycopg
 
@@ -245,7 +249,7 @@ def postgres(index_dir: Path, work: Path, source: Path, questions: list[str], qu
         result["copy"]["seconds"] = round(time.perf_counter() - started, 1)
         result["recall_by_ef_search"] = ef_search_recall(url, question_vectors)
         result["parts"] = parts(index_dir, questions, url)
-        one, fifty = new_articles(work, source, seed=78)  # not the ones the add step put in the SQLite index
+        one, fifty = new_articles(work, source, seed + 1)  # not the ones the add step put in the SQLite index
         env = env_for(index_dir, DATABASE_URL=url)
         result["add_one_article"] = timed_run([NEWSBOT, "index", "add", str(one), "--json"], env)
         result["add_fifty_articles"] = timed_run([NEWSBOT, "index", "add", str(fifty), "--json"], env)
@@ -436,6 +440,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "data/bench/scale.json")
     parser.add_argument("--questions", type=int, default=60, help="RealTime QA questions asked per measurement")
     parser.add_argument("--keep", action="store_true", help="keep each size's index once measured")
+    parser.add_argument("--seed", type=int, default=77, help="of the added articles (PostgreSQL's: seed + 1)")
     args = parser.parse_args()
     steps = set(args.steps.split(","))
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -464,12 +469,12 @@ def main() -> None:
             entry["parts"] = parts(index_dir, questions)
             save()
         if "add" in steps and size == "100k":
-            entry["add"] = add_while_the_bot_runs(index_dir, args.work / size, args.source, questions)
+            entry["add"] = add_while_the_bot_runs(index_dir, args.work / size, args.source, questions, args.seed)
             save()
         if "postgres" in steps and size in ("10k", "100k"):
             progress(f"{size}: PostgreSQL ...")
             vectors = Wiring(settings).embedder.embed([q.sentence for q in realtimeqa.questions(settings.eval_dir)])
-            entry["postgres"] = postgres(index_dir, args.work / size, args.source, questions, vectors)
+            entry["postgres"] = postgres(index_dir, args.work / size, args.source, questions, vectors, args.seed)
             save()
         if not args.keep:
             shutil.rmtree(args.work / size, ignore_errors=True)
