@@ -266,12 +266,18 @@ def _named_fields(record: Mapping[str, object]) -> tuple[dict[str, object], dict
     fields: dict[str, object] = {}
     used = set()
     for field, names in FIELD_NAMES.items():
-        for name in names:
-            if name in by_name and record[by_name[name]] not in (None, "", [], {}):
-                fields[field] = record[by_name[name]]
-                used.add(by_name[name])
+        for name in (by_name[alias] for alias in names if alias in by_name):
+            if not _is_empty(record[name]):
+                fields[field] = record[name]
+                used.add(name)
                 break
-    return fields, {name: value for name, value in record.items() if name not in used}
+    known = {by_name[alias] for names in FIELD_NAMES.values() for alias in names if alias in by_name}
+    unread = {name: value for name, value in record.items() if name not in used}
+    return fields, {name: value for name, value in unread.items() if not (name in known and _is_empty(value))}
+
+
+def _is_empty(value: object) -> bool:
+    return value in (None, "", [], {})
 
 
 def _outlet(value: object) -> str:

@@ -88,6 +88,14 @@ def test_json_object_keeps_unknown_fields_as_metadata(tmp_path):
     assert article.extra == {"authors": ["Ann"]}
 
 
+def test_an_empty_field_under_a_known_name_is_no_ignored_field(tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"title": "", "headline": "", "text": BODY, "link": None, "tags": ["x"]}))
+    article = only_article(path)
+    assert article.title == "" and article.extra == {"tags": ["x"]}
+    assert len(article.notes) == 1 and "not read: tags " in article.notes[0]
+
+
 def test_jsonl_gives_one_article_per_line_and_names_the_bad_line(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"title": "A", "text": BODY}) + "\n\n{not json}\n" + json.dumps({"title": "B"}) + "\n")
