@@ -140,7 +140,6 @@ def backend(request, tmp_path):
     return url, lambda: committed_batches(url), lambda: assert_consistent_in_postgres(url)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("commits", [2, 6])
 def test_sigkill_during_add_leaves_a_consistent_index_and_rerun_completes(tmp_path, commits, backend):
     database_url, progress, check = backend

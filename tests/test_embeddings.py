@@ -59,7 +59,6 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["onnx", "onnx-int8"])
 def test_onnx_vectors_match_sentence_transformers_on_the_same_file(backend, exports, tmp_path):
     # Int8 activations are quantised per batch, so both sides must batch alike: same size, longest texts first.

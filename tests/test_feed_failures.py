@@ -26,7 +26,6 @@ def feed_lines(lines: list[str]) -> list[str]:
     return [line for line in lines if line.startswith("feed ")]
 
 
-@pytest.mark.slow
 def test_a_failing_feed_is_reported_when_it_starts_failing_and_when_it_is_paused(
     settings, page_server, capsys, monkeypatch
 ):

@@ -159,6 +159,7 @@ def articles(index_dir: Path) -> list[tuple[str, str]]:
         return db.execute("SELECT id, title FROM articles ORDER BY title").fetchall()
 
 
+@pytest.mark.slow
 def test_make_run_adds_the_sample_article_only_to_a_new_empty_index(emu, tmp_path):
     """Issue 18, item 18: `make run` adds the sample article to a new, empty index (and says so), and never
     again: an admin who removed it does not get it back at the next start, nor does an index of other
