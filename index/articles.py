@@ -65,14 +65,16 @@ class Article:
     url: str | None = None
     source: str = ""
     published: str | None = None  # ISO date (YYYY-MM-DD) or datetime, when known
-    key: str | None = None  # what makes two versions "the same article": its URL, else its file
+    key: str | None = None  # a file's article: what makes two versions of it "the same article" (else its URL)
     extra: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None  # what was asked for (the link given), when it is not `url`: how reports name it
     notes: tuple[str, ...] = ()  # what the reader could not use (a file's fields it does not read), for the report
 
     @property
     def identity(self) -> str | None:
-        return url_identity(self.url) if self.url else self.key
+        """What makes two versions "the same article": its file when it came from one (a file's stated address is
+        only its link), else its URL."""
+        return self.key or (url_identity(self.url) if self.url else None)
 
     @property
     def content_hash(self) -> str:

@@ -27,9 +27,9 @@ def article_from_html(
 ) -> Article:
     """The article of a page read from `url` (after redirects), or of a file (`key`). The page's own address
     (`<link rel="canonical">`, else `og:url`) is its URL when it is on the same site as `url`: a page can't
-    claim another site's article. A file has no address to check it against, so the address it states is not
-    used: its article is known by the file (an uploaded page can't take an indexed article's place). `origin`:
-    the link that was asked for, when it differs."""
+    claim another site's article. A file has no address to check it against: the address it states is only its
+    link, and its article is known by the file (an uploaded page can't take an indexed article's place).
+    `origin`: the link that was asked for, when it differs."""
     tree = trafilatura.load_html(html)
     stated = stated_url(tree, url) if tree is not None else None
     document = trafilatura.bare_extraction(
@@ -40,7 +40,7 @@ def article_from_html(
         raise IngestError(item, "no article text found in the HTML (is it a navigation, login or video page?)")
     title = (document.title or "").strip()
     text = _drop_leading_title(text, title)
-    address = (stated if stated and same_site(stated, url) else url) if url else None
+    address = (stated if stated and same_site(stated, url) else url) if url else stated
     return Article(
         text=text,
         title=title,

@@ -134,6 +134,14 @@ def test_a_page_names_its_article_only_on_its_own_site(stated, page, expected):
     assert article_from_html(html, page, url=page).url == expected
 
 
+def test_a_files_stated_address_is_its_link_and_the_file_its_identity():
+    html = article_html("Museum reopens", [STORY_101, STORY_102]).replace(
+        "<head>", "<head><link rel='canonical' href='https://victim.example/world/scoop'>"
+    )
+    article = article_from_html(html, "museum.html", key="file:///srv/museum.html")
+    assert article.url == "https://victim.example/world/scoop" and article.identity == "file:///srv/museum.html"
+
+
 def test_og_url_counts_when_there_is_no_canonical_link():
     html = article_html("Museum reopens", [STORY_101, STORY_102]).replace(
         "<head>", "<head><meta property='og:url' content='https://blog.example/museum'>"
