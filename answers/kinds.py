@@ -176,9 +176,10 @@ LOCATIVE = re.compile(
     re.I,
 )
 
-COUNTED = re.compile(r"\bhow\s+many\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.IGNORECASE)
+COUNTED = re.compile(r"\bhow\s+(?:many|much)\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.IGNORECASE)
 NOT_COUNTED = frozenset(
-    "did do does were was are is have has had will would can could of more the a an in on at to people's".split()
+    "did do does were was are is have has had will would can could of more less longer further the a an in on at to "
+    "people's".split()
 )
 
 
@@ -449,8 +450,8 @@ def _test(kind: str, question: str, never_counted: bool = False) -> Kind:
 
 
 def _counted_nouns(question: str) -> set[str]:
-    """The stems of the words naming what "how many" counts ("how many North Korean *soldiers*"), with the other
-    words news copy counts the same thing by (SAME_THING)."""
+    """The stems of the words naming what "how many" or "how much" counts ("how many North Korean *soldiers*",
+    "how much *aid*"), with the other words news copy counts the same thing by (SAME_THING)."""
     match = COUNTED.search(question)
     if not match:
         return set()
@@ -474,12 +475,16 @@ def _event(question: str) -> frozenset[str]:
 
 
 def _counts(sentence: str, figure: re.Match[str], counted: set[str]) -> bool:
-    """Whether `figure` counts what the question counts: its next few words name it ("38 ships waiting")."""
+    """Whether `figure` counts what the question counts: its next few words name it ("38 ships waiting"), or, for
+    a sum of money, the last few before it in its clause do ("net profit rose to $310 million")."""
     after = re.findall(r"[^\W\d_]+|%", re.split(r"[,;:()]|\.\s", sentence[figure.end() :])[0])[:4]
+    money = re.search(r"[$€£¥]\s?$", sentence[: figure.start()]) or MONEY.match(sentence, figure.start())
+    clause = re.split(r"[,;:()]|\.\s", sentence[: figure.start()])[-1]
+    before = re.findall(r"[^\W\d_]+", clause)[-4:] if money else []
     return (
         not _in_a_name(sentence, figure)
         and not (after and after[0].lower() in ("percent", "%", "per"))
-        and any(stem(word.lower()) in counted for word in after)
+        and any(stem(word.lower()) in counted for word in after + before)
     )
 
 
@@ -600,7 +605,9 @@ RATED = re.compile(  # "what is the unemployment rate in the euro area"
 )
 NOT_NAMING = frozenset("far times more lost got went made took sent left ran saw sold paid won".split())
 COMMON_WORD = 6.0
-LEADING_WORD = 5.5  # Zipf: "Both", "Also" opening a sentence are no part of the names after them  # Zipf: "in", "the", "but" ...
+LEADING_WORD = (
+    5.5  # Zipf: "Both", "Also" opening a sentence are no part of the names after them  # Zipf: "in", "the", "but" ...
+)
 MEASURED = re.compile(  # "what is the range of the Hwasong-21": a measure of another missile is no answer
     r"^\W*what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+the\s+(?:range|distance|length|height|depth|width|size|weight|"
     r"speed|capacity)\s+of\s+(?P<subject>.+?)(?:\s+in\s+[a-z]+)?\W*$",
