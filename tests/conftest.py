@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -69,8 +71,17 @@ def cli(monkeypatch, capsys, embedder, tmp_path):
 @pytest.fixture
 def copy_of(tmp_path: Path):
     def copy(settings: Settings) -> Settings:
+        """A copy of an index: its SQLite database through SQLite's backup (a reader of the original may close
+        meanwhile, and its -wal and -shm files vanish mid-copy), its other files as they are."""
         target = tmp_path / "index-copy"
-        shutil.copytree(settings.index_dir, target)
+        shutil.copytree(settings.index_dir, target, ignore=shutil.ignore_patterns("index.sqlite*"))
+        database = settings.index_dir / "index.sqlite"
+        if database.exists():
+            with (
+                closing(sqlite3.connect(database)) as source,
+                closing(sqlite3.connect(target / "index.sqlite")) as copied,
+            ):
+                source.backup(copied)
         return settings.model_copy(update={"index_dir": target, "bot_state_path": tmp_path / "bot-copy.sqlite"})
 
     return copy
