@@ -38,13 +38,15 @@ STOP = ("\n\n\n",)  # a stop sequence the forced outputs never hold (llama.cpp s
 def llm_overrides(server: LlamaServer, **overrides) -> dict:
     """Settings answering with the test server's model through the production code: a small cap (48 tokens) and
     a small window, so that the prompt holds the evidence's first passage or two (the model reads about 150
-    tokens a second idle, a fifth of that on a busy machine)."""
+    tokens a second idle, a fifth of that on a busy machine), and a deadline a busy machine still meets (the deadline's
+    own tests use servers that misbehave on purpose, tests/fake_llm.py)."""
     return {
         "answerer": "llm",
         "llm_model": server.model,
         "llm_base_url": server.base_url,
         "llm_max_tokens": 48,
         "llm_context_tokens": 900,
+        "llm_deadline": 90.0,
         **overrides,
     }
 
