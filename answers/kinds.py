@@ -604,10 +604,8 @@ RATED = re.compile(  # "what is the unemployment rate in the euro area"
     re.IGNORECASE,
 )
 NOT_NAMING = frozenset("far times more lost got went made took sent left ran saw sold paid won".split())
-COMMON_WORD = 6.0
-LEADING_WORD = (
-    5.5  # Zipf: "Both", "Also" opening a sentence are no part of the names after them  # Zipf: "in", "the", "but" ...
-)
+COMMON_WORD = 6.0  # Zipf: "in", "the", "but" ...
+LEADING_WORD = 5.5  # Zipf: "Both", "Also" opening a sentence are no part of the names after them
 MEASURED = re.compile(  # "what is the range of the Hwasong-21": a measure of another missile is no answer
     r"^\W*what(?:'s|\s+is|\s+was|\s+are|\s+were)\s+the\s+(?:range|distance|length|height|depth|width|size|weight|"
     r"speed|capacity)\s+of\s+(?P<subject>.+?)(?:\s+in\s+[a-z]+)?\W*$",
