@@ -474,13 +474,15 @@ def _event(question: str) -> frozenset[str]:
     return next((group for group in EVENTS if asked & group), frozenset())
 
 
+CLAUSE_BREAK = re.compile(r"[,;:()]|\.\s")
+
+
 def _counts(sentence: str, figure: re.Match[str], counted: set[str]) -> bool:
     """Whether `figure` counts what the question counts: its next few words name it ("38 ships waiting"), or, for
     a sum of money, the last few before it in its clause do ("net profit rose to $310 million")."""
-    after = re.findall(r"[^\W\d_]+|%", re.split(r"[,;:()]|\.\s", sentence[figure.end() :])[0])[:4]
+    after = re.findall(r"[^\W\d_]+|%", CLAUSE_BREAK.split(sentence[figure.end() :])[0])[:4]
     money = re.search(r"[$€£¥]\s?$", sentence[: figure.start()]) or MONEY.match(sentence, figure.start())
-    clause = re.split(r"[,;:()]|\.\s", sentence[: figure.start()])[-1]
-    before = re.findall(r"[^\W\d_]+", clause)[-4:] if money else []
+    before = re.findall(r"[^\W\d_]+", CLAUSE_BREAK.split(sentence[: figure.start()])[-1])[-4:] if money else []
     return (
         not _in_a_name(sentence, figure)
         and not (after and after[0].lower() in ("percent", "%", "per"))

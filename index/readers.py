@@ -264,20 +264,15 @@ def _named_fields(record: Mapping[str, object]) -> tuple[dict[str, object], dict
     """(article field -> value, by the first of its names the record has; the record's other fields)."""
     by_name = {re.sub(r"[\s_-]", "", name.lower()): name for name in record}
     fields: dict[str, object] = {}
-    used = set()
+    read = set()  # the names taken, and the empty ones under a known name (nothing to warn about)
     for field, names in FIELD_NAMES.items():
         for name in (by_name[alias] for alias in names if alias in by_name):
-            if not _is_empty(record[name]):
+            if record[name] in (None, "", [], {}):
+                read.add(name)
+            elif field not in fields:
                 fields[field] = record[name]
-                used.add(name)
-                break
-    known = {by_name[alias] for names in FIELD_NAMES.values() for alias in names if alias in by_name}
-    unread = {name: value for name, value in record.items() if name not in used}
-    return fields, {name: value for name, value in unread.items() if not (name in known and _is_empty(value))}
-
-
-def _is_empty(value: object) -> bool:
-    return value in (None, "", [], {})
+                read.add(name)
+    return fields, {name: value for name, value in record.items() if name not in read}
 
 
 def _outlet(value: object) -> str:
